@@ -1,0 +1,65 @@
+// The one typed event stream out of the engine. The terminal view, the --json
+// JSONL printer and (later) the dashboard are all subscribers.
+import type { ExperimentStatus, Decision } from "../ledger/types.ts";
+
+export type EngineEvent =
+  | { type: "session_started"; at: string; tag: string; branch: string; baseCommit: string; resumed: boolean; slots: number; devices: string[]; metric: string; direction: "min" | "max"; policy: string; projectDir: string }
+  | { type: "prepare_started"; at: string; command: string }
+  | { type: "prepare_finished"; at: string; ok: boolean; files: number; wallMs: number; reused: boolean; error?: string }
+  | { type: "proposal_requested"; at: string; proposer: string }
+  | { type: "proposal_ready"; at: string; proposer: string; description: string; latencyMs: number }
+  | { type: "proposal_skipped"; at: string; proposer: string; reason: string }
+  | { type: "experiment_started"; at: string; id: number; kind: ExperimentKind; slot: number; device: string; parentCommit: string; candidateCommit: string; description: string; budgetSeconds: number }
+  | { type: "experiment_phase"; at: string; id: number; phase: "train" | "evaluate" }
+  | { type: "experiment_log"; at: string; id: number; line: string }
+  | { type: "experiment_finished"; at: string; id: number; status: ExperimentStatus; metric: number | null; heldOutMetric: number | null; selfReported: boolean; wallMs: number; reason?: string }
+  | { type: "decision"; at: string; id: number; decision: Decision; metric: number | null; best: number | null; delta: number | null; rationale: string }
+  | { type: "best_updated"; at: string; id: number; commit: string; metric: number; previous: number | null }
+  | { type: "noise_estimated"; at: string; sigma: number; samples: number; baseline: number }
+  | { type: "warning"; at: string; message: string }
+  | { type: "session_paused"; at: string; reason: string }
+  | { type: "session_stopped"; at: string; reason: string; summary: SessionSummary };
+
+export type ExperimentKind = "baseline" | "candidate" | "confirmation";
+
+export interface SessionSummary {
+  tag: string;
+  experiments: number;
+  kept: number;
+  discarded: number;
+  failed: number;
+  baseline: number | null;
+  best: number | null;
+  bestCommit: string | null;
+  noiseSigma: number | null;
+  elapsedSeconds: number;
+  experimentsPerHour: number;
+}
+
+export type EventType = EngineEvent["type"];
+export type EventOf<T extends EventType> = Extract<EngineEvent, { type: T }>;
+
+export interface EventSubscriber {
+  (event: EngineEvent): void;
+}
+
+/** A tiny synchronous fan-out; subscribers must not throw (a throwing one is reported and dropped). */
+export class EventBus {
+  #subscribers = new Set<EventSubscriber>();
+
+  subscribe(subscriber: EventSubscriber): () => void {
+    this.#subscribers.add(subscriber);
+    return () => this.#subscribers.delete(subscriber);
+  }
+
+  emit(event: EngineEvent): void {
+    for (const subscriber of this.#subscribers) {
+      try {
+        subscriber(event);
+      } catch (error) {
+        this.#subscribers.delete(subscriber);
+        process.stderr.write(`an event subscriber failed and was removed: ${String(error)}\n`);
+      }
+    }
+  }
+}

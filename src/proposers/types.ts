@@ -1,0 +1,50 @@
+// The Proposer interface: the only way changes enter the loop.
+
+/** One edit to a mutable file: either replace a unique search string, or write the whole file. */
+export type Edit =
+  | { path: string; search: string; replace: string }
+  | { path: string; content: string };
+
+export interface HistoryEntry {
+  id: number;
+  kind: "baseline" | "candidate" | "confirmation";
+  parentCommit: string;
+  candidateCommit: string | null;
+  proposer: string;
+  description: string;
+  hypothesis: string;
+  status: string;            // see ExperimentStatus in ledger/types.ts
+  decision: string | null;   // keep | discard | null
+  metric: number | null;     // the decision metric (validation); never the held-out one
+  delta: number | null;      // metric - best at decision time, signed (negative is better for "min")
+  meta: unknown;             // whatever the proposer attached to its proposal (e.g. the knob it moved)
+}
+
+export interface ProposalContext {
+  /** program.md: the human's instructions. */
+  program: string;
+  /** Current best versions of the mutable files, path (relative to project root, posix) -> content. */
+  files: Record<string, string>;
+  /** The commit those files come from, and its metric (null before the baseline finished). */
+  best: { commit: string; metric: number | null };
+  metric: { name: string; direction: "min" | "max" };
+  /** Bounded, newest last. Held-out metrics are never included. */
+  history: HistoryEntry[];
+  /** Run-to-run noise estimate (standard deviation of the metric), when known. */
+  noiseSigma: number | null;
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number | null;
+}
+
+export type ProposalResult =
+  | { kind: "proposal"; description: string; hypothesis: string; edits: Edit[]; meta?: unknown; usage?: Usage }
+  | { kind: "skip"; reason: string; usage?: Usage };
+
+export interface Proposer {
+  readonly name: string;
+  propose(context: ProposalContext, signal: AbortSignal): Promise<ProposalResult>;
+}
