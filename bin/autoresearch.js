@@ -26,8 +26,9 @@ if (!supported) {
 
 if (!process.features?.typescript) {
   // Node 22.13–22.17 strips types only behind a flag.
-  const result = spawnSync(process.execPath, ["--experimental-strip-types", "--no-warnings", join(root, "src", "cli", "main.ts"), ...process.argv.slice(2)], { stdio: "inherit" });
+  const result = spawnSync(process.execPath, ["--experimental-strip-types", "--no-warnings", fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" });
   process.exit(result.status ?? 1);
 }
 
-await import("../src/cli/main.ts");
+const { runCli } = await import("../src/cli/main.ts");
+await runCli();

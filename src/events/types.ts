@@ -13,7 +13,7 @@ export type EngineEvent =
   | { type: "experiment_phase"; at: string; id: number; phase: "train" | "evaluate" }
   | { type: "experiment_log"; at: string; id: number; line: string }
   | { type: "experiment_finished"; at: string; id: number; status: ExperimentStatus; metric: number | null; heldOutMetric: number | null; selfReported: boolean; wallMs: number; reason?: string }
-  | { type: "decision"; at: string; id: number; decision: Decision; metric: number | null; best: number | null; delta: number | null; rationale: string }
+  | { type: "decision"; at: string; id: number; decision: Decision | "confirm"; metric: number | null; best: number | null; delta: number | null; rationale: string }
   | { type: "best_updated"; at: string; id: number; commit: string; metric: number; previous: number | null }
   | { type: "noise_estimated"; at: string; sigma: number; samples: number; baseline: number }
   | { type: "warning"; at: string; message: string }

@@ -1,0 +1,99 @@
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { CONFIG_FILE } from "../config/load.ts";
+import { EXIT } from "../errors.ts";
+import { listGpus } from "../executors/devices.ts";
+import { parse, type Io } from "./args.ts";
+import type { Command } from "./commands.ts";
+import { findProjectDir } from "./project.ts";
+
+const execFileAsync = promisify(execFile);
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+  required: boolean;
+}
+
+export const doctorCommand: Command = {
+  summary: "check Node, git, and (where the project needs them) Python and PyTorch",
+  help: `usage: autoresearch doctor [--json] [--project DIR]`,
+  async run(argv: string[], io: Io) {
+    const { values } = parse("doctor", argv, { json: { type: "boolean" }, project: { type: "string" } });
+    const projectDir = findProjectDir(values.project ?? io.cwd);
+    const checks = [checkNode(), await checkGit(), await checkGpus()];
+    const commands = projectCommands(projectDir);
+    if (commands.some((command) => /\bpython/.test(command))) checks.push(await checkTorch());
+    if (values.json) io.stdout(`${JSON.stringify(checks, null, 2)}\n`);
+    else {
+      for (const check of checks) {
+        io.stdout(`${check.ok ? "ok  " : check.required ? "FAIL" : "warn"}  ${check.name}: ${check.detail}\n`);
+        if (!check.ok && check.fix) io.stdout(`      ${check.fix}\n`);
+      }
+    }
+    return checks.some((check) => check.required && !check.ok) ? EXIT.environment : EXIT.ok;
+  },
+};
+
+function checkNode(): Check {
+  const [major, minor] = process.versions.node.split(".").map(Number) as [number, number];
+  const ok = major > 22 || (major === 22 && minor >= 13);
+  let sqlite = true;
+  try {
+    process.getBuiltinModule("node:sqlite");
+  } catch {
+    sqlite = false;
+  }
+  return {
+    name: "node", required: true, ok: ok && sqlite,
+    detail: `${process.version}${sqlite ? ", node:sqlite available" : ", node:sqlite missing"}${process.features.typescript ? ", runs TypeScript" : ""}`,
+    fix: "Install Node 24 LTS (or run `npm install` in the autoresearch repo, which brings it).",
+  };
+}
+
+async function checkGit(): Promise<Check> {
+  try {
+    const { stdout } = await execFileAsync("git", ["--version"]);
+    return { name: "git", required: true, ok: true, detail: stdout.trim() };
+  } catch {
+    return { name: "git", required: true, ok: false, detail: "not found", fix: "Install git (e.g. apt-get install git)." };
+  }
+}
+
+async function checkGpus(): Promise<Check> {
+  const gpus = await listGpus();
+  return { name: "gpus", required: false, ok: true, detail: gpus.length > 0 ? `${gpus.length} NVIDIA GPU(s)` : "none found (slots run on the CPU)" };
+}
+
+/** Finds a Python with PyTorch: the pyenv/venv python3 first, then the system's (Debian's python3-torch). */
+export async function checkTorch(): Promise<Check> {
+  const candidates = [process.env.AUTORESEARCH_PYTHON, "python3", "/usr/bin/python3", "python"].filter((value): value is string => Boolean(value));
+  const tried: string[] = [];
+  for (const python of candidates) {
+    try {
+      const { stdout } = await execFileAsync(python, ["-c", "import torch,sys; print(sys.executable, torch.__version__, torch.cuda.is_available())"], { timeout: 60_000 });
+      return { name: "pytorch", required: true, ok: true, detail: stdout.trim() };
+    } catch {
+      tried.push(python);
+    }
+  }
+  return {
+    name: "pytorch", required: true, ok: false, detail: `no PyTorch in ${tried.join(", ")}`,
+    fix: "Install PyTorch (pip install torch), or on Debian: apt-get install python3-torch; set AUTORESEARCH_PYTHON to choose the interpreter.",
+  };
+}
+
+function projectCommands(projectDir: string): string[] {
+  const path = join(projectDir, CONFIG_FILE);
+  if (!existsSync(path)) return [];
+  try {
+    const config = JSON.parse(readFileSync(path, "utf8")) as Record<string, { command?: string } | undefined>;
+    return ["prepare", "train", "evaluate"].map((key) => config[key]?.command ?? "");
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,46 @@
+import { formatResultsTsv } from "../ledger/results-tsv.ts";
+import { formatDelta, formatDuration, formatMetric, truncate } from "../views/format.ts";
+import { UsageError } from "../errors.ts";
+import { parse, type Io } from "./args.ts";
+import type { Command } from "./commands.ts";
+import { openLedgerReadOnly, pickSession } from "./project.ts";
+
+export const resultsCommand: Command = {
+  summary: "the experiment table (--json, --tsv)",
+  help: `usage: autoresearch results [--tag T] [--json | --tsv] [--project DIR]
+
+  --tag T         the session (default: the latest)
+  --json          every field of every experiment, as JSON
+  --tsv           the results.tsv format (first five columns as the original autoresearch)
+  --project DIR   the project directory (default: the current directory)`,
+  async run(argv: string[], io: Io) {
+    const { values } = parse("results", argv, { tag: { type: "string" }, json: { type: "boolean" }, tsv: { type: "boolean" }, project: { type: "string" } });
+    if (values.json && values.tsv) throw new UsageError("results: choose one of --json and --tsv");
+    const { ledger } = openLedgerReadOnly(values.project ?? io.cwd);
+    try {
+      const session = pickSession(ledger, values.tag);
+      const rows = ledger.listExperiments({ tag: session.tag, order: "asc" });
+      const config = session.config as { metric?: { name?: string; heldOut?: string } };
+      const metricName = config.metric?.name ?? "metric";
+      if (values.json) {
+        io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+      } else if (values.tsv) {
+        io.stdout(formatResultsTsv(rows.filter((row) => row.status !== "running"), { metricName, heldOutName: config.metric?.heldOut }));
+      } else {
+        const width = Math.max(60, io.columns);
+        const heldOut = config.metric?.heldOut;
+        io.stdout(`${"id".padStart(5)}  ${"status".padEnd(11)} ${metricName.padStart(10)} ${"delta".padStart(10)} ${(heldOut ?? "").padStart(10)} ${"time".padStart(7)}  description\n`);
+        for (const row of rows) {
+          const status = row.decision ?? row.status;
+          const mark = row.selfReported ? "*" : " ";
+          const line = `${String(row.id).padStart(5)}  ${status.padEnd(11)} ${formatMetric(row.metric).padStart(10)}${mark}${formatDelta(row.delta).padStart(10)} ${formatMetric(row.heldOutMetric).padStart(10)} ${formatDuration(row.timings.totalMs ?? 0).padStart(7)}  ${row.kind === "candidate" ? "" : `[${row.kind}] `}${row.description}`;
+          io.stdout(`${truncate(line, width)}\n`);
+        }
+        if (rows.some((row) => row.selfReported)) io.stdout("* self-reported: read from the training output, not from a protected evaluator\n");
+      }
+      return 0;
+    } finally {
+      ledger.close();
+    }
+  },
+};

@@ -1,0 +1,93 @@
+import { EXIT } from "../errors.ts";
+import { EventBus } from "../events/types.ts";
+import { runSession, type RunResult } from "../loop/session.ts";
+import { createJsonlPrinter } from "../views/jsonl.ts";
+import { createTerminalView } from "../views/terminal.ts";
+import { parse, finiteNumber, positiveInteger, positiveNumber, type Io } from "./args.ts";
+import type { Command } from "./commands.ts";
+
+export const RUN_HELP = `usage: autoresearch run [flags]
+
+Runs the research loop in the current project until a stop rule fires or Ctrl-C.
+Running it again on the same tag resumes the session.
+
+  --tag T               session tag; its best lives on branch autoresearch/<T> (default: the latest session, or today's date)
+  --max-experiments N   stop after N experiments in the session (baseline runs count)
+  --max-hours H         stop starting experiments after H hours of this run
+  --target X            stop once the best metric reaches X
+  --slots N             experiments at once (one GPU each when GPUs are used)
+  --proposer NAME       search | replay (overrides the config)
+  --json                print the engine's event stream as JSON lines instead of the live view
+  --project DIR         the project directory (default: the current directory)`;
+
+export const runCommand: Command = {
+  summary: "run the research loop (resumes an existing tag)",
+  help: RUN_HELP,
+  async run(argv: string[], io: Io) {
+    const { values } = parse("run", argv, {
+      tag: { type: "string" },
+      "max-experiments": { type: "string" },
+      "max-hours": { type: "string" },
+      target: { type: "string" },
+      slots: { type: "string" },
+      proposer: { type: "string" },
+      json: { type: "boolean" },
+      project: { type: "string" },
+    });
+    const result = await runWithViews(io, Boolean(values.json), (bus, signal) =>
+      runSession({
+        projectDir: values.project ?? io.cwd,
+        tag: values.tag,
+        maxExperiments: positiveInteger("run", "max-experiments", values["max-experiments"]),
+        maxHours: positiveNumber("run", "max-hours", values["max-hours"]),
+        target: finiteNumber("run", "target", values.target),
+        slots: positiveInteger("run", "slots", values.slots),
+        proposer: values.proposer,
+        bus,
+        signal,
+      }),
+    );
+    return exitCodeFor(result);
+  },
+};
+
+export function exitCodeFor(result: RunResult): number {
+  if (result.reason.startsWith("interrupted")) return EXIT.interrupted;
+  return result.paused ? EXIT.paused : EXIT.ok;
+}
+
+/** Wires the views to a fresh event bus and Ctrl-C to an AbortSignal around one session. */
+export async function runWithViews<T>(io: Io, json: boolean, body: (bus: EventBus, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const bus = new EventBus();
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let stopView = () => {};
+  if (json) {
+    bus.subscribe(createJsonlPrinter(io.stdout));
+  } else {
+    const view = createTerminalView({ write: io.stdout, isTTY: io.isTTY, columns: io.columns });
+    bus.subscribe(view.subscriber);
+    if (io.isTTY) timer = setInterval(() => view.render(), 250);
+    stopView = () => view.stop();
+  }
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      io.stderr(`\n${signal}: stopping — running experiments are interrupted and recorded; press Ctrl-C again to quit at once\n`);
+      controller.abort();
+    } else {
+      process.exit(EXIT.interrupted);
+    }
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    return await body(bus, controller.signal);
+  } finally {
+    if (timer) clearInterval(timer);
+    stopView();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}

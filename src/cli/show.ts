@@ -1,0 +1,49 @@
+import { existsSync } from "node:fs";
+import { EXIT, UserError } from "../errors.ts";
+import { readLogTail } from "../runner/process.ts";
+import { formatDelta, formatDuration, formatMetric } from "../views/format.ts";
+import { parse, positiveInteger, type Io } from "./args.ts";
+import type { Command } from "./commands.ts";
+import { openLedgerReadOnly } from "./project.ts";
+import { UsageError } from "../errors.ts";
+
+export const showCommand: Command = {
+  summary: "one experiment: description, diff, metrics, decision, log tail",
+  help: `usage: autoresearch show <id> [--json] [--project DIR]`,
+  async run(argv: string[], io: Io) {
+    const { values, positionals } = parse("show", argv, { json: { type: "boolean" }, project: { type: "string" } }, 1);
+    if (positionals[0] === undefined) throw new UsageError("show: missing <id>", "Usage: autoresearch show <id> (ids are in `autoresearch results`)");
+    const id = positiveInteger("show", "id", positionals[0])!;
+    const { ledger } = openLedgerReadOnly(values.project ?? io.cwd);
+    try {
+      const row = ledger.getExperiment(id);
+      if (!row) throw new UserError(`no experiment ${id}`, { exitCode: EXIT.usage, hint: "See `autoresearch results` for the ids." });
+      const logTail = row.logPath && existsSync(row.logPath) ? readLogTail(row.logPath, { maxLines: 30 }) : "";
+      if (values.json) {
+        io.stdout(`${JSON.stringify({ ...row, logTail }, null, 2)}\n`);
+        return 0;
+      }
+      const metrics = Object.entries(row.secondary).map(([name, value]) => `${name}=${formatMetric(value)}`).join("  ");
+      const lines = [
+        `experiment ${row.id} (${row.kind}) in session ${row.tag}, proposer ${row.proposer}, ${row.device} slot ${row.slot}`,
+        `status:      ${row.status}${row.decision ? ` → ${row.decision}` : ""}${row.reason ? ` — ${row.reason}` : ""}`,
+        `description: ${row.description}`,
+        ...(row.hypothesis ? [`hypothesis:  ${row.hypothesis}`] : []),
+        `metric:      ${formatMetric(row.metric)}${row.selfReported ? " (self-reported)" : ""}  best before ${formatMetric(row.bestBefore)}  delta ${formatDelta(row.delta)}  held-out ${formatMetric(row.heldOutMetric)}`,
+        ...(metrics ? [`secondary:   ${metrics}`] : []),
+        ...(row.rationale ? [`decision:    ${row.rationale}`] : []),
+        `commits:     parent ${row.parentCommit.slice(0, 10)}  candidate ${row.candidateCommit?.slice(0, 10) ?? "-"}`,
+        `timings:     ${Object.entries(row.timings).map(([phase, ms]) => `${phase.replace(/Ms$/, "")} ${formatDuration(ms ?? 0)}`).join(", ")}`,
+        `log:         ${row.logPath || "-"}`,
+        "",
+        row.diff ? `--- diff\n${row.diff.trimEnd()}` : "--- no diff (the code as it was)",
+        "",
+        logTail ? `--- log tail\n${logTail.trimEnd()}` : "--- no log",
+      ];
+      io.stdout(`${lines.join("\n")}\n`);
+      return 0;
+    } finally {
+      ledger.close();
+    }
+  },
+};

@@ -1,0 +1,54 @@
+import { formatDelta, formatMetric } from "../views/format.ts";
+import { lockHolder } from "../loop/lock.ts";
+import { summarize } from "../loop/summary.ts";
+import { parse, type Io } from "./args.ts";
+import type { Command } from "./commands.ts";
+import { openLedgerReadOnly, pickSession } from "./project.ts";
+
+export const statusCommand: Command = {
+  summary: "where a session stands (--json for scripts)",
+  help: `usage: autoresearch status [--tag T] [--json] [--project DIR]
+
+  --tag T         the session (default: the latest)
+  --json          machine-readable
+  --project DIR   the project directory (default: the current directory)`,
+  async run(argv: string[], io: Io) {
+    const { values } = parse("status", argv, { tag: { type: "string" }, json: { type: "boolean" }, project: { type: "string" } });
+    const { ledger, paths } = openLedgerReadOnly(values.project ?? io.cwd);
+    try {
+      const session = pickSession(ledger, values.tag);
+      const rows = ledger.listExperiments({ tag: session.tag, order: "asc" });
+      const first = rows[0]?.startedAt ? Date.parse(rows[0].startedAt) : Date.now();
+      const last = rows.at(-1)?.finishedAt ?? rows.at(-1)?.startedAt;
+      const elapsedMs = (last ? Date.parse(last) : Date.now()) - first;
+      const summary = summarize(ledger, session.tag, elapsedMs);
+      const running = rows.filter((row) => row.status === "running");
+      const holder = lockHolder(paths.lockFile);
+      const costUsd = rows.reduce((sum, row) => sum + (row.usage?.costUsd ?? 0), 0);
+      const tokens = rows.reduce((sum, row) => sum + (row.usage ? row.usage.inputTokens + row.usage.outputTokens : 0), 0);
+      const status = {
+        ...summary, branch: session.branch, state: holder ? "running" : session.state, harnessPid: holder,
+        stopReason: session.stopReason, baseCommit: session.baseCommit, bestExperimentId: session.bestExperimentId, running: running.map((row) => ({ id: row.id, device: row.device, description: row.description, startedAt: row.startedAt })),
+        llm: { tokens, costUsd }, sessions: ledger.listSessions().map((known) => known.tag),
+      };
+      if (values.json) {
+        io.stdout(`${JSON.stringify(status, null, 2)}\n`);
+        return 0;
+      }
+      const improvement = summary.baseline !== null && summary.best !== null ? summary.best - summary.baseline : null;
+      const lines = [
+        `session ${session.tag} on ${session.branch}: ${status.state}${session.stopReason && !holder ? ` (${session.stopReason})` : ""}`,
+        `  experiments ${summary.experiments}: ${summary.kept} kept, ${summary.discarded} discarded, ${summary.failed} failed; ${running.length} running`,
+        `  baseline ${formatMetric(summary.baseline)} → best ${formatMetric(summary.best)} (${formatDelta(improvement)})${session.bestExperimentId ? ` from experiment ${session.bestExperimentId}` : ""}, commit ${session.bestCommit.slice(0, 7)}`,
+        `  noise σ ${summary.noiseSigma === null ? "unknown" : formatMetric(summary.noiseSigma)}; ${summary.experimentsPerHour.toFixed(1)} experiments/hour`,
+        ...(tokens > 0 ? [`  LLM: ${tokens} tokens, $${costUsd.toFixed(4)}`] : []),
+        ...running.map((row) => `  running #${row.id} on ${row.device}: ${row.description}`),
+        ...(status.sessions.length > 1 ? [`  other sessions: ${status.sessions.filter((tag) => tag !== session.tag).join(", ")}`] : []),
+      ];
+      io.stdout(`${lines.join("\n")}\n`);
+      return 0;
+    } finally {
+      ledger.close();
+    }
+  },
+};

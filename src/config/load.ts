@@ -1,0 +1,129 @@
+// Config in stages: read -> parse JSON -> zod safeParse -> normalize -> cross-field rules.
+// Every problem is reported as "file: path.to.field: what is wrong, what was expected".
+import { existsSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import type { z } from "zod";
+import { ConfigError } from "../errors.ts";
+import { configSchema, type ParsedConfig } from "./schema.ts";
+
+export const CONFIG_FILE = "autoresearch.config.json";
+
+export interface ResearchConfig extends ParsedConfig {
+  /** Hard limit for the train command (normalized: never undefined). */
+  timeoutSeconds: number;
+  projectDir: string;
+  configPath: string;
+}
+
+export function loadConfig(projectDir: string): ResearchConfig {
+  const configPath = join(projectDir, CONFIG_FILE);
+  if (!existsSync(configPath)) {
+    throw new ConfigError(
+      [`${configPath}: not found`],
+      "Run `autoresearch init <dir> --template ts-demo` to create a project, or cd into one.",
+    );
+  }
+  return parseConfig(readFileSync(configPath, "utf8"), configPath, projectDir);
+}
+
+export function parseConfig(text: string, configPath: string, projectDir: string): ResearchConfig {
+  const file = basename(configPath);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([`${file}: not valid JSON: ${(error as Error).message}`], "Fix the JSON syntax (a JSON linter shows the spot).");
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => formatIssue(file, issue)), `See README.md "Config reference" for every field.`);
+  }
+  const config: ResearchConfig = {
+    ...result.data,
+    timeoutSeconds: result.data.timeoutSeconds ?? result.data.budgetSeconds * 1.25 + 15,
+    projectDir,
+    configPath,
+  };
+  const problems = crossFieldProblems(config).map((problem) => `${file}: ${problem}`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function crossFieldProblems(config: ResearchConfig): string[] {
+  const problems: string[] = [];
+  if (config.timeoutSeconds < config.budgetSeconds) {
+    problems.push(`timeoutSeconds: ${config.timeoutSeconds} is shorter than budgetSeconds (${config.budgetSeconds}); expected a hard limit above the budget`);
+  }
+  for (const [index, glob] of config.mutable.entries()) {
+    if (glob === CONFIG_FILE || glob === config.program) {
+      problems.push(`mutable[${index}]: "${glob}" can never be mutable; expected globs of the files proposers may change (the config and ${config.program} are always protected)`);
+    }
+    if (glob.startsWith("/") || glob.split("/").includes("..")) {
+      problems.push(`mutable[${index}]: "${glob}" must be relative to the project root, without ".."`);
+    }
+  }
+  for (const [index, glob] of config.protected.entries()) {
+    if (glob.startsWith("/") || glob.split("/").includes("..")) {
+      problems.push(`protected[${index}]: "${glob}" must be relative to the project root, without ".."`);
+    }
+  }
+  if (config.proposer.name === "replay" && !config.proposer.file) {
+    problems.push(`proposer.file: missing; expected the path of the replay file (the replay proposer applies its scripted patches)`);
+  }
+  if (Array.isArray(config.devices)) {
+    const gpus = config.devices.filter((device) => device.startsWith("cuda:"));
+    if (gpus.length > 0 && config.slots > gpus.length) {
+      problems.push(`slots: ${config.slots} slots but only ${gpus.length} GPU device(s) listed in devices; expected one GPU per slot`);
+    }
+    if (new Set(config.devices).size !== config.devices.length) {
+      problems.push(`devices: lists a device twice; expected each device once`);
+    }
+  }
+  if (config.stop.target !== undefined && !Number.isFinite(config.stop.target)) {
+    problems.push(`stop.target: expected a finite number`);
+  }
+  return problems;
+}
+
+type Issue = z.core.$ZodIssue;
+
+function formatIssue(file: string, issue: Issue): string {
+  const path = formatPath(issue.path);
+  if (issue.code === "unrecognized_keys") {
+    const expected = knownKeys(issue.path);
+    return issue.keys
+      .map((key) => `${file}: ${path ? `${path}.` : ""}${key}: unknown key; expected one of: ${expected.join(", ")}`)
+      .join("\n");
+  }
+  return `${file}: ${path || "(top level)"}: ${issue.message}`;
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path
+    .map((part, index) => (typeof part === "number" ? `[${part}]` : `${index === 0 ? "" : "."}${String(part)}`))
+    .join("");
+}
+
+/** The keys the schema accepts at a path, for "unknown key" messages. */
+function knownKeys(path: PropertyKey[]): string[] {
+  let schema: unknown = configSchema;
+  for (const part of path) {
+    schema = unwrap(schema);
+    const def = (schema as { _zod: { def: Record<string, unknown> } })._zod.def;
+    if (def.type === "object") schema = (def.shape as Record<string, unknown>)[String(part)];
+    else if (def.type === "array") schema = def.element;
+    else return [];
+  }
+  const def = (unwrap(schema) as { _zod: { def: Record<string, unknown> } })._zod.def;
+  return def.type === "object" ? Object.keys(def.shape as object) : [];
+}
+
+function unwrap(schema: unknown): unknown {
+  let current = schema as { _zod: { def: { type: string; innerType?: unknown; in?: unknown } } };
+  for (;;) {
+    const def = current._zod.def;
+    if (def.innerType && ["optional", "default", "nullable", "prefault", "readonly"].includes(def.type)) current = def.innerType as typeof current;
+    else if (def.type === "pipe" && def.in) current = def.in as typeof current;
+    else return current;
+  }
+}

@@ -1,0 +1,164 @@
+// Checksums of what must not change: protected files (evaluator, data preparation)
+// and the prepared data directory. Hashing streams, so multi-gigabyte data never sits
+// in memory, and is async, so other slots' timers and logs keep flowing meanwhile.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readdir, realpath, stat } from "node:fs/promises";
+import { join } from "node:path";
+import picomatch from "picomatch";
+
+export interface DirectorySnapshot {
+  /** Posix paths relative to the snapshot root, sorted. */
+  files: Record<string, { sha256: string; bytes: number }>;
+  totalBytes: number;
+}
+
+/** Short name for DirectorySnapshot. */
+export type Snapshot = DirectorySnapshot;
+
+/** Directories never searched for protected files: git internals, dependencies, our own state. */
+export const ALWAYS_EXCLUDED_DIRS = [".git", "node_modules", ".autoresearch"];
+
+/** sha256 (hex) of a file's content, streamed. */
+export function hashFile(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash("sha256");
+    createReadStream(path)
+      .on("data", (chunk) => hash.update(chunk))
+      .on("error", reject)
+      .on("end", () => resolve(hash.digest("hex")));
+  });
+}
+
+/** sha256 of each relPath under rootDir. Missing files are left out, so comparing with diffHashes reports them. */
+export async function hashTree(rootDir: string, relPaths: string[]): Promise<Record<string, string>> {
+  const hashes: Record<string, string> = {};
+  for (const relPath of [...relPaths].sort()) {
+    try {
+      hashes[relPath] = await hashFile(join(rootDir, relPath));
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+  }
+  return hashes;
+}
+
+/** Human-readable differences: "changed: x", "missing: y", "added: z", in path order. */
+export function diffHashes(expected: Record<string, string>, actual: Record<string, string>): string[] {
+  const paths = [...new Set([...Object.keys(expected), ...Object.keys(actual)])].sort();
+  const problems: string[] = [];
+  for (const path of paths) {
+    if (!(path in actual)) problems.push(`missing: ${path}`);
+    else if (!(path in expected)) problems.push(`added: ${path}`);
+    else if (expected[path] !== actual[path]) problems.push(`changed: ${path}`);
+  }
+  return problems;
+}
+
+/**
+ * Every file under dir, recursively, with its sha256 and size. Symlinks are followed and
+ * hashed by what they point to, so editing a link's target is caught; a directory reached
+ * twice through links is walked once. A dangling link is an error: the data is incomplete.
+ */
+export async function snapshotDirectory(dir: string): Promise<DirectorySnapshot> {
+  const { files, broken } = await walkData(dir);
+  if (broken.length > 0) {
+    throw new Error(`the data directory ${dir} has broken symlinks: ${broken.join(", ")}; make prepare write real files (or links that resolve)`);
+  }
+  const snapshot: DirectorySnapshot = { files: {}, totalBytes: 0 };
+  for (const relPath of files) {
+    const absolute = join(dir, relPath);
+    const { size } = await stat(absolute);
+    snapshot.files[relPath] = { sha256: await hashFile(absolute), bytes: size };
+    snapshot.totalBytes += size;
+  }
+  return snapshot;
+}
+
+/** Problems ("changed: train.bin", "missing: val.bin", "added: x", "broken link: y"); empty when dir still matches. */
+export async function verifySnapshot(dir: string, snapshot: DirectorySnapshot): Promise<string[]> {
+  let found: { files: string[]; broken: string[] };
+  try {
+    found = await walkData(dir);
+  } catch (error) {
+    if (!isMissing(error)) throw error;
+    found = { files: [], broken: [] }; // the whole directory is gone: every file is missing
+  }
+  const present = new Set(found.files);
+  const broken = new Set(found.broken);
+  const problems: string[] = [];
+  const paths = [...new Set([...Object.keys(snapshot.files), ...found.files, ...found.broken])].sort();
+  for (const relPath of paths) {
+    const recorded = snapshot.files[relPath];
+    if (broken.has(relPath)) problems.push(`broken link: ${relPath}`);
+    else if (!recorded) problems.push(`added: ${relPath}`);
+    else if (!present.has(relPath)) problems.push(`missing: ${relPath}`);
+    else {
+      const absolute = join(dir, relPath);
+      // A size change settles it without reading the file.
+      const { size } = await stat(absolute);
+      if (size !== recorded.bytes || (await hashFile(absolute)) !== recorded.sha256) problems.push(`changed: ${relPath}`);
+    }
+  }
+  return problems;
+}
+
+/** Files under rootDir matching any glob (posix, relative, dotfiles included), sorted; skips .git, node_modules, .autoresearch and excludeDirs. */
+export async function protectedFiles(rootDir: string, globs: string[], excludeDirs: string[] = []): Promise<string[]> {
+  if (globs.length === 0) return [];
+  const matches = picomatch(globs, { dot: true });
+  const excluded = new Set([...ALWAYS_EXCLUDED_DIRS, ...excludeDirs]);
+  const found: string[] = [];
+  const walk = async (relDir: string): Promise<void> => {
+    const entries = await readdir(join(rootDir, relDir), { withFileTypes: true });
+    for (const entry of entries) {
+      const relPath = relDir === "" ? entry.name : `${relDir}/${entry.name}`;
+      if (entry.isDirectory()) {
+        // Excludes match a directory's name at any depth, or its exact relative path.
+        if (!excluded.has(entry.name) && !excluded.has(relPath)) await walk(relPath);
+      } else if ((entry.isFile() || entry.isSymbolicLink()) && matches(relPath)) {
+        found.push(relPath);
+      }
+    }
+  };
+  await walk("");
+  return found.sort();
+}
+
+/** Files (following symlinks) and broken links under dir, as sorted posix relative paths. */
+async function walkData(dir: string): Promise<{ files: string[]; broken: string[] }> {
+  const files: string[] = [];
+  const broken: string[] = [];
+  const visited = new Set<string>();
+  const walk = async (relDir: string): Promise<void> => {
+    const absoluteDir = join(dir, relDir);
+    const real = await realpath(absoluteDir);
+    if (visited.has(real)) return;
+    visited.add(real);
+    for (const entry of await readdir(absoluteDir, { withFileTypes: true })) {
+      const relPath = relDir === "" ? entry.name : `${relDir}/${entry.name}`;
+      let isDirectory = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        try {
+          const target = await stat(join(dir, relPath));
+          isDirectory = target.isDirectory();
+          isFile = target.isFile();
+        } catch (error) {
+          if (!isMissing(error)) throw error;
+          broken.push(relPath);
+          continue;
+        }
+      }
+      if (isDirectory) await walk(relPath);
+      else if (isFile) files.push(relPath);
+    }
+  };
+  await walk("");
+  return { files: files.sort(), broken: broken.sort() };
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP";
+}

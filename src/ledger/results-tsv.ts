@@ -1,0 +1,90 @@
+// results.tsv: a flat, human- and pandas-friendly copy of the ledger, rewritten whole
+// after every change. The first five columns match the original autoresearch's file
+// (commit, metric, memory_gb, status, description) so existing analysis scripts work.
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import type { ExperimentRecord } from "./types.ts";
+
+export interface ResultsTsvOptions {
+  /** Header of the metric column, e.g. "val_bpb". */
+  metricName: string;
+  /** When given, a column of that name holds the held-out metric. */
+  heldOutName?: string;
+}
+
+/** Tabs and line breaks would split a row; everything else is kept as written. */
+function cell(text: string | null | undefined): string {
+  return (text ?? "").replace(/[\t\r\n]+/g, " ");
+}
+
+const fixed = (value: number | null, digits: number, absent: string): string => (value === null ? absent : value.toFixed(digits));
+
+function shortCommit(experiment: ExperimentRecord): string {
+  // A baseline runs its parent commit unchanged, so that is its commit.
+  const commit = experiment.candidateCommit || (experiment.kind === "baseline" ? experiment.parentCommit : "");
+  return commit ? commit.slice(0, 7) : "-";
+}
+
+function seconds(experiment: ExperimentRecord): string {
+  const totalMs = experiment.timings.totalMs ??
+    (experiment.finishedAt ? Date.parse(experiment.finishedAt) - Date.parse(experiment.startedAt) : Number.NaN);
+  return Number.isFinite(totalMs) ? (totalMs / 1000).toFixed(1) : "";
+}
+
+/**
+ * The whole file as a string. Rows keep the order given (pass them oldest first);
+ * running experiments are left out. Crashes show metric 0.000000 and memory 0.0, as
+ * the original did; extra columns leave absent values empty.
+ */
+export function formatResultsTsv(experiments: readonly ExperimentRecord[], options: ResultsTsvOptions): string {
+  const header = [
+    "commit", cell(options.metricName), "memory_gb", "status", "description",
+    "id", "tag", "kind", ...(options.heldOutName ? [cell(options.heldOutName)] : []),
+    "delta", "proposer", "device", "seconds", "self_reported", "reason",
+  ];
+  const lines = [header.join("\t")];
+  for (const experiment of experiments) {
+    if (experiment.status === "running") continue;
+    const status = experiment.status === "ok" && experiment.decision ? experiment.decision : experiment.status;
+    lines.push([
+      shortCommit(experiment),
+      fixed(experiment.metric, 6, "0.000000"),
+      fixed(experiment.memoryGb, 1, "0.0"),
+      status,
+      cell(experiment.description),
+      String(experiment.id),
+      cell(experiment.tag),
+      experiment.kind,
+      ...(options.heldOutName ? [fixed(experiment.heldOutMetric, 6, "")] : []),
+      fixed(experiment.delta, 6, ""),
+      cell(experiment.proposer),
+      cell(experiment.device),
+      seconds(experiment),
+      experiment.selfReported ? "true" : "false",
+      cell(experiment.reason),
+    ].join("\t"));
+  }
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * Rewrites `path` atomically: the content goes to a temporary file in the same
+ * directory, is flushed to disk, then renamed over the old file, so a reader (or a
+ * crash) only ever sees the previous complete file or the new one.
+ */
+export function writeResultsTsv(path: string, experiments: readonly ExperimentRecord[], options: ResultsTsvOptions): void {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    const fd = openSync(temporary, "w");
+    try {
+      writeSync(fd, formatResultsTsv(experiments, options));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,249 @@
+// The ledger: every session and experiment, in <stateDir>/ledger.db (SQLite, WAL).
+//
+// Ledger.open(stateDir, { readOnly? })        open or create <stateDir>/ledger.db; readOnly for viewers
+// close()                                     release the database (idempotent)
+// createSession(session)                      one session per tag; UserError if the tag exists
+// getSession(tag) / listSessions()            null when absent / oldest first
+// updateSession(tag, patch)                   patch any field but the tag
+// startExperiment(fields) -> id               insert with status 'running'; ids are global, so `show 12` is unambiguous
+// finishExperiment(id, patch, sessionPatch?)  running -> finished, plus an optional session update, in ONE transaction
+// updateExperiment(id, patch, sessionPatch?)  amend any row later (e.g. the decision after confirmation runs), same atomicity
+// getExperiment(id) / listExperiments(filter) null when absent / filtered by tag, status; ordered; limited
+// markInterrupted(tag, reason) -> ids         every 'running' row of the tag becomes 'interrupted' (resume after a crash)
+// history(tag, limit)                         what proposers see: newest last, at most `limit`, never held-out metrics
+// findByTree(tag, tree)                       newest experiment of the tag with that candidate tree (duplicate check)
+// checkIntegrity() -> problems                SQLite integrity and foreign-key checks; empty when healthy
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { DatabaseSync, SQLInputValue, SQLOutputValue } from "node:sqlite";
+import { UserError, EXIT } from "../errors.ts";
+import type { HistoryEntry } from "../proposers/types.ts";
+import type { ExperimentStatus, SessionRecord } from "./types.ts";
+import { EXPERIMENT_CODECS, SESSION_CODECS, experimentFromRow, sessionFromRow, toColumns } from "./rows.ts";
+import type { LedgerExperiment } from "./rows.ts";
+import { openReadOnly, openWritable } from "./schema.ts";
+
+export type { LedgerExperiment } from "./rows.ts";
+
+/** What is known when an experiment starts; everything optional defaults to empty/null. */
+export type NewExperiment = Pick<LedgerExperiment, "tag" | "kind" | "parentCommit" | "proposer" | "description" | "device" | "slot"> &
+  Partial<Pick<LedgerExperiment, "confirms" | "candidateCommit" | "candidateTree" | "hypothesis" | "meta" | "diff" | "logPath" | "timings" | "usage" | "startedAt">>;
+
+export type ExperimentPatch = Partial<Omit<LedgerExperiment, "id" | "tag">>;
+/** finishedAt defaults to now. */
+export type FinishPatch = ExperimentPatch & { status: Exclude<ExperimentStatus, "running"> };
+export type SessionPatch = Partial<Omit<SessionRecord, "tag">>;
+
+export interface ExperimentFilter {
+  tag?: string;
+  status?: readonly ExperimentStatus[];
+  limit?: number;
+  /** By id; default "asc" (oldest first). With a limit, "desc" gives the newest. */
+  order?: "asc" | "desc";
+}
+
+export const LEDGER_FILE = "ledger.db";
+
+type Row = Record<string, SQLOutputValue>;
+
+export class Ledger {
+  readonly path: string;
+  readonly readOnly: boolean;
+  #db: DatabaseSync;
+
+  private constructor(path: string, db: DatabaseSync, readOnly: boolean) {
+    this.path = path;
+    this.#db = db;
+    this.readOnly = readOnly;
+  }
+
+  static open(stateDir: string, options: { readOnly?: boolean } = {}): Ledger {
+    const path = join(stateDir, LEDGER_FILE);
+    if (options.readOnly) {
+      if (!existsSync(path)) {
+        throw new UserError(`no ledger at ${path}`, { exitCode: EXIT.usage, hint: "start a session in this project first, or check the state directory" });
+      }
+      return new Ledger(path, openReadOnly(path), true);
+    }
+    mkdirSync(stateDir, { recursive: true });
+    return new Ledger(path, openWritable(path), false);
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  // ---- sessions
+
+  createSession(session: SessionRecord): void {
+    this.#write(() => {
+      if (this.getSession(session.tag) !== null) {
+        throw new UserError(`a session tagged "${session.tag}" already exists in ${this.path}`, {
+          exitCode: EXIT.usage,
+          hint: "choose another tag, or resume that session",
+        });
+      }
+      this.#insert("sessions", toColumns(SESSION_CODECS, session));
+    });
+  }
+
+  getSession(tag: string): SessionRecord | null {
+    const row = this.#db.prepare("SELECT * FROM sessions WHERE tag = ?").get(tag) as Row | undefined;
+    return row === undefined ? null : sessionFromRow(row);
+  }
+
+  listSessions(): SessionRecord[] {
+    const rows = this.#db.prepare("SELECT * FROM sessions ORDER BY created_at, tag").all() as Row[];
+    return rows.map(sessionFromRow);
+  }
+
+  updateSession(tag: string, patch: SessionPatch): void {
+    this.#write(() => this.#updateSession(tag, patch));
+  }
+
+  // ---- experiments
+
+  startExperiment(fields: NewExperiment): number {
+    const record: Omit<LedgerExperiment, "id"> = {
+      confirms: null, candidateCommit: null, candidateTree: null, hypothesis: "", meta: null, diff: "",
+      logPath: "", timings: {}, usage: null, startedAt: new Date().toISOString(),
+      ...fields,
+      status: "running", decision: null, reason: null, rationale: null, metric: null, heldOutMetric: null,
+      secondary: {}, selfReported: false, bestBefore: null, delta: null, memoryGb: null, finishedAt: null,
+    };
+    return this.#write(() => Number(this.#insert("experiments", toColumns(EXPERIMENT_CODECS, record))));
+  }
+
+  finishExperiment(id: number, patch: FinishPatch, sessionPatch?: SessionPatch): void {
+    this.#write(() => {
+      const current = this.#requireExperiment(id);
+      if (current.status !== "running") {
+        throw new Error(`experiment ${id} already finished as "${current.status}"; use updateExperiment to amend it`);
+      }
+      this.#updateExperiment(current, { finishedAt: new Date().toISOString(), ...patch }, sessionPatch);
+    });
+  }
+
+  updateExperiment(id: number, patch: ExperimentPatch, sessionPatch?: SessionPatch): void {
+    this.#write(() => this.#updateExperiment(this.#requireExperiment(id), patch, sessionPatch));
+  }
+
+  getExperiment(id: number): LedgerExperiment | null {
+    const row = this.#db.prepare("SELECT * FROM experiments WHERE id = ?").get(id) as Row | undefined;
+    return row === undefined ? null : experimentFromRow(row);
+  }
+
+  listExperiments(filter: ExperimentFilter = {}): LedgerExperiment[] {
+    const where: string[] = [];
+    const values: SQLInputValue[] = [];
+    if (filter.tag !== undefined) {
+      where.push("tag = ?");
+      values.push(filter.tag);
+    }
+    if (filter.status !== undefined) {
+      if (filter.status.length === 0) return [];
+      where.push(`status IN (${filter.status.map(() => "?").join(", ")})`);
+      values.push(...filter.status);
+    }
+    const order = filter.order === "desc" ? "DESC" : "ASC";
+    const sql = `SELECT * FROM experiments ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id ${order} LIMIT ?`;
+    const rows = this.#db.prepare(sql).all(...values, limitValue(filter.limit)) as Row[];
+    return rows.map(experimentFromRow);
+  }
+
+  markInterrupted(tag: string, reason: string): number[] {
+    return this.#write(() => {
+      const rows = this.#db
+        .prepare("UPDATE experiments SET status = 'interrupted', reason = ?, finished_at = ? WHERE tag = ? AND status = 'running' RETURNING id")
+        .all(reason, new Date().toISOString(), tag) as { id: number }[];
+      return rows.map((row) => row.id).sort((a, b) => a - b);
+    });
+  }
+
+  history(tag: string, limit: number): HistoryEntry[] {
+    // Running rows are included on purpose: with parallel slots, a proposer
+    // should know what is already being tried.
+    const newestFirst = this.listExperiments({ tag, limit, order: "desc" });
+    return newestFirst.reverse().map((experiment) => ({
+      id: experiment.id,
+      kind: experiment.kind,
+      parentCommit: experiment.parentCommit,
+      candidateCommit: experiment.candidateCommit,
+      proposer: experiment.proposer,
+      description: experiment.description,
+      hypothesis: experiment.hypothesis,
+      status: experiment.status,
+      decision: experiment.decision,
+      metric: experiment.metric,
+      delta: experiment.delta,
+      meta: experiment.meta,
+    }));
+  }
+
+  findByTree(tag: string, tree: string): LedgerExperiment | null {
+    const row = this.#db
+      .prepare("SELECT * FROM experiments WHERE tag = ? AND candidate_tree = ? ORDER BY id DESC LIMIT 1")
+      .get(tag, tree) as Row | undefined;
+    return row === undefined ? null : experimentFromRow(row);
+  }
+
+  checkIntegrity(): string[] {
+    const integrity = (this.#db.prepare("PRAGMA integrity_check").all() as { integrity_check: string }[])
+      .map((row) => row.integrity_check)
+      .filter((line) => line !== "ok");
+    const foreignKeys = (this.#db.prepare("PRAGMA foreign_key_check").all() as { table: string; rowid: number; parent: string }[])
+      .map((row) => `${row.table} row ${row.rowid} points at a missing ${row.parent} row`);
+    return [...integrity, ...foreignKeys];
+  }
+
+  // ---- internals
+
+  /** Runs `fn` in one IMMEDIATE transaction (the write lock is taken up front, so the busy timeout applies). */
+  #write<T>(fn: () => T): T {
+    if (this.readOnly) throw new Error(`the ledger ${this.path} was opened read-only`);
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = fn();
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  #insert(table: string, { columns, values }: { columns: string[]; values: SQLInputValue[] }): number | bigint {
+    const sql = `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`;
+    return this.#db.prepare(sql).run(...values).lastInsertRowid;
+  }
+
+  #update(table: string, key: string, keyValue: SQLInputValue, patch: { columns: string[]; values: SQLInputValue[] }): number {
+    if (patch.columns.length === 0) return 1;
+    const sql = `UPDATE ${table} SET ${patch.columns.map((column) => `${column} = ?`).join(", ")} WHERE ${key} = ?`;
+    return Number(this.#db.prepare(sql).run(...patch.values, keyValue).changes);
+  }
+
+  #updateSession(tag: string, patch: SessionPatch): void {
+    if ("tag" in patch) throw new TypeError("a session's tag cannot be changed");
+    if (this.getSession(tag) === null) throw new Error(`no session tagged "${tag}" in ${this.path}`);
+    this.#update("sessions", "tag", tag, toColumns(SESSION_CODECS, patch));
+  }
+
+  #updateExperiment(current: LedgerExperiment, patch: ExperimentPatch, sessionPatch: SessionPatch | undefined): void {
+    if ("id" in patch || "tag" in patch) throw new TypeError("an experiment's id and tag cannot be changed");
+    this.#update("experiments", "id", current.id, toColumns(EXPERIMENT_CODECS, patch));
+    if (sessionPatch !== undefined) this.#updateSession(current.tag, sessionPatch);
+  }
+
+  #requireExperiment(id: number): LedgerExperiment {
+    const experiment = this.getExperiment(id);
+    if (experiment === null) throw new Error(`no experiment ${id} in ${this.path}`);
+    return experiment;
+  }
+}
+
+function limitValue(limit: number | undefined): number {
+  if (limit === undefined) return -1; // SQLite: no limit
+  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
+  return limit;
+}

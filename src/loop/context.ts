@@ -1,0 +1,38 @@
+// Everything one session's loop needs, gathered once and passed around explicitly.
+import type { ResearchConfig } from "../config/load.ts";
+import type { EventBus } from "../events/types.ts";
+import type { Executor } from "../executors/types.ts";
+import type { SlotDevice } from "../executors/devices.ts";
+import type { Ledger } from "../ledger/sqlite.ts";
+import type { ProjectPaths } from "../project/paths.ts";
+import type { DirectorySnapshot } from "../guard/checksums.ts";
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface SessionContext {
+  config: ResearchConfig;
+  paths: ProjectPaths;
+  tag: string;
+  branch: string;
+  /** Marks every process of this session (env var value), so a resume can find and kill leftovers. */
+  sessionKey: string;
+  ledger: Ledger;
+  executor: Executor;
+  bus: EventBus;
+  clock: Clock;
+  /** The harness's environment with credentials removed; phases add the contract variables. */
+  baseEnv: Record<string, string>;
+  /** config.protected plus the files that are always protected (the config, program.md). */
+  protectedGlobs: string[];
+  /** Checksums of the prepared data, verified around every experiment; null without a prepare step. */
+  dataSnapshot: DirectorySnapshot | null;
+  slots: SlotDevice[];
+}
+
+export function isoAt(clock: Clock): string {
+  return new Date(clock.now()).toISOString();
+}

@@ -1,0 +1,47 @@
+// The environment a workload's commands see: the scrubbed harness environment,
+// the workload contract, the slot's device, and a marker to find its processes by.
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { SlotDevice } from "../executors/devices.ts";
+import { ENV_BUDGET_SECONDS, ENV_DATA_DIR, ENV_DEVICE, ENV_HOME } from "../project/contract.ts";
+import type { SessionContext } from "./context.ts";
+
+/** Set in every process of one experiment (or of the prepare step): "<session key>/<id>". */
+export const MARKER_ENV = "AUTORESEARCH_RUN_MARKER";
+/** Set in every process the session starts, so a resume can find leftovers of a killed harness. */
+export const SESSION_MARKER_ENV = "AUTORESEARCH_SESSION_MARKER";
+
+/** The autoresearch package root (where templates and shipped data live). */
+export function harnessHome(): string {
+  return dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+}
+
+export function runMarker(ctx: SessionContext, id: number | "prepare"): { name: string; value: string } {
+  return { name: MARKER_ENV, value: `${ctx.sessionKey}/${id}` };
+}
+
+export function sessionMarker(ctx: SessionContext): { name: string; value: string } {
+  return { name: SESSION_MARKER_ENV, value: ctx.sessionKey };
+}
+
+export function phaseEnvironment(
+  ctx: SessionContext,
+  slot: SlotDevice | null,
+  phase: "prepare" | "train" | "evaluate",
+  extra: Record<string, string>,
+  markerId: number | "prepare",
+): Record<string, string> {
+  const env: Record<string, string> = { ...ctx.baseEnv };
+  // `node` in a workload's command is the Node that runs the harness (Node 24 here), whatever PATH says.
+  env.PATH = [dirname(process.execPath), env.PATH ?? ""].filter(Boolean).join(":");
+  if (!process.features.typescript) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ""} --experimental-strip-types --no-warnings`.trim();
+  env[ENV_BUDGET_SECONDS] = String(ctx.config.budgetSeconds);
+  env[ENV_DATA_DIR] = ctx.paths.dataDir;
+  env[ENV_HOME] = harnessHome();
+  env[ENV_DEVICE] = slot?.device ?? "cpu";
+  Object.assign(env, slot?.env ?? {});
+  Object.assign(env, extra);
+  env[MARKER_ENV] = runMarker(ctx, markerId).value;
+  env[SESSION_MARKER_ENV] = sessionMarker(ctx).value;
+  return env;
+}

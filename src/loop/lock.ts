@@ -1,0 +1,42 @@
+// One harness per project at a time. A lock left by a killed harness (its pid is gone) is taken over.
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { UserError, EXIT } from "../errors.ts";
+
+export function acquireRunLock(lockFile: string): () => void {
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      writeFileSync(lockFile, `${process.pid}\n`, { flag: "wx" });
+      return () => rmSync(lockFile, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const holder = Number.parseInt(readFileSync(lockFile, "utf8"), 10);
+      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+        throw new UserError(`another autoresearch run (pid ${holder}) is already running in this project`, {
+          exitCode: EXIT.environment,
+          hint: `Watch it with \`autoresearch status\`, or stop it (kill ${holder}) before starting another.`,
+        });
+      }
+      rmSync(lockFile, { force: true });
+    }
+  }
+  throw new UserError(`could not take the run lock ${lockFile}`, { hint: "Remove the file if no autoresearch run is active." });
+}
+
+/** The pid of a live harness holding the lock, or null. */
+export function lockHolder(lockFile: string): number | null {
+  try {
+    const pid = Number.parseInt(readFileSync(lockFile, "utf8"), 10);
+    return Number.isInteger(pid) && isAlive(pid) ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

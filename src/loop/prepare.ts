@@ -1,0 +1,105 @@
+// The one-time prepare step: run it at the session's base commit, then checksum what it wrote.
+// A later session reuses the data when the prepare command and protected files are unchanged
+// and the data still matches its checksums; otherwise it prepares afresh.
+import { createHash, randomUUID } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as git from "../git/index.ts";
+import { ALWAYS_EXCLUDED_DIRS, hashTree, protectedFiles, snapshotDirectory, verifySnapshot, type DirectorySnapshot } from "../guard/checksums.ts";
+import { UserError, EXIT } from "../errors.ts";
+import { ENV_PHASE } from "../project/contract.ts";
+import { readLogTail } from "../runner/process.ts";
+import { isoAt, type SessionContext } from "./context.ts";
+import { phaseEnvironment, runMarker } from "./environment.ts";
+
+interface DataManifest {
+  key: string;
+  preparedAt: string;
+  snapshot: DirectorySnapshot;
+}
+
+/** Returns the data snapshot to verify experiments against, or null when the project has no prepare step. */
+export async function ensurePrepared(ctx: SessionContext, baseCommit: string, signal: AbortSignal): Promise<DirectorySnapshot | null> {
+  const prepare = ctx.config.prepare;
+  if (!prepare) return null;
+  const worktree = join(ctx.paths.worktreesDir, `prepare-${randomUUID().slice(0, 8)}`);
+  await git.addWorktree(ctx.paths.projectDir, worktree, baseCommit);
+  try {
+    const key = preparationKey(prepare.command, await hashTree(worktree, await protectedFiles(worktree, ctx.protectedGlobs, ALWAYS_EXCLUDED_DIRS)));
+    const existing = readManifest(ctx.paths.dataManifest);
+    if (existing && existing.key === key && (await verifySnapshot(ctx.paths.dataDir, existing.snapshot)).length === 0) {
+      ctx.bus.emit({ type: "prepare_finished", at: isoAt(ctx.clock), ok: true, files: Object.keys(existing.snapshot.files).length, wallMs: 0, reused: true });
+      return existing.snapshot;
+    }
+    ctx.bus.emit({ type: "prepare_started", at: isoAt(ctx.clock), command: prepare.command });
+    makeWritable(ctx.paths.dataDir);
+    rmSync(ctx.paths.dataDir, { recursive: true, force: true });
+    rmSync(ctx.paths.dataManifest, { force: true });
+    mkdirSync(ctx.paths.dataDir, { recursive: true });
+    const logPath = join(ctx.paths.logsDir, "prepare.log");
+    mkdirSync(ctx.paths.logsDir, { recursive: true });
+    writeFileSync(logPath, `--- prepare: ${prepare.command}\n`);
+    const timeoutSeconds = prepare.timeoutSeconds ?? 3600;
+    const result = await ctx.executor.runPhase({
+      phase: "prepare", command: prepare.command, cwd: worktree,
+      env: phaseEnvironment(ctx, null, "prepare", { [ENV_PHASE]: "prepare" }, "prepare"), logPath,
+      timeoutMs: timeoutSeconds * 1000, killGraceMs: ctx.config.killGraceSeconds * 1000, device: "cpu",
+      marker: runMarker(ctx, "prepare"),
+    }, signal);
+    if (result.exitCode !== 0 || result.timedOut || result.aborted) {
+      const what = result.aborted ? "was interrupted" : result.timedOut ? `ran past ${timeoutSeconds}s` : `exited with code ${result.exitCode}`;
+      ctx.bus.emit({ type: "prepare_finished", at: isoAt(ctx.clock), ok: false, files: 0, wallMs: result.wallMs, reused: false, error: what });
+      throw new UserError(`prepare (${prepare.command}) ${what}. Last lines of ${logPath}:\n${readLogTail(logPath, { maxLines: 20 })}`, {
+        exitCode: result.aborted ? EXIT.interrupted : EXIT.failure,
+        hint: "Fix the prepare step, commit, and run again.",
+      });
+    }
+    const snapshot = await snapshotDirectory(ctx.paths.dataDir);
+    if (Object.keys(snapshot.files).length === 0) {
+      throw new UserError(`prepare (${prepare.command}) wrote nothing into AUTORESEARCH_DATA_DIR (${ctx.paths.dataDir})`, {
+        hint: "The prepare command must write its outputs into the directory named by $AUTORESEARCH_DATA_DIR.",
+      });
+    }
+    makeReadOnly(ctx.paths.dataDir);
+    const manifest: DataManifest = { key, preparedAt: isoAt(ctx.clock), snapshot };
+    writeFileSync(ctx.paths.dataManifest, JSON.stringify(manifest, null, 1));
+    ctx.bus.emit({ type: "prepare_finished", at: isoAt(ctx.clock), ok: true, files: Object.keys(snapshot.files).length, wallMs: result.wallMs, reused: false });
+    return snapshot;
+  } finally {
+    await git.removeWorktree(ctx.paths.projectDir, worktree).catch(() => undefined);
+  }
+}
+
+function preparationKey(command: string, protectedHashes: Record<string, string>): string {
+  const sorted = Object.keys(protectedHashes).sort().map((path) => [path, protectedHashes[path]]);
+  return createHash("sha256").update(JSON.stringify({ command, protected: sorted })).digest("hex");
+}
+
+function readManifest(path: string): DataManifest | null {
+  if (!existsSync(path)) return null;
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as DataManifest;
+  } catch {
+    return null;
+  }
+}
+
+// Read-only data stops accidental writes by a workload; the checksums catch deliberate ones.
+function makeReadOnly(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) makeReadOnly(path);
+    else if (entry.isFile()) chmodSync(path, 0o444);
+  }
+  chmodSync(dir, 0o555);
+}
+
+function makeWritable(dir: string): void {
+  if (!existsSync(dir)) return;
+  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) makeWritable(path);
+    else if (statSync(path).isFile()) chmodSync(path, 0o644);
+  }
+}

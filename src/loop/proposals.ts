@@ -1,0 +1,155 @@
+// Proposals are prepared ahead of free slots (one proposer call at a time), so a slot never waits
+// on the proposer when it could be running. Each is made against the best at that moment; if the
+// best moves before it runs, its edits are re-applied to the new best, or it is dropped.
+import picomatch from "picomatch";
+import * as git from "../git/index.ts";
+import { applyEdits } from "../proposers/edits.ts";
+import type { Edit, HistoryEntry, Proposer } from "../proposers/types.ts";
+import { isoAt, type SessionContext } from "./context.ts";
+import type { Job } from "./experiment.ts";
+import type { BestState } from "./apply.ts";
+
+interface ReadyProposal {
+  baseCommit: string;
+  edits: Edit[];
+  job: Extract<Job, { kind: "candidate" }>;
+}
+
+const MAX_PROPOSER_ERRORS = 3;
+
+export class ProposalQueue {
+  #ctx: SessionContext;
+  #proposer: Proposer;
+  #state: () => BestState;
+  #signal: AbortSignal;
+  #onChange: () => void;
+  #ready: ReadyProposal[] = [];
+  #inFlight: Promise<void> | null = null;
+  #skipReason: string | null = null;
+  #errors = 0;
+  #lastError = "";
+  #filesCache = new Map<string, Record<string, string>>();
+
+  constructor(ctx: SessionContext, proposer: Proposer, state: () => BestState, signal: AbortSignal, onChange: () => void) {
+    this.#ctx = ctx;
+    this.#proposer = proposer;
+    this.#state = state;
+    this.#signal = signal;
+    this.#onChange = onChange;
+  }
+
+  /** Starts a proposer call if fewer than `depth` proposals are ready and none is being made. */
+  fill(depth: number): void {
+    if (this.#inFlight || this.#skipReason !== null || this.#ready.length >= depth || this.#signal.aborted || this.failing()) return;
+    this.#inFlight = this.#proposeOne()
+      .catch((error: unknown) => {
+        if (this.#signal.aborted) return;
+        this.#errors += 1;
+        this.#lastError = (error as Error).message;
+        this.#ctx.bus.emit({ type: "warning", at: isoAt(this.#ctx.clock), message: `proposer ${this.#proposer.name} failed (${this.#errors} in a row): ${this.#lastError}` });
+        return new Promise<void>((resolve) => setTimeout(resolve, Math.min(30_000, 500 * 2 ** this.#errors)));
+      })
+      .finally(() => {
+        this.#inFlight = null;
+        this.#onChange();
+      });
+  }
+
+  /** The next proposal to run, re-applied to the current best if the best moved since it was made. */
+  async take(): Promise<Job | null> {
+    while (this.#ready.length > 0) {
+      const ready = this.#ready.shift()!;
+      const best = this.#state();
+      if (ready.baseCommit === best.commit) return ready.job;
+      const files = await this.mutableFiles(best.commit);
+      const applied = applyEdits(files, ready.edits);
+      if (applied.ok) {
+        return { ...ready.job, parentCommit: best.commit, files: pick(applied.files, applied.changed) };
+      }
+      this.#ctx.bus.emit({ type: "warning", at: isoAt(this.#ctx.clock), message: `dropped "${ready.job.description}": made for an older best, it no longer applies (${applied.error})` });
+    }
+    return null;
+  }
+
+  /** A result came in: a proposer that had nothing new may have something now. */
+  historyChanged(): void {
+    this.#skipReason = null;
+  }
+
+  exhausted(): boolean {
+    return this.#skipReason !== null && this.#inFlight === null && this.#ready.length === 0;
+  }
+
+  exhaustedReason(): string {
+    return `the ${this.#proposer.name} proposer has nothing new to propose: ${this.#skipReason}`;
+  }
+
+  failing(): boolean {
+    return this.#errors >= MAX_PROPOSER_ERRORS;
+  }
+
+  failureReason(): string {
+    return `the ${this.#proposer.name} proposer failed ${this.#errors} times in a row (last: ${this.#lastError}); fix it and run \`autoresearch run\` again to resume`;
+  }
+
+  async drain(): Promise<void> {
+    await this.#inFlight;
+  }
+
+  async mutableFiles(commit: string): Promise<Record<string, string>> {
+    const cached = this.#filesCache.get(commit);
+    if (cached) return cached;
+    const isMutable = picomatch(this.#ctx.config.mutable, { dot: true });
+    const files: Record<string, string> = {};
+    for (const path of await git.listFilesAt(this.#ctx.paths.projectDir, commit)) {
+      if (isMutable(path)) files[path] = (await git.readFileAt(this.#ctx.paths.projectDir, commit, path)) ?? "";
+    }
+    this.#filesCache.set(commit, files);
+    return files;
+  }
+
+  async #proposeOne(): Promise<void> {
+    const ctx = this.#ctx;
+    const best = this.#state();
+    const files = await this.mutableFiles(best.commit);
+    const program = (await git.readFileAt(ctx.paths.projectDir, best.commit, ctx.config.program)) ?? "";
+    const history = [...ctx.ledger.history(ctx.tag, ctx.config.historyLimit), ...this.#pendingEntries()];
+    ctx.bus.emit({ type: "proposal_requested", at: isoAt(ctx.clock), proposer: this.#proposer.name });
+    const startedMs = ctx.clock.now();
+    const result = await this.#proposer.propose(
+      { program, files, best: { commit: best.commit, metric: best.metric }, metric: { name: ctx.config.metric.name, direction: ctx.config.metric.direction }, history, noiseSigma: best.noiseSigma },
+      this.#signal,
+    );
+    const latencyMs = ctx.clock.now() - startedMs;
+    this.#errors = 0;
+    if (result.kind === "skip") {
+      this.#skipReason = result.reason;
+      ctx.bus.emit({ type: "proposal_skipped", at: isoAt(ctx.clock), proposer: this.#proposer.name, reason: result.reason });
+      return;
+    }
+    const applied = applyEdits(files, result.edits);
+    if (!applied.ok) throw new Error(`its edits do not apply: ${applied.error}`);
+    ctx.bus.emit({ type: "proposal_ready", at: isoAt(ctx.clock), proposer: this.#proposer.name, description: result.description, latencyMs });
+    this.#ready.push({
+      baseCommit: best.commit,
+      edits: result.edits,
+      job: {
+        kind: "candidate", parentCommit: best.commit, proposer: this.#proposer.name, description: result.description,
+        hypothesis: result.hypothesis, meta: result.meta ?? null, files: pick(applied.files, applied.changed), proposeMs: latencyMs,
+        usage: result.usage ?? null,
+      },
+    });
+  }
+
+  /** Proposals made but not started yet, shown to the proposer so it does not propose them again. */
+  #pendingEntries(): HistoryEntry[] {
+    return this.#ready.map((ready, index) => ({
+      id: -(index + 1), kind: "candidate", parentCommit: ready.baseCommit, candidateCommit: null, proposer: ready.job.proposer,
+      description: ready.job.description, hypothesis: ready.job.hypothesis, status: "queued", decision: null, metric: null, delta: null, meta: ready.job.meta,
+    }));
+  }
+}
+
+function pick(files: Record<string, string>, paths: string[]): Record<string, string> {
+  return Object.fromEntries(paths.map((path) => [path, files[path]!]));
+}

@@ -1,0 +1,153 @@
+// The loop: keep every slot busy, prepare proposals ahead, decide each result, stop on a rule.
+// Gather (ledger, git) -> decide (pure policy) -> apply (ledger transaction, then git update-ref).
+import type { AcceptancePolicy } from "./decide.ts";
+import { estimateNoise } from "./noise.ts";
+import { checkStopRules } from "./stop-rules.ts";
+import type { Proposer } from "../proposers/types.ts";
+import type { SlotDevice } from "../executors/devices.ts";
+import { runExperiment, type ExperimentOutcome, type Job } from "./experiment.ts";
+import { isoAt, type SessionContext } from "./context.ts";
+import { ProposalQueue } from "./proposals.ts";
+import { applyOutcome, type BestState } from "./apply.ts";
+
+export interface LoopResult {
+  reason: string;
+  paused: boolean;
+}
+
+export interface LoopOptions {
+  proposer: Proposer;
+  policy: AcceptancePolicy;
+  signal: AbortSignal;
+  /** How many runs of the unchanged code estimate the noise (1 for greedy). */
+  baselineRuns: number;
+  queueDepth: number;
+}
+
+export async function runLoop(ctx: SessionContext, options: LoopOptions): Promise<LoopResult> {
+  const { signal } = options;
+  const session = ctx.ledger.getSession(ctx.tag)!;
+  const runStartedMs = ctx.clock.now();
+  const state: BestState = {
+    commit: session.bestCommit,
+    metric: session.bestMetric,
+    experimentId: session.bestExperimentId,
+    noiseSigma: session.noiseSigma,
+    noiseGroups: collectNoiseGroups(ctx),
+  };
+  const freeSlots: SlotDevice[] = [...ctx.slots];
+  const running = new Set<Promise<void>>();
+  const confirmations: Job[] = [];
+  let started = ctx.ledger.listExperiments({ tag: ctx.tag }).filter((row) => row.status !== "interrupted").length;
+  let consecutiveFailures = 0;
+  let stop: LoopResult | null = null;
+  let wake: () => void = () => {};
+  const wakeUp = () => wake();
+  signal.addEventListener("abort", wakeUp, { once: true });
+
+  const queue = new ProposalQueue(ctx, options.proposer, () => state, signal, wakeUp);
+
+  const launch = (job: Job) => {
+    const slot = freeSlots.shift()!;
+    started += 1;
+    const task = runExperiment(ctx, job, slot, signal)
+      .then((outcome) => onFinished(outcome))
+      .catch((error: unknown) => {
+        consecutiveFailures += 1;
+        ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message: `experiment failed to start: ${(error as Error).message}` });
+      })
+      .finally(() => {
+        running.delete(task);
+        freeSlots.push(slot);
+        freeSlots.sort((a, b) => a.slot - b.slot);
+        wakeUp();
+      });
+    running.add(task);
+  };
+
+  const onFinished = (outcome: ExperimentOutcome) => {
+    const result = applyOutcome(ctx, options.policy, state, outcome, options.baselineRuns);
+    if (result.confirmation) confirmations.push(result.confirmation);
+    if (outcome.status === "ok") consecutiveFailures = 0;
+    else if (outcome.status !== "interrupted") consecutiveFailures += 1;
+    if (outcome.dataTampered && !stop) {
+      stop = { paused: true, reason: `${outcome.reason}. Run \`autoresearch run\` again: it re-prepares the data and resumes.` };
+    }
+    if (outcome.job.kind === "baseline" && outcome.status !== "ok" && outcome.status !== "interrupted" && !stop) {
+      stop = { paused: true, reason: `the baseline (the unchanged code) failed: ${outcome.status}: ${outcome.reason}. See \`autoresearch show ${outcome.id}\`, fix the project, commit, and start a new session with --tag.` };
+    }
+    queue.historyChanged();
+  };
+
+  // Baseline: the unchanged code, run as often as the policy needs to estimate noise.
+  const baselinesDone = () => ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"] }).filter((row) => row.kind === "baseline").length;
+  let baselineMissing = Math.max(0, options.baselineRuns - baselinesDone());
+  const baselineJob: Job = { kind: "baseline", commit: session.baseCommit, description: "baseline (unchanged code)" };
+
+  for (;;) {
+    if (signal.aborted && !stop) stop = { paused: false, reason: "interrupted (Ctrl-C)" };
+    if (!stop) {
+      const verdict = checkStopRules(
+        { experiments: started, startedAtMs: runStartedMs, nowMs: ctx.clock.now(), best: state.metric, direction: ctx.config.metric.direction, consecutiveFailures },
+        ctx.config.stop,
+      );
+      if (verdict) stop = { paused: verdict.action === "pause", reason: verdict.reason };
+    }
+    if (stop) {
+      if (running.size === 0) break;
+    } else if (baselineMissing > 0 || state.metric === null) {
+      while (baselineMissing > 0 && freeSlots.length > 0 && !stop) {
+        baselineMissing -= 1;
+        launch(baselineJob);
+      }
+      if (running.size === 0 && baselineMissing === 0 && state.metric === null) {
+        stop = { paused: true, reason: "the baseline produced no metric; see `autoresearch results`" };
+        continue;
+      }
+    } else {
+      queue.fill(options.queueDepth);
+      while (freeSlots.length > 0 && !stop) {
+        const job = confirmations.shift() ?? (await queue.take());
+        if (!job) break;
+        if (!withinExperimentLimit(ctx, started)) break;
+        launch(job);
+      }
+      if (running.size === 0 && queue.exhausted() && confirmations.length === 0) {
+        stop = { paused: false, reason: queue.exhaustedReason() };
+        continue;
+      }
+      if (queue.failing()) {
+        stop = { paused: true, reason: queue.failureReason() };
+        continue;
+      }
+    }
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      if (signal.aborted && !stop) resolve();
+    });
+  }
+  signal.removeEventListener("abort", wakeUp);
+  await queue.drain();
+  return stop ?? { paused: false, reason: "stopped" };
+}
+
+function withinExperimentLimit(ctx: SessionContext, started: number): boolean {
+  const max = ctx.config.stop.maxExperiments;
+  return max === undefined || started < max;
+}
+
+/** Groups of repeated measurements of the same code: the baseline runs, and each confirmation with its original. */
+function collectNoiseGroups(ctx: SessionContext): number[][] {
+  const rows = ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"], order: "asc" });
+  const groups: number[][] = [rows.filter((row) => row.kind === "baseline").map((row) => row.metric!)];
+  for (const row of rows) {
+    if (row.kind !== "confirmation" || row.confirms === null) continue;
+    const original = rows.find((other) => other.id === row.confirms);
+    if (original?.metric != null) groups.push([original.metric, row.metric!]);
+  }
+  return groups;
+}
+
+export function noiseFrom(groups: number[][]): number | null {
+  return estimateNoise(groups).sigma;
+}

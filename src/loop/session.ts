@@ -1,0 +1,199 @@
+// Opening a session (new or resumed), making git, worktrees and ledger consistent, and running the loop.
+import { createHash } from "node:crypto";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import * as git from "../git/index.ts";
+import { CONFIG_FILE, loadConfig, parseConfig, type ResearchConfig } from "../config/load.ts";
+import { EXIT, UsageError, UserError } from "../errors.ts";
+import { EventBus, type SessionSummary } from "../events/types.ts";
+import { assignDevices } from "../executors/devices.ts";
+import { createLocalExecutor } from "../executors/local.ts";
+import type { Executor } from "../executors/types.ts";
+import { scrubEnvironment } from "../guard/env.ts";
+import { Ledger } from "../ledger/sqlite.ts";
+import type { SessionRecord } from "../ledger/types.ts";
+import { branchName, projectPaths, STATE_DIR_NAME, type ProjectPaths } from "../project/paths.ts";
+import { createProposer } from "../proposers/registry.ts";
+import type { Proposer } from "../proposers/types.ts";
+import { killMarkedProcesses } from "../runner/process.ts";
+import { isoAt, systemClock, type Clock, type SessionContext } from "./context.ts";
+import { createAcceptancePolicy } from "./decide.ts";
+import { SESSION_MARKER_ENV } from "./environment.ts";
+import { acquireRunLock } from "./lock.ts";
+import { ensurePrepared } from "./prepare.ts";
+import { refreshResultsTsv } from "./apply.ts";
+import { runLoop } from "./scheduler.ts";
+import { summarize } from "./summary.ts";
+
+export interface RunOptions {
+  projectDir: string;
+  tag?: string;
+  maxExperiments?: number;
+  maxHours?: number;
+  target?: number;
+  slots?: number;
+  proposer?: string;
+  bus: EventBus;
+  signal: AbortSignal;
+  clock?: Clock;
+  executor?: Executor;
+  /** Replaces the configured proposer (tests, benchmarks). */
+  proposerInstance?: Proposer;
+  /** GPU indices instead of asking nvidia-smi (tests). */
+  gpus?: number[];
+}
+
+export interface RunResult {
+  tag: string;
+  reason: string;
+  paused: boolean;
+  summary: SessionSummary;
+}
+
+const TAG_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export async function runSession(options: RunOptions): Promise<RunResult> {
+  const clock = options.clock ?? systemClock;
+  const projectDir = await git.repoRoot(options.projectDir).catch(() => {
+    throw new UserError(`${options.projectDir} is not inside a git repository`, {
+      exitCode: EXIT.config,
+      hint: "autoresearch keeps every candidate as a commit: run `git init && git add -A && git commit -m init` first, or create a project with `autoresearch init`.",
+    });
+  });
+  loadConfig(projectDir); // validate the working copy early, with clear messages
+  const paths = projectPaths(projectDir);
+  mkdirSync(paths.stateDir, { recursive: true });
+  ignoreStateFiles(projectDir);
+  const releaseLock = acquireRunLock(paths.lockFile);
+  const ledger = Ledger.open(paths.stateDir);
+  try {
+    const tag = options.tag ?? ledger.listSessions().at(-1)?.tag ?? defaultTag(clock);
+    if (!TAG_PATTERN.test(tag)) throw new UsageError(`--tag "${tag}" is not a valid tag`, "Use letters, digits, '.', '_' and '-' (it becomes the branch autoresearch/<tag>).");
+    const existing = ledger.getSession(tag);
+    const session = existing ?? (await createSession(ledger, projectDir, tag, clock));
+    const config = applyOverrides(await sessionConfig(projectDir, session.baseCommit), options);
+    const ctx: SessionContext = {
+      config, paths, tag, branch: session.branch, sessionKey: sessionKey(projectDir, tag), ledger,
+      executor: options.executor ?? createLocalExecutor(), bus: options.bus, clock,
+      baseEnv: scrubEnvironment(process.env).env,
+      protectedGlobs: [...config.protected, CONFIG_FILE, config.program],
+      dataSnapshot: null,
+      slots: await assignDevices(config.slots, config.devices, options.gpus),
+    };
+    if (existing) await recover(ctx, session);
+    ledger.updateSession(tag, { state: "running", stopReason: null });
+    options.bus.emit({
+      type: "session_started", at: isoAt(clock), tag, branch: session.branch, baseCommit: session.baseCommit, resumed: existing !== null,
+      slots: ctx.slots.length, devices: ctx.slots.map((slot) => slot.device), metric: config.metric.name, direction: config.metric.direction,
+      policy: config.acceptance.policy, projectDir,
+    });
+    const startedMs = clock.now();
+    let result: { reason: string; paused: boolean };
+    try {
+      ctx.dataSnapshot = await ensurePrepared(ctx, session.baseCommit, options.signal);
+      const proposer = options.proposerInstance ?? createProposer(config.proposer, projectDir);
+      result = await runLoop(ctx, {
+        proposer,
+        policy: createAcceptancePolicy(config.acceptance),
+        signal: options.signal,
+        baselineRuns: config.acceptance.policy === "noise-aware" ? config.acceptance.baselineRuns : 1,
+        queueDepth: config.proposer.queueDepth ?? ctx.slots.length,
+      });
+    } catch (error) {
+      ledger.updateSession(tag, { state: "paused", stopReason: (error as Error).message });
+      throw error;
+    }
+    ledger.updateSession(tag, { state: result.paused ? "paused" : "stopped", stopReason: result.reason });
+    refreshResultsTsv(ctx);
+    const summary = summarize(ledger, tag, clock.now() - startedMs);
+    options.bus.emit(result.paused
+      ? { type: "session_paused", at: isoAt(clock), reason: result.reason }
+      : { type: "session_stopped", at: isoAt(clock), reason: result.reason, summary });
+    if (result.paused) options.bus.emit({ type: "session_stopped", at: isoAt(clock), reason: result.reason, summary });
+    return { tag, reason: result.reason, paused: result.paused, summary };
+  } finally {
+    ledger.close();
+    releaseLock();
+  }
+}
+
+async function createSession(ledger: Ledger, projectDir: string, tag: string, clock: Clock): Promise<SessionRecord> {
+  const head = await git.revParse(projectDir, "HEAD");
+  if (!head) throw new UserError("the repository has no commit yet", { exitCode: EXIT.config, hint: "Commit the project first: git add -A && git commit -m init" });
+  const committed = await git.readFileAt(projectDir, head, CONFIG_FILE);
+  if (committed === null) throw new UserError(`${CONFIG_FILE} is not committed`, { exitCode: EXIT.config, hint: `The session runs from commit ${head.slice(0, 7)}: git add ${CONFIG_FILE} && git commit` });
+  if (committed !== readFileSync(join(projectDir, CONFIG_FILE), "utf8")) {
+    throw new UserError(`${CONFIG_FILE} has uncommitted changes`, { exitCode: EXIT.config, hint: `The session runs from commit ${head.slice(0, 7)}; commit the config first.` });
+  }
+  const branch = branchName(tag);
+  if (await git.branchExists(projectDir, branch)) {
+    throw new UserError(`branch ${branch} already exists but the ledger has no session "${tag}"`, { exitCode: EXIT.config, hint: "Pick another --tag, or delete that branch if it is left over." });
+  }
+  await git.createBranch(projectDir, branch, head);
+  const session: SessionRecord = {
+    tag, branch, baseCommit: head, createdAt: isoAt(clock), config: JSON.parse(committed), bestCommit: head, bestMetric: null,
+    bestExperimentId: null, noiseSigma: null, state: "running", stopReason: null,
+  };
+  ledger.createSession(session);
+  return session;
+}
+
+/** The config the session runs with: the one committed at its base (protected, like the evaluator). */
+async function sessionConfig(projectDir: string, baseCommit: string): Promise<ResearchConfig> {
+  const text = await git.readFileAt(projectDir, baseCommit, CONFIG_FILE);
+  if (text === null) throw new UserError(`${CONFIG_FILE} is missing at the session's base commit ${baseCommit.slice(0, 7)}`, { exitCode: EXIT.config });
+  return parseConfig(text, join(projectDir, CONFIG_FILE), projectDir);
+}
+
+function applyOverrides(config: ResearchConfig, options: RunOptions): ResearchConfig {
+  const stop = { ...config.stop };
+  if (options.maxExperiments !== undefined) stop.maxExperiments = options.maxExperiments;
+  if (options.maxHours !== undefined) stop.maxHours = options.maxHours;
+  if (options.target !== undefined) stop.target = options.target;
+  return {
+    ...config,
+    stop,
+    slots: options.slots ?? config.slots,
+    proposer: options.proposer ? { ...config.proposer, name: options.proposer } : config.proposer,
+  };
+}
+
+/** After a crash or kill -9 of an earlier harness: no process, worktree or half-recorded experiment survives. */
+async function recover(ctx: SessionContext, session: SessionRecord): Promise<void> {
+  const killed = await killMarkedProcesses({ name: SESSION_MARKER_ENV, value: ctx.sessionKey });
+  if (killed > 0) ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message: `killed ${killed} process(es) left over from an earlier run of this session` });
+  const interrupted = ctx.ledger.markInterrupted(ctx.tag, "the harness stopped while it ran");
+  if (interrupted.length > 0) ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message: `experiment(s) ${interrupted.join(", ")} were running when the harness stopped: marked interrupted` });
+  await removeWorktrees(ctx.paths);
+  const branchRef = `refs/heads/${ctx.branch}`;
+  const pointsAt = await git.revParse(ctx.paths.projectDir, branchRef);
+  if (pointsAt !== session.bestCommit) {
+    await git.updateRef(ctx.paths.projectDir, branchRef, session.bestCommit);
+    ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message: `${ctx.branch} re-pointed at the ledger's best ${session.bestCommit.slice(0, 7)}` });
+  }
+}
+
+async function removeWorktrees(paths: ProjectPaths): Promise<void> {
+  for (const worktree of await git.listWorktrees(paths.projectDir)) {
+    if (worktree.path.startsWith(paths.worktreesDir)) await git.removeWorktree(paths.projectDir, worktree.path).catch(() => undefined);
+  }
+  rmSync(paths.worktreesDir, { recursive: true, force: true });
+  await git.pruneWorktrees(paths.projectDir);
+}
+
+function ignoreStateFiles(projectDir: string): void {
+  const exclude = join(projectDir, ".git", "info", "exclude");
+  if (!existsSync(join(projectDir, ".git", "info"))) return; // a worktree or unusual layout: .gitignore must do
+  const current = existsSync(exclude) ? readFileSync(exclude, "utf8") : "";
+  const missing = [`/${STATE_DIR_NAME}/`, "/results.tsv"].filter((line) => !current.split("\n").includes(line));
+  if (missing.length > 0) appendFileSync(exclude, `${current.endsWith("\n") || current === "" ? "" : "\n"}${missing.join("\n")}\n`);
+}
+
+export function sessionKey(projectDir: string, tag: string): string {
+  return createHash("sha256").update(`${projectDir}\0${tag}`).digest("hex").slice(0, 16);
+}
+
+function defaultTag(clock: Clock): string {
+  const date = new Date(clock.now());
+  return `${date.toLocaleString("en-US", { month: "short", timeZone: "UTC" }).toLowerCase()}${date.getUTCDate()}`;
+}

@@ -1,0 +1,43 @@
+// Where the harness keeps its state inside a research project. All of it is git-ignored.
+import { join } from "node:path";
+
+export interface ProjectPaths {
+  projectDir: string;
+  stateDir: string;
+  dataDir: string;
+  dataManifest: string;
+  logsDir: string;
+  worktreesDir: string;
+  runsDir: string;
+  lockFile: string;
+  resultsTsv: string;
+}
+
+export const STATE_DIR_NAME = ".autoresearch";
+
+export function projectPaths(projectDir: string): ProjectPaths {
+  const stateDir = join(projectDir, STATE_DIR_NAME);
+  return {
+    projectDir,
+    stateDir,
+    dataDir: join(stateDir, "data"),
+    dataManifest: join(stateDir, "data.manifest.json"),
+    logsDir: join(stateDir, "logs"),
+    worktreesDir: join(stateDir, "worktrees"),
+    runsDir: join(stateDir, "runs"),
+    lockFile: join(stateDir, "run.lock"),
+    resultsTsv: join(projectDir, "results.tsv"),
+  };
+}
+
+export function experimentLogPath(paths: ProjectPaths, id: number): string {
+  return join(paths.logsDir, `${id}.log`);
+}
+
+export function branchName(tag: string): string {
+  return `autoresearch/${tag}`;
+}
+
+export function candidateRef(tag: string, id: number): string {
+  return `refs/autoresearch/${tag}/${id}`;
+}

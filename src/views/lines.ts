@@ -1,0 +1,170 @@
+// The text the terminal view prints, built from events as pure functions (no I/O, no clock).
+import type { EventOf, ExperimentKind, SessionSummary } from "../events/types.ts";
+import type { Colour } from "./format.ts";
+import {
+  formatDelta,
+  formatDuration,
+  formatMetric,
+  formatPercent,
+  formatRate,
+  padEnd,
+  padStart,
+  paint,
+  progressBar,
+  truncate,
+  visibleLength,
+} from "./format.ts";
+
+/** What an experiment line shows: `status` is the decision (keep/discard) when there is one. */
+export interface ExperimentLine {
+  id: number;
+  kind: ExperimentKind | null;
+  status: string;
+  metric: number | null;
+  delta: number | null;
+  wallMs: number | null;
+  description: string;
+  reason?: string;
+}
+
+const statusColours: Record<string, Colour> = {
+  keep: "green",
+  discard: "gray",
+  ok: "cyan",
+  crash: "red",
+  timeout: "red",
+  rejected: "magenta",
+  invalid: "magenta",
+  no_metric: "magenta",
+  interrupted: "yellow",
+};
+
+export function headerLines(event: EventOf<"session_started">, colour: boolean): string[] {
+  const better = event.direction === "min" ? "lower is better" : "higher is better";
+  const devices = event.devices.length > 0 ? event.devices.join(", ") : "no devices";
+  const slots = `${event.slots} ${event.slots === 1 ? "slot" : "slots"}`;
+  return [
+    paint(`autoresearch · session ${event.tag}${event.resumed ? " (resumed)" : ""}`, "bold", colour),
+    `  branch  ${event.branch} from ${shortCommit(event.baseCommit)}`,
+    `  metric  ${event.metric} (${better}) · policy ${event.policy}`,
+    `  runs    ${slots} on ${devices}`,
+    `  project ${event.projectDir}`,
+  ];
+}
+
+/** `#12    keep        0.987600    -0.0123   5m02s  description (reason)`, at most `columns` wide. */
+export function experimentLine(line: ExperimentLine, columns: number, colour: boolean): string {
+  const id = padEnd(`#${line.id}`, 5);
+  // "interrupted" overflows by two; rare enough not to widen every line for it.
+  const status = padEnd(line.status, 9);
+  const metric = padStart(formatMetric(line.metric), 10);
+  const delta = padStart(formatDelta(line.delta), 10);
+  const duration = padStart(line.wallMs === null ? "" : formatDuration(line.wallMs), 6);
+  const prefix = `${id} ${status} ${metric} ${delta} ${duration}  `;
+  const label = line.kind === "baseline" ? "[baseline] " : line.kind === "confirmation" ? "[confirm] " : "";
+  const detail = line.reason ? `${line.description} (${line.reason})` : line.description;
+  const text = truncate(label + detail, columns - visibleLength(prefix));
+  const statusColour = statusColours[line.status] ?? "bold";
+  return `${id} ${paint(status, statusColour, colour)} ${metric} ${delta} ${duration}  ${text}`.trimEnd();
+}
+
+/** Non-TTY only: the line that says an experiment began (the TTY footer shows this instead). */
+export function startedLine(event: EventOf<"experiment_started">, columns: number): string {
+  const prefix = `${padEnd(`#${event.id}`, 5)} ${padEnd("started", 9)} slot ${event.slot} on ${event.device}, budget ${formatDuration(event.budgetSeconds * 1000)}  `;
+  const label = event.kind === "baseline" ? "[baseline] " : event.kind === "confirmation" ? "[confirm] " : "";
+  return (prefix + truncate(label + event.description, columns - visibleLength(prefix))).trimEnd();
+}
+
+export function prepareFinishedLine(event: EventOf<"prepare_finished">, colour: boolean): string {
+  if (!event.ok) {
+    const error = event.error ? `: ${event.error}` : "";
+    return paint(`prepare failed after ${formatDuration(event.wallMs)}${error}`, "red", colour);
+  }
+  const files = `${event.files} ${event.files === 1 ? "file" : "files"}`;
+  if (event.reused) return `prepare: reused the prepared data (${files}, unchanged)`;
+  return `prepare: done in ${formatDuration(event.wallMs)} (${files})`;
+}
+
+export function noiseLine(event: EventOf<"noise_estimated">): string {
+  return `noise: σ = ${formatMetric(event.sigma)} over ${event.samples} baseline runs (baseline ${formatMetric(event.baseline)})`;
+}
+
+export interface SummaryContext {
+  reason: string;
+  direction: "min" | "max" | null;
+  bestExperimentId: number | null;
+}
+
+export function summaryLines(summary: SessionSummary, context: SummaryContext, colour: boolean): string[] {
+  const lines = [
+    "",
+    paint(`session ${summary.tag} stopped: ${context.reason}`, "bold", colour),
+    `  experiments      ${summary.experiments} (kept ${summary.kept}, discarded ${summary.discarded}, failed ${summary.failed})`,
+    `  baseline → best  ${formatMetric(summary.baseline)} → ${formatMetric(summary.best)}${improvement(summary, context.direction)}`,
+    `  keep rate        ${formatPercent(summary.kept, summary.experiments)}`,
+    `  throughput       ${summary.experimentsPerHour.toFixed(1)} experiments/hour over ${formatDuration(summary.elapsedSeconds * 1000)}`,
+  ];
+  if (summary.noiseSigma !== null) lines.push(`  noise σ          ${formatMetric(summary.noiseSigma)}`);
+  lines.push(`  best commit      ${summary.bestCommit ? shortCommit(summary.bestCommit) : "—"}`);
+  const showId = context.bestExperimentId === null ? "<id>" : String(context.bestExperimentId);
+  lines.push(`  look further     autoresearch results`, `                   autoresearch show ${showId}`);
+  return lines;
+}
+
+/** ` (-0.0358, -3.50%, better)`: the change from baseline to best, and whether it helped. */
+function improvement(summary: SessionSummary, direction: "min" | "max" | null): string {
+  if (summary.baseline === null || summary.best === null) return "";
+  const change = summary.best - summary.baseline;
+  const parts = [formatDelta(change)];
+  if (summary.baseline !== 0) parts.push(`${change >= 0 ? "+" : ""}${((change / Math.abs(summary.baseline)) * 100).toFixed(2)}%`);
+  if (direction !== null && change !== 0) {
+    const improved = direction === "min" ? change < 0 : change > 0;
+    parts.push(improved ? "better" : "worse");
+  }
+  return ` (${parts.join(", ")})`;
+}
+
+export interface RunningRow {
+  id: number;
+  kind: ExperimentKind;
+  slot: number;
+  device: string;
+  phase: string;
+  description: string;
+  elapsedMs: number;
+  budgetSeconds: number;
+}
+
+/** One footer row per running experiment; a row never wraps (it stays under `columns`). */
+export function runningRowLine(row: RunningRow, columns: number): string {
+  const budgetMs = row.budgetSeconds * 1000;
+  const bar = progressBar(budgetMs > 0 ? row.elapsedMs / budgetMs : 1, 20);
+  const time = `${formatDuration(row.elapsedMs)}/${formatDuration(budgetMs)}`;
+  const prefix = ` [${row.slot}] ${padEnd(row.device, 7)} ${padEnd(`#${row.id}`, 5)} ${padEnd(row.phase, 8)} ${bar} ${padEnd(time, 13)} `;
+  const label = row.kind === "baseline" ? "[baseline] " : row.kind === "confirmation" ? "[confirm] " : "";
+  return fit(prefix, label + row.description, columns - 1);
+}
+
+export interface StatusRow {
+  best: number | null;
+  bestExperimentId: number | null;
+  kept: number;
+  finished: number;
+  elapsedMs: number;
+  running: number;
+}
+
+export function statusRowLine(status: StatusRow, columns: number): string {
+  const best = status.best === null ? "—" : formatMetric(status.best) + (status.bestExperimentId === null ? "" : ` (#${status.bestExperimentId})`);
+  const text = ` best ${best} · kept ${status.kept}/${status.finished} (${formatPercent(status.kept, status.finished)}) · ${formatRate(status.finished, status.elapsedMs)} · ${status.running} running`;
+  return fit("", text, columns - 1);
+}
+
+function fit(prefix: string, rest: string, width: number): string {
+  if (visibleLength(prefix) >= width) return truncate(prefix, width);
+  return (prefix + truncate(rest, width - visibleLength(prefix))).trimEnd();
+}
+
+function shortCommit(commit: string): string {
+  return commit.slice(0, 8);
+}

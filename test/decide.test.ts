@@ -1,0 +1,202 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createAcceptancePolicy, greedyPolicy, noiseAwarePolicy, type AcceptancePolicy } from "../src/loop/decide.ts";
+import { estimateNoise } from "../src/loop/noise.ts";
+import { acceptanceSchema } from "../src/config/schema.ts";
+import { seededGaussian } from "./helpers/random.ts";
+
+const noiseAware = (overrides: Partial<{ z: number; minDelta: number; confirm: boolean }> = {}) =>
+  noiseAwarePolicy({ z: 2, minDelta: 0, confirm: false, ...overrides });
+
+interface SessionResult {
+  luckyKeeps: number;      // kept changes whose true effect was zero
+  realKept: boolean;       // the one real improvement was kept
+  overclaimSigmas: number; // how much better the reported best looks than the truth, in σ
+}
+
+/**
+ * A miniature loop on a simulated metric (lower is better): true value + Gaussian noise.
+ * Every candidate has zero true effect except one real improvement of 4σ halfway through.
+ * The noise estimate comes from the baseline's runs plus every confirmation pair, as in the engine.
+ */
+function simulateSession(policy: AcceptancePolicy, seed: number): SessionResult {
+  const sigma = 0.01;
+  const candidates = 100;
+  const realAt = 50;
+  const gaussian = seededGaussian(seed);
+  let trueValue = 2;
+  const baseline = [trueValue + sigma * gaussian(), trueValue + sigma * gaussian()];
+  const repeatedGroups = [baseline];
+  let best = (baseline[0] + baseline[1]) / 2;
+  let luckyKeeps = 0;
+  let realKept = false;
+  for (let index = 0; index < candidates; index++) {
+    const candidateTrue = index === realAt ? trueValue - 4 * sigma : trueValue;
+    const runs = [candidateTrue + sigma * gaussian()];
+    const judge = () => {
+      const noise = estimateNoise(repeatedGroups);
+      return policy.decide({ direction: "min", best, noiseSigma: noise.sigma, noiseSamples: noise.samples, runs });
+    };
+    let outcome = judge();
+    if (outcome.decision === "confirm") {
+      runs.push(candidateTrue + sigma * gaussian());
+      repeatedGroups.push(runs);
+      outcome = judge();
+      assert.notEqual(outcome.decision, "confirm", "a candidate with two runs must be decided");
+    }
+    if (outcome.decision === "keep") {
+      best = outcome.metric;
+      if (index === realAt) realKept = true;
+      else luckyKeeps++;
+      trueValue = candidateTrue;
+    }
+  }
+  return { luckyKeeps, realKept, overclaimSigmas: (trueValue - best) / sigma };
+}
+
+function simulateMany(policy: AcceptancePolicy, sessions: number) {
+  const results = Array.from({ length: sessions }, (_, index) => simulateSession(policy, index + 1));
+  return {
+    luckyKeepsPerSession: results.reduce((sum, r) => sum + r.luckyKeeps, 0) / sessions,
+    realKeptShare: results.filter((r) => r.realKept).length / sessions,
+    meanOverclaimSigmas: results.reduce((sum, r) => sum + r.overclaimSigmas, 0) / sessions,
+  };
+}
+
+test("on a noisy metric greedy keeps many no-effect changes; noise-aware with confirmation keeps few", () => {
+  const greedy = simulateMany(greedyPolicy(), 40);
+  const careful = simulateMany(noiseAware({ confirm: true }), 40);
+  assert.ok(greedy.luckyKeepsPerSession >= 4, `greedy kept ${greedy.luckyKeepsPerSession} lucky changes per session`);
+  assert.ok(careful.luckyKeepsPerSession <= 1, `noise-aware kept ${careful.luckyKeepsPerSession} lucky changes per session`);
+  assert.ok(careful.luckyKeepsPerSession * 5 <= greedy.luckyKeepsPerSession);
+  // Lucky keeps make greedy's reported best look better than the code really is.
+  assert.ok(greedy.meanOverclaimSigmas > 1.5, `greedy overclaims by ${greedy.meanOverclaimSigmas}σ`);
+  assert.ok(careful.meanOverclaimSigmas < 1, `noise-aware overclaims by ${careful.meanOverclaimSigmas}σ`);
+});
+
+test("noise-aware still keeps a real 4σ improvement in most sessions", () => {
+  const careful = simulateMany(noiseAware({ confirm: true }), 40);
+  assert.ok(careful.realKeptShare >= 0.65, `kept the real improvement in ${careful.realKeptShare * 100}% of sessions`);
+  const clean = noiseAware().decide({ direction: "min", best: 2, noiseSigma: 0.01, runs: [2 - 4 * 0.01] });
+  assert.equal(clean.decision, "keep");
+});
+
+test("the first result becomes the best whatever its value", () => {
+  for (const policy of [greedyPolicy(), noiseAware({ confirm: true, minDelta: 5 })]) {
+    const outcome = policy.decide({ direction: "min", best: null, noiseSigma: null, runs: [3.5] });
+    assert.equal(outcome.decision, "keep");
+    assert.equal(outcome.metric, 3.5);
+    assert.match(outcome.rationale, /first result/);
+  }
+});
+
+test("an equal metric is not an improvement for either policy", () => {
+  for (const policy of [greedyPolicy(), noiseAware()]) {
+    const outcome = policy.decide({ direction: "min", best: 1.25, noiseSigma: 0, runs: [1.25] });
+    assert.equal(outcome.decision, "discard");
+    assert.equal(outcome.improvement, 0);
+    assert.match(outcome.rationale, /equals best 1\.25/);
+  }
+});
+
+test("direction max: higher is better and improvement stays positive-is-better", () => {
+  const greedy = greedyPolicy();
+  const better = greedy.decide({ direction: "max", best: 0.8, noiseSigma: null, runs: [0.85] });
+  assert.equal(better.decision, "keep");
+  assert.ok(Math.abs(better.improvement - 0.05) < 1e-12);
+  const worse = greedy.decide({ direction: "max", best: 0.8, noiseSigma: null, runs: [0.75] });
+  assert.equal(worse.decision, "discard");
+  assert.ok(worse.improvement < 0);
+  assert.match(worse.rationale, /worse than best 0\.8 by 0\.05/);
+  const withinNoise = noiseAware().decide({ direction: "max", best: 0.8, noiseSigma: 0.03, runs: [0.85] });
+  assert.equal(withinNoise.decision, "discard");
+  assert.match(withinNoise.rationale, /by only 0\.05, not more than threshold 0\.06/);
+});
+
+test("the rationale is one sentence with the numbers", () => {
+  const outcome = noiseAware().decide({
+    direction: "min", best: 2.3351, noiseSigma: 0.0062, noiseSamples: 3, runs: [2.3012], metricName: "val_bpb",
+  });
+  assert.equal(outcome.decision, "keep");
+  assert.equal(outcome.rationale, "val_bpb 2.3012 beats best 2.3351 by 0.0339 > threshold 0.0124 (2.0σ, σ=0.0062 from 3 samples): keep");
+});
+
+test("minDelta is a floor under the noise threshold", () => {
+  const policy = noiseAware({ minDelta: 0.05 });
+  const small = policy.decide({ direction: "min", best: 1, noiseSigma: 0.001, runs: [0.96] });
+  assert.equal(small.decision, "discard");
+  assert.equal(small.threshold, 0.05);
+  assert.match(small.rationale, /threshold 0\.05 \(minDelta; 2\.0σ, σ=0\.001 = 0\.002\)/);
+  assert.equal(policy.decide({ direction: "min", best: 1, noiseSigma: 0.001, runs: [0.94] }).decision, "keep");
+  // When the noise is larger, it sets the bar instead.
+  assert.equal(policy.decide({ direction: "min", best: 1, noiseSigma: 0.04, runs: [0.94] }).threshold, 0.08);
+});
+
+test("unknown noise: the threshold is minDelta and the rationale says so", () => {
+  const outcome = noiseAware({ minDelta: 0.01 }).decide({ direction: "min", best: 1, noiseSigma: null, runs: [0.995] });
+  assert.equal(outcome.decision, "discard");
+  assert.equal(outcome.threshold, 0.01);
+  assert.match(outcome.rationale, /noise unknown/);
+  const noFloor = noiseAware().decide({ direction: "min", best: 1, noiseSigma: null, runs: [0.995] });
+  assert.equal(noFloor.decision, "keep");
+  assert.match(noFloor.rationale, /noise unknown/);
+});
+
+test("confirm: a would-be keep asks for a second run, then the mean is judged", () => {
+  const policy = noiseAware({ confirm: true });
+  const first = policy.decide({ direction: "min", best: 2, noiseSigma: 0.01, runs: [1.95] });
+  assert.equal(first.decision, "confirm");
+  assert.match(first.rationale, /re-run once to confirm/);
+  // A clear loser is discarded at once, without spending a confirmation run.
+  assert.equal(policy.decide({ direction: "min", best: 2, noiseSigma: 0.01, runs: [2.01] }).decision, "discard");
+
+  const confirmed = policy.decide({ direction: "min", best: 2, noiseSigma: 0.01, runs: [1.95, 1.97] });
+  assert.equal(confirmed.decision, "keep");
+  assert.ok(Math.abs(confirmed.metric - 1.96) < 1e-12);
+  assert.match(confirmed.rationale, /mean of 1\.95, 1\.97/);
+
+  const regressed = policy.decide({ direction: "min", best: 2, noiseSigma: 0.01, runs: [1.95, 2.03] });
+  assert.equal(regressed.decision, "discard", "the first run was lucky; the mean is within the noise");
+});
+
+test("non-finite metrics are refused with a clear error", () => {
+  for (const policy of [greedyPolicy(), noiseAware()]) {
+    assert.throws(() => policy.decide({ direction: "min", best: 1, noiseSigma: 0.1, runs: [Number.NaN] }), /run 1 of 1 has metric NaN.*no_metric/);
+    assert.throws(() => policy.decide({ direction: "min", best: 1, noiseSigma: 0.1, runs: [0.9, Infinity] }), /run 2 of 2 has metric Infinity/);
+    assert.throws(() => policy.decide({ direction: "min", best: 1, noiseSigma: 0.1, runs: [] }), /no metric runs/);
+    assert.throws(() => policy.decide({ direction: "min", best: Number.NaN, noiseSigma: 0.1, runs: [1] }), /best is NaN/);
+  }
+  assert.throws(() => noiseAware().decide({ direction: "min", best: 1, noiseSigma: Number.NaN, runs: [1] }), /noise sigma is NaN/);
+});
+
+test("createAcceptancePolicy follows the config, defaulting to noise-aware", () => {
+  const defaults = createAcceptancePolicy(acceptanceSchema.parse({}));
+  assert.equal(defaults.name, "noise-aware");
+  // Defaults are z=2, no confirmation: a 1.5σ gain is discarded, a 2.5σ gain kept outright.
+  assert.equal(defaults.decide({ direction: "min", best: 1, noiseSigma: 0.1, runs: [0.85] }).decision, "discard");
+  assert.equal(defaults.decide({ direction: "min", best: 1, noiseSigma: 0.1, runs: [0.75] }).decision, "keep");
+  const greedy = createAcceptancePolicy(acceptanceSchema.parse({ policy: "greedy" }));
+  assert.equal(greedy.name, "greedy");
+  assert.equal(greedy.decide({ direction: "min", best: 1, noiseSigma: 0.1, runs: [0.99] }).decision, "keep");
+  const confirming = createAcceptancePolicy(acceptanceSchema.parse({ confirm: true, z: 1 }));
+  assert.equal(confirming.decide({ direction: "min", best: 1, noiseSigma: 0.1, runs: [0.85] }).decision, "confirm");
+});
+
+test("estimateNoise pools repeated runs of the same code, ignoring singletons and non-finite values", () => {
+  assert.deepEqual(estimateNoise([]), { sigma: null, samples: 0, degreesOfFreedom: 0 });
+  assert.deepEqual(estimateNoise([[1.5], [2, Number.NaN]]), { sigma: null, samples: 0, degreesOfFreedom: 0 });
+  // Group means differ a lot (real effects); only the spread within each group counts.
+  const estimate = estimateNoise([[1, 3], [10, 12, 14], [100], [50, Number.NaN]]);
+  // squares: (1+1) + (4+0+4) = 10 over 1 + 2 = 3 degrees of freedom.
+  assert.equal(estimate.samples, 5);
+  assert.equal(estimate.degreesOfFreedom, 3);
+  assert.ok(Math.abs(estimate.sigma! - Math.sqrt(10 / 3)) < 1e-12);
+});
+
+test("estimateNoise recovers the true sigma from many confirmation pairs", () => {
+  const gaussian = seededGaussian(7);
+  const pairs = Array.from({ length: 400 }, (_, index) => [index, index].map((value) => value + 0.02 * gaussian()));
+  const estimate = estimateNoise(pairs);
+  assert.equal(estimate.degreesOfFreedom, 400);
+  assert.ok(Math.abs(estimate.sigma! - 0.02) < 0.003, `estimated ${estimate.sigma}`);
+});

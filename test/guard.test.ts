@@ -1,0 +1,183 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { appendFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { checkScope, type FileChange } from "../src/guard/scope.ts";
+import { diffHashes, hashFile, hashTree, protectedFiles, snapshotDirectory, verifySnapshot } from "../src/guard/checksums.ts";
+import { scrubEnvironment } from "../src/guard/env.ts";
+import { tempTree } from "./helpers/guard.ts";
+
+const rules = {
+  mutable: ["train.py", "model/**"],
+  protected: ["prepare.py", "evaluate.py", "model/constants.py"],
+  alwaysProtected: ["autoresearch.config.json", "program.md"],
+};
+const modified = (path: string): FileChange => ({ status: "M", path });
+
+test("scope: edits, additions and deletions of mutable files are allowed", () => {
+  const changes: FileChange[] = [modified("train.py"), { status: "A", path: "model/attention.py" }, { status: "D", path: "model/old.py" }];
+  assert.deepEqual(checkScope(changes, rules), { ok: true });
+  assert.deepEqual(checkScope([{ status: "R100", oldPath: "model/a.py", path: "model/b.py" }], rules), { ok: true });
+  // dot: true, so hidden files inside a mutable folder are covered too.
+  assert.deepEqual(checkScope([modified("model/.settings.json")], rules), { ok: true });
+});
+
+test("scope: a protected file is refused even inside a mutable folder", () => {
+  const verdict = checkScope([modified("train.py"), modified("model/constants.py")], rules);
+  assert.equal(verdict.ok, false);
+  if (verdict.ok) return;
+  assert.deepEqual(verdict.offending, ["model/constants.py"]);
+  assert.match(verdict.reason, /model\/constants\.py is protected \(matches "model\/constants\.py"\)/);
+  assert.doesNotMatch(verdict.reason, /train\.py/);
+});
+
+test("scope: a file matched by neither list is refused as not mutable", () => {
+  const verdict = checkScope([modified("README.md")], rules);
+  assert.equal(verdict.ok, false);
+  if (verdict.ok) return;
+  assert.deepEqual(verdict.offending, ["README.md"]);
+  assert.match(verdict.reason, /README\.md is not mutable \(matches none of "train\.py", "model\/\*\*"\)/);
+});
+
+test("scope: renames are checked at both ends", () => {
+  const outOf = checkScope([{ status: "R097", oldPath: "model/net.py", path: "scripts/net.py" }], rules);
+  assert.equal(outOf.ok, false);
+  if (!outOf.ok) assert.deepEqual(outOf.offending, ["scripts/net.py"]);
+  // Moving the evaluator into a mutable folder would delete it from where it belongs.
+  const fromProtected = checkScope([{ status: "R100", oldPath: "evaluate.py", path: "model/evaluate.py" }], rules);
+  assert.equal(fromProtected.ok, false);
+  if (!fromProtected.ok) assert.deepEqual(fromProtected.offending, ["evaluate.py"]);
+  // A copy only reads its source.
+  assert.deepEqual(checkScope([{ status: "C80", oldPath: "evaluate.py", path: "model/eval_copy.py" }], rules), { ok: true });
+});
+
+test("scope: deleting a protected file is refused", () => {
+  const verdict = checkScope([{ status: "D", path: "prepare.py" }], rules);
+  assert.equal(verdict.ok, false);
+  if (!verdict.ok) assert.match(verdict.reason, /prepare\.py is protected/);
+});
+
+test("scope: the config file and program.md stay protected even when everything is mutable", () => {
+  const everything = { ...rules, mutable: ["**"], protected: [] };
+  const verdict = checkScope([modified("autoresearch.config.json"), modified("program.md"), modified("notes.txt")], everything);
+  assert.equal(verdict.ok, false);
+  if (verdict.ok) return;
+  assert.deepEqual(verdict.offending, ["autoresearch.config.json", "program.md"]);
+  assert.match(verdict.reason, /2 files it may not: autoresearch\.config\.json is always protected.*; program\.md is always protected/);
+});
+
+test("scope: paths that leave the project are refused", () => {
+  const verdict = checkScope([modified("model/../../etc/passwd"), modified("/etc/hosts")], { ...rules, mutable: ["**"] });
+  assert.equal(verdict.ok, false);
+  if (!verdict.ok) assert.deepEqual(verdict.offending, ["model/../../etc/passwd", "/etc/hosts"]);
+});
+
+test("checksums: hashFile streams any size and matches sha256 of the content", async (t) => {
+  const big = Buffer.alloc(3 * 1024 * 1024 + 17, 7); // several read chunks
+  const dir = tempTree(t, { "abc.txt": "abc", "big.bin": big, "empty": "" });
+  assert.equal(await hashFile(join(dir, "abc.txt")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  assert.equal(await hashFile(join(dir, "big.bin")), createHash("sha256").update(big).digest("hex"));
+  assert.equal(await hashFile(join(dir, "empty")), createHash("sha256").digest("hex"));
+  await assert.rejects(hashFile(join(dir, "absent")), /ENOENT/);
+});
+
+test("checksums: hashTree + diffHashes report changed, missing and added protected files", async (t) => {
+  const dir = tempTree(t, { "evaluate.py": "score()", "prepare.py": "download()", "lib/consts.py": "VOCAB = 256" });
+  const before = await hashTree(dir, ["prepare.py", "evaluate.py", "lib/consts.py"]);
+  assert.deepEqual(Object.keys(before), ["evaluate.py", "lib/consts.py", "prepare.py"]);
+  assert.deepEqual(diffHashes(before, await hashTree(dir, Object.keys(before))), []);
+
+  appendFileSync(join(dir, "evaluate.py"), "\nreturn 0.0");
+  rmSync(join(dir, "prepare.py"));
+  const after = await hashTree(dir, [...Object.keys(before), "lib/new.py"]); // lib/new.py does not exist: left out
+  assert.deepEqual(Object.keys(after), ["evaluate.py", "lib/consts.py"]);
+  assert.deepEqual(diffHashes(before, { ...after, "lib/new.py": "x" }), ["changed: evaluate.py", "added: lib/new.py", "missing: prepare.py"]);
+});
+
+test("checksums: a data snapshot catches a changed, a missing and an added file", async (t) => {
+  const dir = tempTree(t, { "train.bin": "0123456789", "val.bin": "abcdef", "meta/vocab.json": "{}" });
+  const snapshot = await snapshotDirectory(dir);
+  assert.deepEqual(Object.keys(snapshot.files), ["meta/vocab.json", "train.bin", "val.bin"]);
+  assert.equal(snapshot.totalBytes, 18);
+  assert.deepEqual(snapshot.files["val.bin"], { sha256: createHash("sha256").update("abcdef").digest("hex"), bytes: 6 });
+  assert.deepEqual(await verifySnapshot(dir, snapshot), []);
+
+  writeFileSync(join(dir, "train.bin"), "0123456780"); // same size, different content
+  rmSync(join(dir, "val.bin"));
+  mkdirSync(join(dir, "cache"));
+  writeFileSync(join(dir, "cache/x"), "leak");
+  assert.deepEqual(await verifySnapshot(dir, snapshot), ["added: cache/x", "missing: val.bin", "changed: train.bin"].sort());
+
+  rmSync(dir, { recursive: true });
+  assert.deepEqual(await verifySnapshot(dir, snapshot), ["missing: meta/vocab.json", "missing: train.bin", "missing: val.bin"]);
+});
+
+test("checksums: symlinks are hashed by their target; broken links are reported", async (t) => {
+  const dir = tempTree(t, { "blobs/abc": "tokens", "other": "x" });
+  symlinkSync("blobs/abc", join(dir, "train.bin"));
+  symlinkSync(".", join(dir, "loop")); // a cycle must not hang the walk
+  const snapshot = await snapshotDirectory(dir);
+  assert.deepEqual(Object.keys(snapshot.files), ["blobs/abc", "other", "train.bin"]);
+  assert.equal(snapshot.files["train.bin"].sha256, snapshot.files["blobs/abc"].sha256);
+
+  writeFileSync(join(dir, "blobs/abc"), "tokenz");
+  assert.deepEqual(await verifySnapshot(dir, snapshot), ["changed: blobs/abc", "changed: train.bin"]);
+
+  symlinkSync("nowhere", join(dir, "dangling"));
+  assert.ok((await verifySnapshot(dir, snapshot)).includes("broken link: dangling"));
+  await assert.rejects(snapshotDirectory(dir), /broken symlinks: dangling/);
+});
+
+test("checksums: protectedFiles lists matches, with dotfiles, outside .git, node_modules and .autoresearch", async (t) => {
+  const dir = tempTree(t, {
+    "evaluate.py": "", "train.py": "", "data/prepare.py": "", ".hidden/eval.py": "",
+    ".git/hooks/x.py": "", "node_modules/pkg/a.py": "", ".autoresearch/worktrees/1/evaluate.py": "", "vendor/lib.py": "",
+    "autoresearch.config.json": "{}",
+  });
+  const globs = ["evaluate.py", "**/prepare.py", ".hidden/**", "**/*.py", "autoresearch.config.json"];
+  assert.deepEqual(await protectedFiles(dir, ["evaluate.py", "**/prepare.py", ".hidden/**"]), [".hidden/eval.py", "data/prepare.py", "evaluate.py"]);
+  assert.deepEqual(await protectedFiles(dir, globs, ["vendor"]), [".hidden/eval.py", "autoresearch.config.json", "data/prepare.py", "evaluate.py", "train.py"]);
+  assert.deepEqual(await protectedFiles(dir, []), []);
+});
+
+test("env: credentials are removed and what programs need is kept", () => {
+  const harnessEnv: NodeJS.ProcessEnv = {
+    // kept
+    PATH: "/usr/local/bin:/usr/bin", HOME: "/home/ada", USER: "ada", LANG: "en_US.UTF-8", LC_ALL: "C.UTF-8", TERM: "xterm-256color",
+    TMPDIR: "/tmp", SHELL: "/bin/bash", PWD: "/home/ada/project", PYTHONPATH: "/home/ada/lib", PYTHONUNBUFFERED: "1",
+    CUDA_VISIBLE_DEVICES: "0", CUDA_HOME: "/usr/local/cuda", NVIDIA_VISIBLE_DEVICES: "all", OMP_NUM_THREADS: "8",
+    NODE_OPTIONS: "--max-old-space-size=4096", TOKENIZERS_PARALLELISM: "false", KEYBOARD_LAYOUT: "us", XKB_KEYMAP: "us",
+    HF_HOME: "/data/hf", HF_HUB_OFFLINE: "1", WANDB_MODE: "offline", XDG_SESSION_ID: "3", XDG_RUNTIME_DIR: "/run/user/1000",
+    VIRTUAL_ENV: "/home/ada/.venv", PASSENGER_COUNT: "2",
+    // removed
+    OPENAI_API_KEY: "sk-proj-abcdefghijklmnopqrstuvwxyz", ANTHROPIC_API_KEY: "sk-ant-api03-abcdefghijklmnopqrstuvwxyz",
+    AWS_ACCESS_KEY_ID: "AKIAABCDEFGHIJKLMNOP", AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI", AWS_SESSION_TOKEN: "FwoGZX", AWS_REGION: "us-east-1",
+    GOOGLE_APPLICATION_CREDENTIALS: "/home/ada/gcp.json", GITHUB_TOKEN: "ghp_abcdefghijklmnopqrstuvwxyz0123456789", GH_TOKEN: "x",
+    HF_TOKEN: "hf_abcdefghijklmnopqrstuvwxyz", HUGGING_FACE_HUB_TOKEN: "hf_x", WANDB_API_KEY: "0123456789abcdef", NPM_TOKEN: "npm_x",
+    SSH_AUTH_SOCK: "/tmp/ssh-XXXX/agent.123", PGPASSWORD: "hunter2", MYSQL_PWD: "hunter2", DB_PASSWORD: "hunter2", STRIPE_KEY: "x",
+    npm_config__authToken: "abc", SECRET: "x", MY_SERVICE_CREDENTIALS: "{}", GIT_ASKPASS: "/usr/lib/code/askpass.sh",
+    AZURE_CLIENT_SECRET: "x", API_KEY: "x", NVIDIA_API_KEY: "nvapi-x", SESSION_COOKIE: "x",
+    DATA_URL: "postgres://ada:hunter2@db.example.com/prod", SOME_SETTING: "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+  };
+  const { env, removed } = scrubEnvironment(harnessEnv);
+  const keptNames = Object.keys(env).sort();
+  assert.deepEqual(keptNames, [
+    "CUDA_HOME", "CUDA_VISIBLE_DEVICES", "HF_HOME", "HF_HUB_OFFLINE", "HOME", "KEYBOARD_LAYOUT", "LANG", "LC_ALL", "NODE_OPTIONS",
+    "NVIDIA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "PASSENGER_COUNT", "PATH", "PWD", "PYTHONPATH", "PYTHONUNBUFFERED", "SHELL",
+    "TERM", "TMPDIR", "TOKENIZERS_PARALLELISM", "USER", "VIRTUAL_ENV", "WANDB_MODE", "XDG_RUNTIME_DIR", "XDG_SESSION_ID", "XKB_KEYMAP",
+  ]);
+  assert.equal(env.PATH, harnessEnv.PATH);
+  assert.deepEqual(removed, Object.keys(harnessEnv).filter((name) => !keptNames.includes(name)).sort());
+  assert.ok(removed.includes("OPENAI_API_KEY") && removed.includes("DATA_URL") && removed.includes("SOME_SETTING"));
+  // Only names are reported, never the secret values.
+  assert.ok(!removed.some((name) => name.includes("hunter2")));
+});
+
+test("env: allow keeps variables the user vouches for; the input is not modified", () => {
+  const input: NodeJS.ProcessEnv = { PATH: "/bin", DATASET_TOKEN: "abc", OPENAI_API_KEY: "sk-x", UNSET: undefined };
+  const { env, removed } = scrubEnvironment(input, { allow: ["DATASET_TOKEN"] });
+  assert.deepEqual(env, { PATH: "/bin", DATASET_TOKEN: "abc" });
+  assert.deepEqual(removed, ["OPENAI_API_KEY"]);
+  assert.equal(input.OPENAI_API_KEY, "sk-x");
+});

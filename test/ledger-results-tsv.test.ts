@@ -1,0 +1,86 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Ledger } from "../src/ledger/sqlite.ts";
+import { writeResultsTsv } from "../src/ledger/results-tsv.ts";
+import { COMMIT_A, COMMIT_B, sampleExperiment, sampleSession, useTempDir } from "./helpers/ledger.ts";
+
+/** A ledger holding one of each kind of row results.tsv must render. */
+function ledgerWithResults(stateDir: string): { ledger: Ledger; ids: Record<string, number> } {
+  const ledger = Ledger.open(stateDir);
+  ledger.createSession(sampleSession("mar1"));
+  const baseline = ledger.startExperiment(sampleExperiment("mar1", { kind: "baseline", candidateCommit: null, proposer: "baseline", description: "baseline" }));
+  ledger.finishExperiment(baseline, {
+    status: "ok", decision: "keep", metric: 0.9979, heldOutMetric: 1.00123, memoryGb: 44.04, timings: { totalMs: 305_000 },
+  });
+  const discard = ledger.startExperiment(sampleExperiment("mar1", { description: "swap GeLU\tfor ReLU\nin the MLP", device: "cuda:0" }));
+  ledger.finishExperiment(discard, {
+    status: "ok", decision: "discard", metric: 1.005, heldOutMetric: 1.01, memoryGb: 44, delta: 1.005 - 0.9979, selfReported: true,
+    finishedAt: "2025-03-01T10:10:00.000Z",
+  });
+  const crash = ledger.startExperiment(sampleExperiment("mar1", { description: "double the width" }));
+  ledger.finishExperiment(crash, { status: "crash", reason: "CUDA out of memory\n(exit code 1)", finishedAt: "2025-03-01T10:06:00.000Z" });
+  const rejected = ledger.startExperiment(sampleExperiment("mar1", { candidateCommit: null, description: "edit the evaluator" }));
+  ledger.finishExperiment(rejected, { status: "rejected", reason: "touches a protected file: prepare.py", finishedAt: "2025-03-01T10:05:00.500Z" });
+  const running = ledger.startExperiment(sampleExperiment("mar1", { description: "still training" }));
+  return { ledger, ids: { baseline, discard, crash, rejected, running } };
+}
+
+test("results.tsv starts with the original five columns and renders keep, discard, crash and rejected rows", (t) => {
+  const { dir, defer } = useTempDir(t);
+  const { ledger, ids } = ledgerWithResults(join(dir, "state"));
+  defer(() => ledger.close());
+  const path = join(dir, "results.tsv");
+
+  writeResultsTsv(path, ledger.listExperiments({ tag: "mar1" }), { metricName: "val_bpb", heldOutName: "test_bpb" });
+  const lines = readFileSync(path, "utf8").split("\n");
+  assert.equal(lines.pop(), "", "the file ends with a newline");
+  assert.deepEqual(lines[0].split("\t"), [
+    "commit", "val_bpb", "memory_gb", "status", "description",
+    "id", "tag", "kind", "test_bpb", "delta", "proposer", "device", "seconds", "self_reported", "reason",
+  ]);
+  const short = (commit: string) => commit.slice(0, 7);
+  assert.deepEqual(lines.slice(1).map((line) => line.split("\t")), [
+    [short(COMMIT_A), "0.997900", "44.0", "keep", "baseline",
+      String(ids.baseline), "mar1", "baseline", "1.001230", "", "baseline", "cpu", "305.0", "false", ""],
+    [short(COMMIT_B), "1.005000", "44.0", "discard", "swap GeLU for ReLU in the MLP",
+      String(ids.discard), "mar1", "candidate", "1.010000", "0.007100", "scripted", "cuda:0", "300.0", "true", ""],
+    [short(COMMIT_B), "0.000000", "0.0", "crash", "double the width",
+      String(ids.crash), "mar1", "candidate", "", "", "scripted", "cpu", "60.0", "false", "CUDA out of memory (exit code 1)"],
+    ["-", "0.000000", "0.0", "rejected", "edit the evaluator",
+      String(ids.rejected), "mar1", "candidate", "", "", "scripted", "cpu", "0.5", "false", "touches a protected file: prepare.py"],
+  ]);
+  assert.ok(!lines.some((line) => line.includes("still training")), "running experiments are not listed");
+});
+
+test("without a held-out name there is no held-out column, so held-out values never reach the file", (t) => {
+  const { dir, defer } = useTempDir(t);
+  const { ledger } = ledgerWithResults(join(dir, "state"));
+  defer(() => ledger.close());
+  const path = join(dir, "results.tsv");
+
+  writeResultsTsv(path, ledger.listExperiments({ tag: "mar1" }), { metricName: "val_loss" });
+  const [header, baselineRow] = readFileSync(path, "utf8").split("\n");
+  assert.deepEqual(header.split("\t").slice(0, 9), ["commit", "val_loss", "memory_gb", "status", "description", "id", "tag", "kind", "delta"]);
+  assert.equal(header.split("\t").length, 14);
+  assert.doesNotMatch(baselineRow, /1\.00123/);
+});
+
+test("rewriting results.tsv replaces it whole and leaves no temporary files behind", (t) => {
+  const { dir, defer } = useTempDir(t);
+  const { ledger, ids } = ledgerWithResults(join(dir, "state"));
+  defer(() => ledger.close());
+  const path = join(dir, "results.tsv");
+  writeFileSync(path, "stale content from an older run\n".repeat(50));
+
+  writeResultsTsv(path, ledger.listExperiments({ tag: "mar1" }), { metricName: "val_bpb" });
+  assert.equal(readFileSync(path, "utf8").split("\n").length, 1 + 4 + 1);
+
+  ledger.finishExperiment(ids.running, { status: "timeout", reason: "ran past 330 s" });
+  writeResultsTsv(path, ledger.listExperiments({ tag: "mar1" }), { metricName: "val_bpb" });
+  const content = readFileSync(path, "utf8");
+  assert.doesNotMatch(content, /stale content/);
+  assert.match(content.split("\n")[5], /^[0-9a-f]{7}\t0\.000000\t0\.0\ttimeout\tstill training\t/);
+  assert.deepEqual(readdirSync(dir).sort(), ["results.tsv", "state"]);
+});
