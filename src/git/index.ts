@@ -1,0 +1,27 @@
+// Git as thin verbs: each takes an explicit cwd, runs git without a shell, returns data,
+// and throws GitError (naming the command and git's own words) on failure.
+export { GitError, RefConflictError, runGit, type GitOptions, type GitResult } from "./exec.ts";
+export {
+  branchExists,
+  changedPaths,
+  currentBranch,
+  diff,
+  gitCommonDir,
+  headCommit,
+  isAncestor,
+  isClean,
+  isGitRepo,
+  listFilesAt,
+  listRefs,
+  readFileAt,
+  repoRoot,
+  revParse,
+  treeOf,
+  type ChangedPath,
+  type ChangeStatus,
+  type RefEntry,
+} from "./query.ts";
+export { createBranch, deleteRef, updateRef } from "./refs.ts";
+export { addWorktree, listWorktrees, pruneWorktrees, removeWorktree, type WorktreeEntry } from "./worktree.ts";
+export { commitAll, commitInitial, initRepo, HARNESS_EMAIL, HARNESS_NAME } from "./commit.ts";
+export { withRepositoryLock } from "./lock.ts";

@@ -1,0 +1,169 @@
+// Read-only git verbs: they never take locks and are safe to call at any time.
+import { realpathSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { assertRevision, GitError, runGit } from "./exec.ts";
+
+export type ChangeStatus = "A" | "M" | "D" | "R" | "C" | "T" | "U" | "X";
+
+export interface ChangedPath {
+  status: ChangeStatus;
+  path: string;
+  /** The path before a rename or copy (only with status R or C). */
+  oldPath?: string;
+}
+
+export interface RefEntry {
+  ref: string;
+  commit: string;
+}
+
+/** Whether `cwd` is inside a git working tree (false for a missing directory or a bare repository). */
+export async function isGitRepo(cwd: string): Promise<boolean> {
+  try {
+    if (!statSync(cwd).isDirectory()) return false;
+  } catch {
+    return false;
+  }
+  const result = await runGit(cwd, ["rev-parse", "--is-inside-work-tree"], { okExitCodes: [128] });
+  return result.exitCode === 0 && result.stdout.trim() === "true";
+}
+
+/** The top-level directory of the working tree that contains `cwd`. */
+export async function repoRoot(cwd: string): Promise<string> {
+  return (await runGit(cwd, ["rev-parse", "--show-toplevel"])).stdout.trim();
+}
+
+/** The absolute git directory shared by the repository and all its worktrees. */
+export async function gitCommonDir(cwd: string): Promise<string> {
+  const relative = (await runGit(cwd, ["rev-parse", "--git-common-dir"])).stdout.trim();
+  const absolute = resolve(cwd, relative);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    return absolute;
+  }
+}
+
+/** The object id `rev` names, or null if it names nothing that exists. */
+export async function revParse(cwd: string, rev: string): Promise<string | null> {
+  assertRevision(rev);
+  // A full hex id "resolves" even when no such object exists; peeling forces the lookup.
+  // `rev:path` forms already imply a lookup, and a suffix there would be read as part of the path.
+  const spec = rev.includes(":") ? rev : `${rev}^{object}`;
+  const result = await runGit(cwd, ["rev-parse", "--verify", "--quiet", spec], { okExitCodes: [1] });
+  return result.exitCode === 0 ? result.stdout.trim() : null;
+}
+
+/** The commit HEAD points at; throws if the branch has no commit yet. */
+export async function headCommit(cwd: string): Promise<string> {
+  const commit = await revParse(cwd, "HEAD^{commit}");
+  if (commit === null) {
+    const command = "git rev-parse HEAD";
+    throw new GitError(`${command}: the repository at ${cwd} has no commit yet; make an initial commit first`, {
+      command,
+      cwd,
+      exitCode: null,
+      stderr: "",
+    });
+  }
+  return commit;
+}
+
+/** The checked-out branch's short name, or null on a detached HEAD. */
+export async function currentBranch(cwd: string): Promise<string | null> {
+  const result = await runGit(cwd, ["symbolic-ref", "--quiet", "--short", "HEAD"], { okExitCodes: [1] });
+  return result.exitCode === 0 ? result.stdout.trim() : null;
+}
+
+export async function branchExists(cwd: string, name: string): Promise<boolean> {
+  const result = await runGit(cwd, ["show-ref", "--verify", "--quiet", `refs/heads/${name}`], { okExitCodes: [1] });
+  return result.exitCode === 0;
+}
+
+/** Refs whose full name starts with `prefix` (e.g. "refs/autoresearch/"), sorted by name. */
+export async function listRefs(cwd: string, prefix: string): Promise<RefEntry[]> {
+  // for-each-ref patterns match whole path components, so ask for the enclosing folder and filter here.
+  const folder = prefix.slice(0, prefix.lastIndexOf("/") + 1);
+  const args = ["for-each-ref", "--format=%(objectname) %(refname)"];
+  if (folder !== "") args.push(folder);
+  const { stdout } = await runGit(cwd, args);
+  return stdout
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => {
+      const space = line.indexOf(" ");
+      return { commit: line.slice(0, space), ref: line.slice(space + 1) };
+    })
+    .filter((entry) => entry.ref.startsWith(prefix));
+}
+
+/** Whether `ancestor` is `descendant` or one of its ancestors. */
+export async function isAncestor(cwd: string, ancestor: string, descendant: string): Promise<boolean> {
+  assertRevision(ancestor);
+  assertRevision(descendant);
+  const result = await runGit(cwd, ["merge-base", "--is-ancestor", ancestor, descendant], { okExitCodes: [1] });
+  return result.exitCode === 0;
+}
+
+/** Whether the working tree has no staged, unstaged or untracked (non-ignored) changes. */
+export async function isClean(cwd: string): Promise<boolean> {
+  const { stdout } = await runGit(cwd, ["status", "--porcelain", "-z", "--untracked-files=all"]);
+  return stdout === "";
+}
+
+/** The tree object of a commit: equal trees mean identical files. */
+export async function treeOf(cwd: string, commit: string): Promise<string> {
+  assertRevision(commit);
+  return (await runGit(cwd, ["rev-parse", "--verify", `${commit}^{tree}`])).stdout.trim();
+}
+
+/** A file's content at a commit (path relative to the repository root), or null if it is not there. */
+export async function readFileAt(cwd: string, commit: string, path: string): Promise<string | null> {
+  assertRevision(commit);
+  const result = await runGit(cwd, ["cat-file", "blob", `${commit}:${path}`], { okExitCodes: [128] });
+  if (result.exitCode === 0) return result.stdout;
+  // Distinguish "no such file" (null) from "no such commit" (an error the caller must see).
+  if ((await revParse(cwd, `${commit}^{commit}`)) === null) {
+    const command = `git cat-file blob ${commit}:${path}`;
+    throw new GitError(`${command}: ${commit} is not a commit in ${cwd}`, { command, cwd, exitCode: result.exitCode, stderr: result.stderr });
+  }
+  return null;
+}
+
+/** Every file path in a commit, relative to the repository root. */
+export async function listFilesAt(cwd: string, commit: string): Promise<string[]> {
+  assertRevision(commit);
+  const { stdout } = await runGit(cwd, ["ls-tree", "-r", "-z", "--full-tree", "--name-only", commit]);
+  return stdout.split("\0").filter((path) => path !== "");
+}
+
+// Flags that keep output independent of the user's diff configuration.
+const PLAIN_DIFF = ["--no-color", "--no-ext-diff", "--no-textconv", "--no-relative"];
+
+/** Paths that differ between two commits (rename detection off: a rename is a D plus an A). */
+export async function changedPaths(cwd: string, from: string, to: string): Promise<ChangedPath[]> {
+  assertRevision(from);
+  assertRevision(to);
+  const { stdout } = await runGit(cwd, ["diff", ...PLAIN_DIFF, "--name-status", "-z", "--no-renames", from, to, "--"]);
+  const fields = stdout.split("\0");
+  const changes: ChangedPath[] = [];
+  for (let index = 0; index < fields.length && fields[index] !== ""; ) {
+    const status = fields[index][0] as ChangeStatus;
+    if (status === "R" || status === "C") {
+      changes.push({ status, oldPath: fields[index + 1], path: fields[index + 2] });
+      index += 3;
+    } else {
+      changes.push({ status, path: fields[index + 1] });
+      index += 2;
+    }
+  }
+  return changes;
+}
+
+/** The unified diff between two commits, optionally limited to some paths. */
+export async function diff(cwd: string, from: string, to: string, paths: string[] = []): Promise<string> {
+  assertRevision(from);
+  assertRevision(to);
+  const args = ["diff", ...PLAIN_DIFF, "--src-prefix=a/", "--dst-prefix=b/", from, to, "--", ...paths];
+  return (await runGit(cwd, args)).stdout;
+}

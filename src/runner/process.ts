@@ -1,0 +1,210 @@
+// The one process runner: every command the harness starts (prepare, train,
+// evaluate, guards) goes through runCommand, so no process of a run outlives it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdirSync, openSync, statSync, type WriteStream } from "node:fs";
+import { dirname } from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import type { Readable } from "node:stream";
+import { killMarkedProcesses, killProcessGroup, type Marker } from "./kill.ts";
+import { LineNormaliser } from "./lines.ts";
+
+export { killMarkedProcesses } from "./kill.ts";
+export { readLogTail, stripControlCharacters } from "./log-tail.ts";
+
+export interface RunSpec {
+  /** Run as `/bin/sh -c <command>`. */
+  command: string;
+  cwd: string;
+  /** The complete environment (the caller has already scrubbed it). */
+  env: Record<string, string>;
+  /** stdout and stderr are appended here line by line (directories are created). */
+  logPath: string;
+  /** Hard deadline: then SIGTERM to the process group, and SIGKILL `killGraceMs` later. */
+  timeoutMs: number;
+  killGraceMs: number;
+  /** Abort runs the same kill sequence and is reported as `aborted`. */
+  signal?: AbortSignal;
+  /** An environment variable that marks every process of this run, to find ones that left the group. */
+  marker?: Marker;
+  /** Each normalised output line, for live log tails. */
+  onLine?: (line: string) => void;
+}
+
+export interface RunOutcome {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  aborted: boolean;
+  /** From start to the exit of the main process (cleanup of stragglers not included). */
+  wallMs: number;
+}
+
+// Output that never ends a line (a prompt, a progress bar) is written out after this long.
+const PARTIAL_LINE_FLUSH_MS = 1000;
+// Escaped processes that never got the marker can hold our pipes open forever; stop waiting after this.
+const PIPE_CLOSE_WAIT_MS = 2000;
+// setTimeout fires at once for delays above 2^31-1 ms.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function assertDirectory(cwd: string, command: string): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(cwd).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDirectory) {
+    throw new Error(`cannot run "${command}": the working directory ${cwd} does not exist or is not a directory; create it or fix the path`);
+  }
+}
+
+function openLog(logPath: string): WriteStream {
+  try {
+    mkdirSync(dirname(logPath), { recursive: true });
+    return createWriteStream(logPath, { fd: openSync(logPath, "a") });
+  } catch (error) {
+    throw new Error(`cannot open the log file ${logPath}: ${(error as Error).message}; check the path and its permissions`);
+  }
+}
+
+function closed(stream: Readable): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.closed || stream.destroyed) resolve();
+    else stream.once("close", () => resolve());
+  });
+}
+
+async function waitForPipes(child: ChildProcess, timeoutMs: number): Promise<void> {
+  const pipes = [child.stdout, child.stderr].filter((pipe): pipe is Readable => pipe !== null);
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+  });
+  await Promise.race([Promise.all(pipes.map(closed)), gaveUp]);
+  clearTimeout(timer);
+  for (const pipe of pipes) pipe.destroy();
+}
+
+/**
+ * Runs a command to completion and reports how it ended as data: a non-zero exit,
+ * a timeout or an abort are outcomes, not errors. Throws only if the command cannot
+ * be started (missing working directory, unwritable log).
+ */
+export async function runCommand(spec: RunSpec): Promise<RunOutcome> {
+  if (spec.signal?.aborted) return { exitCode: null, signal: null, timedOut: false, aborted: true, wallMs: 0 };
+  assertDirectory(spec.cwd, spec.command);
+  const log = openLog(spec.logPath);
+  const env = spec.marker ? { ...spec.env, [spec.marker.name]: spec.marker.value } : spec.env;
+  const startedAt = performance.now();
+
+  const child = spawn("/bin/sh", ["-c", spec.command], {
+    cwd: spec.cwd,
+    env,
+    detached: true, // own process group, so the whole tree can be signalled at once
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.once("spawn", resolve);
+      child.once("error", reject);
+    });
+  } catch (error) {
+    log.end();
+    throw new Error(`cannot start "${spec.command}" in ${spec.cwd}: ${(error as Error).message}`);
+  }
+  const pid = child.pid as number;
+  child.on("error", () => {}); // later errors (a failed kill) are covered by the group and marker sweeps
+
+  const output = attachOutput(child, log, spec.onLine);
+
+  let timedOut = false;
+  let aborted = false;
+  let killing: Promise<void> | undefined;
+  const kill = () => {
+    killing ??= killProcessGroup(pid, spec.killGraceMs);
+  };
+  const timer = Number.isFinite(spec.timeoutMs)
+    ? setTimeout(() => {
+        if (!aborted) timedOut = true;
+        kill();
+      }, Math.max(0, Math.min(spec.timeoutMs, MAX_TIMER_MS)))
+    : undefined;
+  const onAbort = () => {
+    if (!timedOut) aborted = true;
+    kill();
+  };
+  spec.signal?.addEventListener("abort", onAbort, { once: true });
+  if (spec.signal?.aborted) onAbort(); // aborted while the process was starting
+
+  const exit = await exited;
+  const wallMs = Math.round(performance.now() - startedAt);
+  clearTimeout(timer);
+  spec.signal?.removeEventListener("abort", onAbort);
+
+  // The main process is gone; now make sure nothing it started is left behind.
+  await killing;
+  await killProcessGroup(pid, spec.killGraceMs);
+  if (spec.marker) await killMarkedProcesses(spec.marker, { graceMs: spec.killGraceMs });
+  await waitForPipes(child, PIPE_CLOSE_WAIT_MS);
+  await output.finish();
+
+  return { exitCode: exit.code, signal: exit.signal, timedOut, aborted, wallMs };
+}
+
+/** Wires stdout and stderr through their own line normalisers (so they never interleave mid-line) into the log. */
+function attachOutput(child: ChildProcess, log: WriteStream, onLine: ((line: string) => void) | undefined) {
+  const pipes = [child.stdout, child.stderr].filter((pipe): pipe is Readable => pipe !== null);
+  let lineListener = onLine;
+  let waitingForDrain = false;
+
+  const writeLine = (line: string) => {
+    if (!log.write(`${line}\n`) && !waitingForDrain) {
+      // The disk is slower than the process: hold the pipes rather than buffer without bound.
+      waitingForDrain = true;
+      for (const pipe of pipes) pipe.pause();
+      log.once("drain", () => {
+        waitingForDrain = false;
+        for (const pipe of pipes) pipe.resume();
+      });
+    }
+    if (lineListener) {
+      try {
+        lineListener(line);
+      } catch (error) {
+        lineListener = undefined; // a broken listener must not break the run (and leave orphans)
+        process.emitWarning(`runCommand: onLine threw and was dropped: ${String(error)}`);
+      }
+    }
+  };
+
+  const normalisers = pipes.map((pipe) => {
+    const decoder = new StringDecoder("utf8");
+    const normaliser = new LineNormaliser(writeLine);
+    pipe.on("data", (chunk: Buffer) => normaliser.push(decoder.write(chunk)));
+    pipe.once("end", () => {
+      normaliser.push(decoder.end());
+      normaliser.flush();
+    });
+    return { normaliser, decoder };
+  });
+
+  const flushTimer = setInterval(() => {
+    for (const { normaliser } of normalisers) normaliser.flushIfOlderThan(PARTIAL_LINE_FLUSH_MS);
+  }, PARTIAL_LINE_FLUSH_MS / 4);
+  flushTimer.unref();
+
+  return {
+    /** Writes out anything still pending and closes the log. */
+    async finish(): Promise<void> {
+      clearInterval(flushTimer);
+      for (const { normaliser, decoder } of normalisers) {
+        normaliser.push(decoder.end());
+        normaliser.flush();
+      }
+      await new Promise<void>((resolve) => log.end(resolve));
+    },
+  };
+}

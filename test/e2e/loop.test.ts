@@ -1,0 +1,204 @@
+// The loop end to end: real git, real processes, real SQLite, the replay proposer.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { runSession } from "../../src/loop/session.ts";
+import { Ledger } from "../../src/ledger/sqlite.ts";
+import { baseConfig, gitIn, isAlive, makeProject, recordingBus } from "../helpers/project.ts";
+
+const never = new AbortController().signal;
+
+function ledgerRows(dir: string) {
+  const ledger = Ledger.open(join(dir, ".autoresearch"), { readOnly: true });
+  try {
+    return ledger.listExperiments({ order: "asc" });
+  } finally {
+    ledger.close();
+  }
+}
+
+test("keep, discard, crash, timeout and rejected each get their status; git keeps every candidate", async (t) => {
+  const dir = makeProject(t, {
+    proposals: [
+      { description: "x to 6", params: { x: 6, mode: "ok" } },
+      { description: "x to 100", params: { x: 100, mode: "ok" } },
+      { description: "crash", params: { x: 7, mode: "crash" } },
+      { description: "hang", params: { x: 7, mode: "hang" } },
+      { description: "edit the evaluator", edits: [{ path: "evaluate.js", content: "require('fs').writeFileSync(process.env.AUTORESEARCH_METRICS_FILE, '{\"score\":0}')\n" }] },
+      { description: "x to 100 again", params: { x: 100, mode: "ok" } },
+      { description: "x to 7", params: { x: 7, mode: "ok" } },
+    ],
+  });
+  const head = gitIn(dir, "rev-parse", "HEAD");
+  const { bus, events } = recordingBus();
+  const result = await runSession({ projectDir: dir, tag: "t1", bus, signal: never });
+  assert.match(result.reason, /replay file exhausted/);
+
+  const rows = ledgerRows(dir);
+  const byDescription = new Map(rows.map((row) => [row.description, row]));
+  assert.equal(byDescription.get("baseline (unchanged code)")?.status, "ok");
+  assert.equal(byDescription.get("baseline (unchanged code)")?.metric, 16);
+  assert.equal(byDescription.get("x to 6")?.decision, "keep");
+  assert.equal(byDescription.get("x to 100")?.decision, "discard");
+  assert.equal(byDescription.get("crash")?.status, "crash");
+  assert.match(byDescription.get("crash")!.reason!, /exited with code 3/);
+  assert.equal(byDescription.get("hang")?.status, "timeout");
+  assert.equal(byDescription.get("edit the evaluator")?.status, "rejected");
+  assert.match(byDescription.get("edit the evaluator")!.reason!, /evaluate\.js/);
+  assert.equal(byDescription.get("x to 100 again")?.status, "rejected");
+  assert.match(byDescription.get("x to 100 again")!.reason!, /duplicate: the same code as experiment \d+ \(x to 100\)/);
+  const best = byDescription.get("x to 7")!;
+  assert.equal(best.decision, "keep");
+  assert.equal(best.metric, 0);
+  assert.equal(best.heldOutMetric, 0.5);
+  assert.equal(best.secondary.data_bytes, 14);
+
+  // The session branch points at the best; every candidate commit is kept under refs/autoresearch.
+  assert.equal(gitIn(dir, "rev-parse", "autoresearch/t1"), best.candidateCommit);
+  for (const row of rows.filter((row) => row.kind === "candidate" && row.candidateCommit)) {
+    assert.equal(gitIn(dir, "rev-parse", `refs/autoresearch/t1/${row.id}`), row.candidateCommit);
+  }
+  assert.match(gitIn(dir, "show", `refs/autoresearch/t1/${byDescription.get("x to 100")!.id}:params.json`), /"x":100/);
+  // The user's checkout never moved, and no worktree is left behind.
+  assert.equal(gitIn(dir, "rev-parse", "HEAD"), head);
+  assert.equal(gitIn(dir, "status", "--porcelain"), "");
+  assert.equal(gitIn(dir, "worktree", "list").split("\n").length, 1);
+
+  // results.tsv speaks the original's first five columns.
+  const tsv = readFileSync(join(dir, "results.tsv"), "utf8").split("\n");
+  assert.match(tsv[0]!, /^commit\tscore\tmemory_gb\tstatus\tdescription/);
+  assert.ok(tsv.some((line) => /^[0-9a-f]{7}\t0\.000000\t0\.0\tcrash\tcrash/.test(line)));
+  assert.ok(tsv.some((line) => /^[0-9a-f]{7}\t1\.000000\t0\.0\tkeep\tx to 6\t/.test(line)));
+
+  // The log of a \r-progress run is readable, and the event stream told the story.
+  const logTail = readFileSync(byDescription.get("x to 7")!.logPath, "utf8");
+  assert.match(logTail, /^step 3\/3$/m);
+  assert.doesNotMatch(logTail, /step 1\/3/);
+  assert.ok(events.some((event) => event.type === "best_updated" && event.metric === 0));
+});
+
+test("no process of an experiment outlives it, not even one that escaped with setsid", async (t) => {
+  const dir = makeProject(t, { proposals: [{ description: "orphans", params: { x: 5, mode: "orphans" } }] });
+  const { bus } = recordingBus();
+  await runSession({ projectDir: dir, tag: "t", bus, signal: never });
+  const row = ledgerRows(dir).find((candidate) => candidate.description === "orphans")!;
+  assert.equal(row.status, "ok");
+  const pids = /pids (\d+) (\d+)/.exec(readFileSync(row.logPath, "utf8"));
+  assert.ok(pids, "the workload printed the pids it spawned");
+  assert.equal(isAlive(Number(pids[1])), false, "a plain background child is gone");
+  assert.equal(isAlive(Number(pids[2])), false, "a setsid escapee is gone");
+});
+
+test("changing a protected file or the prepared data during training is refused", async (t) => {
+  const dir = makeProject(t, {
+    proposals: [
+      { description: "tamper with the evaluator at run time", params: { x: 7, mode: "tamper-protected" } },
+      { description: "tamper with the data", params: { x: 7, mode: "tamper-data" } },
+      { description: "x to 6", params: { x: 6, mode: "ok" } },
+    ],
+  });
+  const { bus } = recordingBus();
+  const first = await runSession({ projectDir: dir, tag: "t", bus, signal: never });
+  assert.equal(first.paused, true, "modified data pauses the session");
+  assert.match(first.reason, /prepared data/);
+  const rows = ledgerRows(dir);
+  const protectedRow = rows.find((row) => row.description.startsWith("tamper with the evaluator"))!;
+  assert.equal(protectedRow.status, "rejected");
+  assert.match(protectedRow.reason!, /evaluate\.js/);
+  assert.equal(rows.find((row) => row.description === "tamper with the data")?.status, "rejected");
+
+  // Running again re-prepares the data and carries on.
+  const second = await runSession({ projectDir: dir, tag: "t", bus, signal: never });
+  assert.equal(second.paused, false);
+  assert.equal(ledgerRows(dir).find((row) => row.description === "x to 6")?.decision, "keep");
+});
+
+test("credentials of the harness never reach the workload; the metrics path reaches only the evaluator", async (t) => {
+  const dir = makeProject(t, { proposals: [] });
+  const secrets = { OPENAI_API_KEY: "sk-test-123", GITHUB_TOKEN: "ghp_abc", MY_SERVICE_PASSWORD: "hunter2", AWS_SECRET_ACCESS_KEY: "x" };
+  Object.assign(process.env, secrets);
+  t.after(() => { for (const name of Object.keys(secrets)) delete process.env[name]; });
+  const { bus } = recordingBus();
+  await runSession({ projectDir: dir, tag: "t", bus, signal: never });
+  const baseline = ledgerRows(dir)[0]!;
+  const runDir = join(dir, ".autoresearch", "runs", String(baseline.id), "out");
+  const trainEnv = JSON.parse(readFileSync(join(runDir, "env.json"), "utf8")) as Record<string, string>;
+  const evaluateEnv = JSON.parse(readFileSync(join(runDir, "eval-env.json"), "utf8")) as Record<string, string>;
+  for (const name of Object.keys(secrets)) {
+    assert.equal(trainEnv[name], undefined, `${name} reached train`);
+    assert.equal(evaluateEnv[name], undefined, `${name} reached evaluate`);
+  }
+  assert.equal(trainEnv.AUTORESEARCH_BUDGET_SECONDS, "1");
+  assert.equal(trainEnv.AUTORESEARCH_METRICS_FILE, undefined, "train must not know where metrics go");
+  assert.match(evaluateEnv.AUTORESEARCH_METRICS_FILE!, /metrics\.json$/);
+  assert.ok(trainEnv.PATH, "ordinary variables pass");
+});
+
+test("slots run in parallel, each pinned to its own GPU, and the device is recorded", async (t) => {
+  const dir = makeProject(t, {
+    config: baseConfig({ slots: 2, devices: "auto", budgetSeconds: 1 }),
+    proposals: [
+      { description: "x to 6", params: { x: 6, mode: "ok" } },
+      { description: "x to 5", params: { x: 5, mode: "ok" } },
+      { description: "x to 8", params: { x: 8, mode: "ok" } },
+    ],
+  });
+  const { bus, events } = recordingBus();
+  await runSession({ projectDir: dir, tag: "t", bus, signal: never, gpus: [0, 1] });
+  const rows = ledgerRows(dir);
+  assert.deepEqual(new Set(rows.map((row) => row.device)), new Set(["cuda:0", "cuda:1"]));
+  for (const row of rows) {
+    const env = JSON.parse(readFileSync(join(dir, ".autoresearch", "runs", String(row.id), "out", "env.json"), "utf8")) as Record<string, string>;
+    assert.equal(`cuda:${env.CUDA_VISIBLE_DEVICES}`, row.device);
+    assert.equal(env.AUTORESEARCH_DEVICE, row.device);
+  }
+  // At some moment two experiments ran at once.
+  let running = 0;
+  let most = 0;
+  for (const event of events) {
+    if (event.type === "experiment_started") most = Math.max(most, ++running);
+    if (event.type === "experiment_finished") running -= 1;
+  }
+  assert.equal(most, 2);
+});
+
+test("without an evaluator, metrics come from the train output and are marked self-reported", async (t) => {
+  const config = baseConfig({ evaluate: undefined });
+  delete config.evaluate;
+  const dir = makeProject(t, { config, params: { x: 1, mode: "print-score" }, proposals: [] });
+  const { bus } = recordingBus();
+  await runSession({ projectDir: dir, tag: "t", bus, signal: never });
+  const [baseline] = ledgerRows(dir);
+  assert.equal(baseline!.metric, 0.5);
+  assert.equal(baseline!.selfReported, true);
+  assert.match(readFileSync(join(dir, "results.tsv"), "utf8"), /\ttrue\t|self/);
+});
+
+test("the noise-aware policy runs the baseline k times and can confirm a would-be keep", async (t) => {
+  const dir = makeProject(t, {
+    config: baseConfig({ acceptance: { policy: "noise-aware", baselineRuns: 3, confirm: true, minDelta: 0.5 } }),
+    proposals: [{ description: "x to 6", params: { x: 6, mode: "ok" } }, { description: "x to 6.9", params: { x: 6.9, mode: "ok" } }],
+  });
+  const { bus } = recordingBus();
+  await runSession({ projectDir: dir, tag: "t", bus, signal: never });
+  const rows = ledgerRows(dir);
+  assert.equal(rows.filter((row) => row.kind === "baseline").length, 3);
+  const candidate = rows.find((row) => row.description === "x to 6")!;
+  const confirmation = rows.find((row) => row.kind === "confirmation" && row.confirms === candidate.id);
+  assert.ok(confirmation, "a would-be keep is re-run");
+  assert.equal(candidate.decision, "keep");
+  assert.match(candidate.rationale!, /keep/);
+  // 0.99 better than best 1: below minDelta 0.5? no: 1 - 0.01 = 0.99 improvement > 0.5 → confirm, keep.
+  assert.equal(rows.find((row) => row.description === "x to 6.9")?.decision, "keep");
+});
+
+test("a project that is not a git repository gets a clear error", async (t) => {
+  const dir = makeProject(t);
+  const { rmSync } = await import("node:fs");
+  rmSync(join(dir, ".git"), { recursive: true, force: true });
+  const { bus } = recordingBus();
+  await assert.rejects(runSession({ projectDir: dir, bus, signal: never }), /not inside a git repository/);
+  assert.equal(existsSync(join(dir, ".autoresearch")), false);
+  void readdirSync;
+});

@@ -1,0 +1,240 @@
+import assert from "node:assert/strict";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, test } from "node:test";
+import * as git from "../src/git/index.ts";
+import { makeTempRepo, makeTempRoot, type TempRepo } from "./helpers/git.ts";
+
+let repo: TempRepo;
+beforeEach(() => {
+  repo = makeTempRepo({ "README.md": "hello\n", "src/model.py": "lr = 0.1\n", "old.txt": "old\n" });
+});
+afterEach(() => repo.cleanup());
+
+const ZERO = "0".repeat(40);
+
+describe("querying a repository", () => {
+  test("isGitRepo, repoRoot and gitCommonDir", async () => {
+    assert.equal(await git.isGitRepo(repo.dir), true);
+    assert.equal(await git.isGitRepo(repo.root), false);
+    assert.equal(await git.isGitRepo(join(repo.root, "missing")), false);
+    assert.equal(await git.repoRoot(join(repo.dir, "src")), repo.dir);
+    assert.equal(await git.gitCommonDir(join(repo.dir, "src")), join(repo.dir, ".git"));
+  });
+
+  test("revParse resolves names and returns null for what does not exist", async () => {
+    assert.equal(await git.revParse(repo.dir, "HEAD"), repo.initialCommit);
+    assert.equal(await git.revParse(repo.dir, "main"), repo.initialCommit);
+    assert.equal(await git.revParse(repo.dir, "no-such-branch"), null);
+    assert.equal(await git.revParse(repo.dir, "ab".repeat(20)), null, "a well-formed id of a missing object");
+    assert.equal(await git.revParse(repo.dir, "HEAD:README.md"), repo.git(["rev-parse", "HEAD:README.md"]));
+    await assert.rejects(git.revParse(repo.dir, "--all"), /not a git revision/);
+  });
+
+  test("headCommit, currentBranch, isAncestor, isClean", async () => {
+    assert.equal(await git.headCommit(repo.dir), repo.initialCommit);
+    assert.equal(await git.currentBranch(repo.dir), "main");
+    repo.write("README.md", "changed\n");
+    assert.equal(await git.isClean(repo.dir), false);
+    const second = await git.commitAll(repo.dir, "second");
+    assert.equal(await git.isClean(repo.dir), true);
+    assert.equal(await git.isAncestor(repo.dir, repo.initialCommit, second), true);
+    assert.equal(await git.isAncestor(repo.dir, second, repo.initialCommit), false);
+    repo.git(["checkout", "--quiet", "--detach", "HEAD"]);
+    assert.equal(await git.currentBranch(repo.dir), null);
+  });
+
+  test("reading files and trees at a commit", async () => {
+    assert.equal(await git.readFileAt(repo.dir, repo.initialCommit, "src/model.py"), "lr = 0.1\n");
+    assert.equal(await git.readFileAt(repo.dir, repo.initialCommit, "src/missing.py"), null);
+    await assert.rejects(git.readFileAt(repo.dir, "ab".repeat(20), "README.md"), git.GitError);
+    assert.deepEqual((await git.listFilesAt(repo.dir, "HEAD")).sort(), ["README.md", "old.txt", "src/model.py"]);
+    assert.equal(await git.treeOf(repo.dir, "HEAD"), repo.git(["rev-parse", "HEAD^{tree}"]));
+  });
+
+  test("changedPaths and diff between two commits, whatever the user's diff settings", async () => {
+    repo.git(["config", "diff.noprefix", "true"]);
+    repo.git(["config", "color.diff", "always"]);
+    repo.write("src/model.py", "lr = 0.2\n");
+    repo.write("new.txt", "new\n");
+    rmSync(join(repo.dir, "old.txt"));
+    const next = await git.commitAll(repo.dir, "change");
+    const changes = await git.changedPaths(repo.dir, repo.initialCommit, next);
+    assert.deepEqual(changes, [
+      { status: "A", path: "new.txt" },
+      { status: "D", path: "old.txt" },
+      { status: "M", path: "src/model.py" },
+    ]);
+    const patch = await git.diff(repo.dir, repo.initialCommit, next, ["src"]);
+    assert.match(patch, /^--- a\/src\/model\.py\n\+\+\+ b\/src\/model\.py$/m);
+    assert.match(patch, /^-lr = 0\.1\n\+lr = 0\.2$/m);
+    assert.doesNotMatch(patch, /new\.txt|\x1b\[/);
+  });
+
+  test("a failing command throws GitError naming the command and git's message", async () => {
+    await assert.rejects(git.treeOf(repo.dir, "no-such-commit"), (error: unknown) => {
+      assert.ok(error instanceof git.GitError);
+      assert.match(error.message, /git rev-parse --verify no-such-commit\^\{tree\} failed in .*repo/);
+      assert.match(error.message, /Needed a single revision/, "git's own words are part of the message");
+      assert.match(error.stderr, /Needed a single revision/);
+      return true;
+    });
+  });
+});
+
+describe("refs and branches", () => {
+  test("createBranch and branchExists", async () => {
+    assert.equal(await git.branchExists(repo.dir, "autoresearch/run1"), false);
+    await git.createBranch(repo.dir, "autoresearch/run1", repo.initialCommit);
+    assert.equal(await git.branchExists(repo.dir, "autoresearch/run1"), true);
+    await assert.rejects(git.createBranch(repo.dir, "autoresearch/run1", repo.initialCommit), /already exists/);
+    assert.equal(await git.currentBranch(repo.dir), "main", "creating a branch must not check it out");
+  });
+
+  test("updateRef compare-and-swap refuses a stale expected value", async () => {
+    const ref = "refs/autoresearch/best";
+    repo.write("README.md", "second\n");
+    const second = await git.commitAll(repo.dir, "second");
+    await git.updateRef(repo.dir, ref, repo.initialCommit, ZERO);
+    await git.updateRef(repo.dir, ref, second, repo.initialCommit);
+    assert.equal(await git.revParse(repo.dir, ref), second);
+
+    await assert.rejects(git.updateRef(repo.dir, ref, repo.initialCommit, repo.initialCommit), git.RefConflictError);
+    await assert.rejects(git.updateRef(repo.dir, ref, repo.initialCommit, ZERO), git.RefConflictError);
+    assert.equal(await git.revParse(repo.dir, ref), second, "a failed swap must leave the ref alone");
+    await assert.rejects(git.updateRef(repo.dir, "best", second), /full ref name/);
+  });
+
+  test("listRefs filters by prefix and deleteRef removes", async () => {
+    await git.updateRef(repo.dir, "refs/autoresearch/run1/exp-1", repo.initialCommit);
+    await git.updateRef(repo.dir, "refs/autoresearch/run1/exp-2", repo.initialCommit);
+    await git.updateRef(repo.dir, "refs/autoresearch/run2/exp-1", repo.initialCommit);
+    assert.deepEqual(await git.listRefs(repo.dir, "refs/autoresearch/run1/"), [
+      { ref: "refs/autoresearch/run1/exp-1", commit: repo.initialCommit },
+      { ref: "refs/autoresearch/run1/exp-2", commit: repo.initialCommit },
+    ]);
+    assert.equal((await git.listRefs(repo.dir, "refs/autoresearch/run")).length, 3);
+    await git.deleteRef(repo.dir, "refs/autoresearch/run1/exp-1");
+    assert.equal(await git.revParse(repo.dir, "refs/autoresearch/run1/exp-1"), null);
+    assert.equal((await git.listRefs(repo.dir, "refs/autoresearch/")).length, 2);
+  });
+});
+
+describe("worktrees", () => {
+  test("add, list and remove a detached worktree", async () => {
+    const path = join(repo.root, "worktrees", "exp-1");
+    await git.addWorktree(repo.dir, path, repo.initialCommit);
+    assert.equal(readFileSync(join(path, "src/model.py"), "utf8"), "lr = 0.1\n");
+    assert.equal(await git.currentBranch(path), null);
+    assert.equal(await git.gitCommonDir(path), join(repo.dir, ".git"));
+    const listed = await git.listWorktrees(repo.dir);
+    assert.deepEqual(listed[0], { path: repo.dir, head: repo.initialCommit, detached: false, branch: "refs/heads/main" });
+    assert.deepEqual(listed[1], { path, head: repo.initialCommit, detached: true, branch: null });
+
+    repo.write("scratch.txt", "uncommitted\n", path);
+    await git.removeWorktree(repo.dir, path);
+    assert.equal(existsSync(path), false);
+    assert.deepEqual((await git.listWorktrees(repo.dir)).map((entry) => entry.path), [repo.dir]);
+  });
+
+  test("removeWorktree tolerates a directory that was already deleted, and the path can be reused", async () => {
+    const path = join(repo.root, "worktrees", "exp-2");
+    await git.addWorktree(repo.dir, path, repo.initialCommit);
+    rmSync(path, { recursive: true, force: true });
+    await git.removeWorktree(repo.dir, path);
+    assert.deepEqual((await git.listWorktrees(repo.dir)).map((entry) => entry.path), [repo.dir]);
+    await git.addWorktree(repo.dir, path, repo.initialCommit);
+    assert.equal(existsSync(join(path, "README.md")), true);
+  });
+
+  test("pruneWorktrees forgets worktrees whose directories are gone", async () => {
+    const path = join(repo.root, "worktrees", "exp-3");
+    await git.addWorktree(repo.dir, path, repo.initialCommit);
+    rmSync(path, { recursive: true, force: true });
+    assert.equal((await git.listWorktrees(repo.dir)).length, 2);
+    await git.pruneWorktrees(repo.dir);
+    assert.equal((await git.listWorktrees(repo.dir)).length, 1);
+  });
+
+  test("a commit in a worktree moves neither the main checkout's HEAD nor its files", async () => {
+    const path = join(repo.root, "worktrees", "exp-4");
+    await git.addWorktree(repo.dir, path, repo.initialCommit);
+    repo.write("src/model.py", "lr = 0.3\n", path);
+    const candidate = await git.commitAll(path, "try lr 0.3");
+    assert.equal(await git.headCommit(path), candidate);
+    assert.equal(repo.git(["rev-parse", `${candidate}^`]), repo.initialCommit);
+    assert.equal(repo.git(["log", "-1", "--format=%an <%ae>", candidate]), "autoresearch <autoresearch@localhost>");
+
+    assert.equal(await git.headCommit(repo.dir), repo.initialCommit);
+    assert.equal(repo.git(["rev-parse", "refs/heads/main"]), repo.initialCommit);
+    assert.equal(readFileSync(join(repo.dir, "src/model.py"), "utf8"), "lr = 0.1\n");
+    assert.equal(await git.isClean(repo.dir), true);
+  });
+
+  test("commitAll with nothing changed is an error", async () => {
+    await assert.rejects(git.commitAll(repo.dir, "nothing"), /nothing to commit/);
+  });
+
+  test("8 concurrent experiments (worktree, commit, ref) in one repository all succeed", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 8 }, async (_, index) => {
+        const path = join(repo.root, "worktrees", `parallel-${index}`);
+        await git.addWorktree(repo.dir, path, repo.initialCommit);
+        repo.write("src/model.py", `lr = ${index}\n`, path);
+        const commit = await git.commitAll(path, `experiment ${index}`);
+        await git.updateRef(repo.dir, `refs/autoresearch/parallel/${index}`, commit, ZERO);
+        return { index, commit };
+      }),
+    );
+    assert.equal(new Set(results.map((result) => result.commit)).size, 8);
+    for (const { index, commit } of results) {
+      assert.equal(await git.readFileAt(repo.dir, commit, "src/model.py"), `lr = ${index}\n`);
+      assert.equal(repo.git(["rev-parse", `${commit}^`]), repo.initialCommit);
+    }
+    assert.equal((await git.listWorktrees(repo.dir)).length, 9);
+    assert.equal((await git.listRefs(repo.dir, "refs/autoresearch/parallel/")).length, 8);
+  });
+
+  test("the user's failing hooks and commit signing do not block commits or worktrees", async () => {
+    const hooks = join(repo.root, "hooks");
+    mkdirSync(hooks);
+    for (const hook of ["pre-commit", "commit-msg", "prepare-commit-msg", "post-checkout", "post-commit"]) {
+      repo.write(join("..", "hooks", hook), "#!/bin/sh\necho hook-ran >&2\nexit 1\n");
+      chmodSync(join(hooks, hook), 0o755);
+    }
+    repo.git(["config", "core.hooksPath", hooks]);
+    repo.git(["config", "commit.gpgsign", "true"]);
+    repo.git(["config", "gpg.program", "/bin/false"]);
+    assert.throws(() => repo.git(["commit", "--allow-empty", "-m", "x"]), "the hostile setup should block a plain commit");
+
+    const path = join(repo.root, "worktrees", "hooked");
+    await git.addWorktree(repo.dir, path, repo.initialCommit);
+    repo.write("README.md", "committed anyway\n", path);
+    const commit = await git.commitAll(path, "despite hooks");
+    assert.equal(await git.readFileAt(repo.dir, commit, "README.md"), "committed anyway\n");
+  });
+});
+
+describe("creating a project repository", () => {
+  test("initRepo and commitInitial", async () => {
+    const { root, cleanup } = makeTempRoot();
+    try {
+      const dir = join(root, "project");
+      await git.initRepo(dir);
+      assert.equal(await git.isGitRepo(dir), true);
+      await assert.rejects(git.headCommit(dir), /no commit yet/);
+      const empty = await git.commitInitial(dir, "empty start");
+      assert.equal(await git.currentBranch(dir), "main");
+      assert.equal(await git.headCommit(dir), empty);
+
+      const withFiles = join(root, "with-files");
+      mkdirSync(join(withFiles, "src"), { recursive: true });
+      repo.write("src/train.py", "print('hi')\n", withFiles);
+      await git.initRepo(withFiles);
+      const first = await git.commitInitial(withFiles, "autoresearch init");
+      assert.deepEqual(await git.listFilesAt(withFiles, first), ["src/train.py"]);
+    } finally {
+      cleanup();
+    }
+  });
+});
