@@ -105,7 +105,7 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
     }
     ledger.updateSession(tag, { state: result.paused ? "paused" : "stopped", stopReason: result.reason });
     refreshResultsTsv(ctx);
-    const summary = summarize(ledger, tag, clock.now() - startedMs);
+    const summary = summarize(ledger, tag, clock.now() - startedMs, startedMs);
     options.bus.emit(result.paused
       ? { type: "session_paused", at: isoAt(clock), reason: result.reason }
       : { type: "session_stopped", at: isoAt(clock), reason: result.reason, summary });

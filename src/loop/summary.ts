@@ -4,7 +4,8 @@ import type { Ledger } from "../ledger/sqlite.ts";
 
 const FAILED = new Set(["crash", "timeout", "no_metric", "invalid", "rejected"]);
 
-export function summarize(ledger: Ledger, tag: string, elapsedMs: number): SessionSummary {
+/** `sinceMs`: count throughput only over experiments started since then (this run of a resumed session). */
+export function summarize(ledger: Ledger, tag: string, elapsedMs: number, sinceMs = 0): SessionSummary {
   const session = ledger.getSession(tag);
   const rows = ledger.listExperiments({ tag, order: "asc" });
   const baselineRuns = rows.filter((row) => row.kind === "baseline" && row.status === "ok" && row.metric !== null);
@@ -22,6 +23,6 @@ export function summarize(ledger: Ledger, tag: string, elapsedMs: number): Sessi
     bestCommit: session?.bestCommit ?? null,
     noiseSigma: session?.noiseSigma ?? null,
     elapsedSeconds: elapsedMs / 1000,
-    experimentsPerHour: hours > 0 ? finished.length / hours : 0,
+    experimentsPerHour: hours > 0 ? finished.filter((row) => Date.parse(row.startedAt) >= sinceMs).length / hours : 0,
   };
 }
