@@ -1,8 +1,11 @@
 // The command table. Each command lives in its own file.
 import type { Io } from "./args.ts";
+import { dashboardCommand } from "./dashboard.ts";
 import { demoCommand } from "./demo.ts";
 import { doctorCommand } from "./doctor.ts";
 import { initCommand } from "./init.ts";
+import { mcpCommand } from "./mcp.ts";
+import { reportCommand } from "./report.ts";
 import { resultsCommand } from "./results.ts";
 import { runCommand } from "./run.ts";
 import { showCommand } from "./show.ts";
@@ -20,8 +23,11 @@ export const COMMANDS: Record<string, Command> = {
   status: statusCommand,
   results: resultsCommand,
   show: showCommand,
+  dashboard: dashboardCommand,
+  report: reportCommand,
   demo: demoCommand,
   doctor: doctorCommand,
+  mcp: mcpCommand,
 };
 
 export function usage(): string {

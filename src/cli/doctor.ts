@@ -27,7 +27,8 @@ export const doctorCommand: Command = {
     const projectDir = findProjectDir(values.project ?? io.cwd);
     const checks = [checkNode(), await checkGit(), await checkGpus()];
     const commands = projectCommands(projectDir);
-    if (commands.some((command) => /\bpython/.test(command))) checks.push(await checkTorch());
+    // "python train.py", "node run-python.ts train.py" (the gpt template), "uv run train.py", ...
+    if (commands.some((command) => /\bpython|\.py\b/.test(command))) checks.push(await checkTorch());
     if (values.json) io.stdout(`${JSON.stringify(checks, null, 2)}\n`);
     else {
       for (const check of checks) {
@@ -69,21 +70,21 @@ async function checkGpus(): Promise<Check> {
   return { name: "gpus", required: false, ok: true, detail: gpus.length > 0 ? `${gpus.length} NVIDIA GPU(s)` : "none found (slots run on the CPU)" };
 }
 
-/** Finds a Python with PyTorch: the pyenv/venv python3 first, then the system's (Debian's python3-torch). */
+/** Finds a Python with PyTorch and numpy, in the order the gpt template's run-python.ts tries them. */
 export async function checkTorch(): Promise<Check> {
   const candidates = [process.env.AUTORESEARCH_PYTHON, "python3", "/usr/bin/python3", "python"].filter((value): value is string => Boolean(value));
   const tried: string[] = [];
   for (const python of candidates) {
     try {
-      const { stdout } = await execFileAsync(python, ["-c", "import torch,sys; print(sys.executable, torch.__version__, torch.cuda.is_available())"], { timeout: 60_000 });
+      const { stdout } = await execFileAsync(python, ["-c", "import torch,numpy,sys; print(sys.executable, torch.__version__, torch.cuda.is_available())"], { timeout: 60_000 });
       return { name: "pytorch", required: true, ok: true, detail: stdout.trim() };
     } catch {
       tried.push(python);
     }
   }
   return {
-    name: "pytorch", required: true, ok: false, detail: `no PyTorch in ${tried.join(", ")}`,
-    fix: "Install PyTorch (pip install torch), or on Debian: apt-get install python3-torch; set AUTORESEARCH_PYTHON to choose the interpreter.",
+    name: "pytorch", required: true, ok: false, detail: `no PyTorch with numpy in ${tried.join(", ")}`,
+    fix: "Install PyTorch (pip install torch numpy), or on Debian: apt-get install python3-torch python3-numpy; set AUTORESEARCH_PYTHON to choose the interpreter.",
   };
 }
 

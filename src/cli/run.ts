@@ -1,10 +1,11 @@
-import { EXIT } from "../errors.ts";
+import { EXIT, UsageError } from "../errors.ts";
 import { EventBus } from "../events/types.ts";
 import { runSession, type RunResult } from "../loop/session.ts";
 import { createJsonlPrinter } from "../views/jsonl.ts";
 import { createTerminalView } from "../views/terminal.ts";
 import { parse, finiteNumber, positiveInteger, positiveNumber, type Io } from "./args.ts";
 import type { Command } from "./commands.ts";
+import { portFlag, startRunDashboard } from "./dashboard.ts";
 
 export const RUN_HELP = `usage: autoresearch run [flags]
 
@@ -18,6 +19,8 @@ Running it again on the same tag resumes the session.
   --slots N             experiments at once (one GPU each when GPUs are used)
   --proposer NAME       search | replay (overrides the config)
   --json                print the engine's event stream as JSON lines instead of the live view
+  --dashboard           also serve the live web dashboard on 127.0.0.1 (its URL, with an access token, is printed)
+  --port N              the dashboard's port (default: a free one)
   --project DIR         the project directory (default: the current directory)`;
 
 export const runCommand: Command = {
@@ -33,9 +36,15 @@ export const runCommand: Command = {
       proposer: { type: "string" },
       json: { type: "boolean" },
       project: { type: "string" },
+      dashboard: { type: "boolean" },
+      port: { type: "string" },
     });
-    const result = await runWithViews(io, Boolean(values.json), (bus, signal) =>
-      runSession({
+    if (values.port !== undefined && !values.dashboard) throw new UsageError("run: --port only goes with --dashboard", "Add --dashboard, or leave --port out.");
+    const port = portFlag("run", values.port);
+    const dashboard = values.dashboard ? await startRunDashboard(io, values.project ?? io.cwd, port, Boolean(values.json)) : null;
+    const result = await runWithViews(io, Boolean(values.json), (bus, signal) => {
+      dashboard?.attach(bus);
+      return runSession({
         projectDir: values.project ?? io.cwd,
         tag: values.tag,
         maxExperiments: positiveInteger("run", "max-experiments", values["max-experiments"]),
@@ -45,8 +54,8 @@ export const runCommand: Command = {
         proposer: values.proposer,
         bus,
         signal,
-      }),
-    );
+      });
+    }).finally(() => dashboard?.close());
     return exitCodeFor(result);
   },
 };

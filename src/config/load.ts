@@ -70,6 +70,7 @@ function crossFieldProblems(config: ResearchConfig): string[] {
   if (config.proposer.name === "replay" && !config.proposer.file) {
     problems.push(`proposer.file: missing; expected the path of the replay file (the replay proposer applies its scripted patches)`);
   }
+  if (config.proposer.name === "llm") problems.push(...llmProposerProblems(config.proposer));
   if (Array.isArray(config.devices)) {
     const gpus = config.devices.filter((device) => device.startsWith("cuda:"));
     if (gpus.length > 0 && config.slots > gpus.length) {
@@ -81,6 +82,17 @@ function crossFieldProblems(config: ResearchConfig): string[] {
   }
   if (config.stop.target !== undefined && !Number.isFinite(config.stop.target)) {
     problems.push(`stop.target: expected a finite number`);
+  }
+  return problems;
+}
+
+/** The llm proposer needs to know which API and model to call. */
+function llmProposerProblems(proposer: ResearchConfig["proposer"]): string[] {
+  const problems: string[] = [];
+  if (!proposer.provider) problems.push(`proposer.provider: missing; the llm proposer needs one of: anthropic, openai, openai-compatible`);
+  if (!proposer.model) problems.push(`proposer.model: missing; expected the model id, e.g. "claude-sonnet-4-5" or "gpt-5"`);
+  if (proposer.provider === "openai-compatible" && !proposer.baseURL) {
+    problems.push(`proposer.baseURL: missing; an openai-compatible server needs its URL, e.g. "http://localhost:11434/v1" for Ollama`);
   }
   return problems;
 }

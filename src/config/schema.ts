@@ -15,6 +15,43 @@ export const proposerSchema = z.strictObject({
   file: z.string().optional(),
   /** How many proposals to prepare ahead of free slots. Defaults to the number of slots. */
   queueDepth: z.number().int().positive().optional(),
+  /** llm: which API the model speaks. */
+  provider: z.enum(["anthropic", "openai", "openai-compatible"]).optional(),
+  /** llm: the model id, e.g. "claude-sonnet-4-5", "gpt-5", "qwen2.5-coder:32b". */
+  model: z.string().min(1).optional(),
+  /** llm: the API's base URL (required for openai-compatible, e.g. "http://localhost:11434/v1"). */
+  baseURL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL like "http://localhost:11434/v1"' }).optional(),
+  /** llm: the environment variable holding the API key (default ANTHROPIC_API_KEY / OPENAI_API_KEY). */
+  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name like MY_API_KEY").optional(),
+  /** llm: the most tokens one answer may have (default 8192). */
+  maxOutputTokens: z.number().int().positive().optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  /** llm: stream answers (default true); false sends plain requests. */
+  stream: z.boolean().optional(),
+  /** llm: how often an answer whose edits do not apply is sent back with the error (default 2). */
+  editRetries: z.number().int().min(0).max(10).optional(),
+  /** llm: how often a failed request (429, 5xx, timeout, cut-off stream) is retried (default 4). */
+  requestRetries: z.number().int().min(0).max(20).optional(),
+  /** llm: give up on one request after this long (default 600). */
+  requestTimeoutSeconds: z.number().positive().optional(),
+  /** llm: distil notes.md every this many finished experiments (default 10; 0 turns the notebook off). */
+  notebookEvery: z.number().int().min(0).optional(),
+  /** llm: US dollars per million tokens, for models missing from the built-in price table. */
+  pricing: z.strictObject({ inputPerMillion: z.number().min(0), outputPerMillion: z.number().min(0) }).optional(),
+  /** claude/codex: the executable (default "claude" / "codex"); command: the shell command line that runs the agent. */
+  command: z.string().min(1, "must be a non-empty command").optional(),
+  /** claude/codex: extra arguments appended to the agent's command line. */
+  args: z.array(z.string()).optional(),
+  /** claude/codex/command: the agent's time limit for one proposal, in seconds (default 1200). */
+  timeoutSeconds: z.number().positive().optional(),
+  /** claude/codex/command: environment variables the agent may see although they look like credentials (e.g. ANTHROPIC_API_KEY). */
+  passEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name like ANTHROPIC_API_KEY")).optional(),
+  /** claude: --permission-mode (default "acceptEdits"). */
+  permissionMode: z.enum(["acceptEdits", "bypassPermissions", "default", "plan"]).optional(),
+  /** claude: --allowedTools (default Read, Edit, Write, Glob, Grep: no shell, so the agent cannot run the experiment). */
+  allowedTools: z.array(z.string().min(1)).optional(),
+  /** codex: --sandbox (default "workspace-write"). */
+  sandbox: z.enum(["read-only", "workspace-write", "danger-full-access"]).optional(),
 });
 
 export const acceptanceSchema = z.strictObject({

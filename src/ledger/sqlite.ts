@@ -22,6 +22,7 @@ import type { ExperimentStatus, SessionRecord } from "./types.ts";
 import { EXPERIMENT_CODECS, SESSION_CODECS, experimentFromRow, sessionFromRow, toColumns } from "./rows.ts";
 import type { LedgerExperiment } from "./rows.ts";
 import { openReadOnly, openWritable } from "./schema.ts";
+import { readLogTail } from "../runner/log-tail.ts";
 
 export type { LedgerExperiment } from "./rows.ts";
 
@@ -43,6 +44,9 @@ export interface ExperimentFilter {
 }
 
 export const LEDGER_FILE = "ledger.db";
+
+/** Failures whose log says why; proposers get its tail so they can learn from the crash. */
+const FAILED_WITH_LOG: ReadonlySet<string> = new Set(["crash", "timeout", "no_metric", "invalid"]);
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -177,6 +181,8 @@ export class Ledger {
       metric: experiment.metric,
       delta: experiment.delta,
       meta: experiment.meta,
+      ...(experiment.reason ? { reason: experiment.reason } : {}),
+      ...(FAILED_WITH_LOG.has(experiment.status) && experiment.logPath ? { logTail: readLogTail(experiment.logPath, { maxLines: 40 }) } : {}),
     }));
   }
 

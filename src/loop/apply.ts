@@ -18,13 +18,13 @@ export interface BestState {
   noiseGroups: number[][];
 }
 
-export function applyOutcome(
+export async function applyOutcome(
   ctx: SessionContext,
   policy: AcceptancePolicy,
   state: BestState,
   outcome: ExperimentOutcome,
   baselineRuns: number,
-): { confirmation: Job | null } {
+): Promise<{ confirmation: Job | null }> {
   const { id, job } = outcome;
   const base: FinishPatch = {
     status: outcome.status,
@@ -89,7 +89,7 @@ export function applyOutcome(
       if (decision === "keep") {
         const previous = state.metric;
         Object.assign(state, { commit, metric: decided.metric, experimentId: keptId });
-        git.updateRef(ctx.paths.projectDir, `refs/heads/${ctx.branch}`, commit).catch((error: unknown) => {
+        await git.updateRef(ctx.paths.projectDir, `refs/heads/${ctx.branch}`, commit).catch((error: unknown) => {
           ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message: `could not move ${ctx.branch} to ${commit}: ${(error as Error).message} (the next run re-points it)` });
         });
         ctx.bus.emit({ type: "best_updated", at: isoAt(ctx.clock), id: keptId, commit, metric: decided.metric, previous });

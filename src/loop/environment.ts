@@ -1,5 +1,6 @@
 // The environment a workload's commands see: the scrubbed harness environment,
 // the workload contract, the slot's device, and a marker to find its processes by.
+import { createHash } from "node:crypto";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SlotDevice } from "../executors/devices.ts";
@@ -14,6 +15,11 @@ export const SESSION_MARKER_ENV = "AUTORESEARCH_SESSION_MARKER";
 /** The autoresearch package root (where templates and shipped data live). */
 export function harnessHome(): string {
   return dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+}
+
+/** Identifies one session of one project in process markers (stable across runs, so a resume finds leftovers). */
+export function sessionKey(projectDir: string, tag: string): string {
+  return createHash("sha256").update(`${projectDir}\0${tag}`).digest("hex").slice(0, 16);
 }
 
 export function runMarker(ctx: SessionContext, id: number | "prepare"): { name: string; value: string } {

@@ -5,6 +5,7 @@ import picomatch from "picomatch";
 import * as git from "../git/index.ts";
 import { applyEdits } from "../proposers/edits.ts";
 import type { Edit, HistoryEntry, Proposer } from "../proposers/types.ts";
+import { sessionDir } from "../project/paths.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 import type { Job } from "./experiment.ts";
 import type { BestState } from "./apply.ts";
@@ -16,6 +17,7 @@ interface ReadyProposal {
 }
 
 const MAX_PROPOSER_ERRORS = 3;
+const MAX_SKIPS_WHEN_IDLE = 3;
 
 export class ProposalQueue {
   #ctx: SessionContext;
@@ -26,6 +28,8 @@ export class ProposalQueue {
   #ready: ReadyProposal[] = [];
   #inFlight: Promise<void> | null = null;
   #skipReason: string | null = null;
+  /** Skips since the last proposal or result; an idle loop asks again a few times before giving up. */
+  #skipsInARow = 0;
   #errors = 0;
   #lastError = "";
   #filesCache = new Map<string, Record<string, string>>();
@@ -39,8 +43,10 @@ export class ProposalQueue {
   }
 
   /** Starts a proposer call if fewer than `depth` proposals are ready and none is being made. */
-  fill(depth: number): void {
-    if (this.#inFlight || this.#skipReason !== null || this.#ready.length >= depth || this.#signal.aborted || this.failing()) return;
+  fill(depth: number, idle: boolean): void {
+    if (this.#inFlight || this.#ready.length >= depth || this.#signal.aborted || this.failing()) return;
+    // After a skip, wait for a result (new history) unless nothing runs that could bring one.
+    if (this.#skipReason !== null && (!idle || this.#skipsInARow >= MAX_SKIPS_WHEN_IDLE)) return;
     this.#inFlight = this.#proposeOne()
       .catch((error: unknown) => {
         if (this.#signal.aborted) return;
@@ -74,10 +80,11 @@ export class ProposalQueue {
   /** A result came in: a proposer that had nothing new may have something now. */
   historyChanged(): void {
     this.#skipReason = null;
+    this.#skipsInARow = 0;
   }
 
   exhausted(): boolean {
-    return this.#skipReason !== null && this.#inFlight === null && this.#ready.length === 0;
+    return this.#skipsInARow >= MAX_SKIPS_WHEN_IDLE && this.#inFlight === null && this.#ready.length === 0;
   }
 
   exhaustedReason(): string {
@@ -117,18 +124,24 @@ export class ProposalQueue {
     ctx.bus.emit({ type: "proposal_requested", at: isoAt(ctx.clock), proposer: this.#proposer.name });
     const startedMs = ctx.clock.now();
     const result = await this.#proposer.propose(
-      { program, files, best: { commit: best.commit, metric: best.metric }, metric: { name: ctx.config.metric.name, direction: ctx.config.metric.direction }, history, noiseSigma: best.noiseSigma },
+      {
+        program, files, best: { commit: best.commit, metric: best.metric }, metric: { name: ctx.config.metric.name, direction: ctx.config.metric.direction }, history, noiseSigma: best.noiseSigma,
+        tag: ctx.tag, sessionDir: sessionDir(ctx.paths, ctx.tag), mutableGlobs: ctx.config.mutable, contextGlobs: ctx.config.context, protectedGlobs: ctx.protectedGlobs,
+      },
       this.#signal,
     );
     const latencyMs = ctx.clock.now() - startedMs;
     this.#errors = 0;
     if (result.kind === "skip") {
       this.#skipReason = result.reason;
+      this.#skipsInARow += 1;
       ctx.bus.emit({ type: "proposal_skipped", at: isoAt(ctx.clock), proposer: this.#proposer.name, reason: result.reason });
       return;
     }
     const applied = applyEdits(files, result.edits);
     if (!applied.ok) throw new Error(`its edits do not apply: ${applied.error}`);
+    this.#skipReason = null;
+    this.#skipsInARow = 0;
     ctx.bus.emit({ type: "proposal_ready", at: isoAt(ctx.clock), proposer: this.#proposer.name, description: result.description, latencyMs });
     this.#ready.push({
       baseCommit: best.commit,

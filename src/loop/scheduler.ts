@@ -65,8 +65,8 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
     running.add(task);
   };
 
-  const onFinished = (outcome: ExperimentOutcome) => {
-    const result = applyOutcome(ctx, options.policy, state, outcome, options.baselineRuns);
+  const onFinished = async (outcome: ExperimentOutcome) => {
+    const result = await applyOutcome(ctx, options.policy, state, outcome, options.baselineRuns);
     if (result.confirmation) confirmations.push(result.confirmation);
     if (outcome.status === "ok") consecutiveFailures = 0;
     else if (outcome.status !== "interrupted") consecutiveFailures += 1;
@@ -105,13 +105,15 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
         continue;
       }
     } else {
-      queue.fill(options.queueDepth);
+      queue.fill(options.queueDepth, running.size === 0);
       while (freeSlots.length > 0 && !stop) {
         const job = confirmations.shift() ?? (await queue.take());
         if (!job) break;
         if (!withinExperimentLimit(ctx, started)) break;
         launch(job);
       }
+      // Replace what was just taken now, so the next proposal is made while the slots run (not after).
+      if (withinExperimentLimit(ctx, started)) queue.fill(options.queueDepth, running.size === 0);
       if (running.size === 0 && queue.exhausted() && confirmations.length === 0) {
         stop = { paused: false, reason: queue.exhaustedReason() };
         continue;
@@ -137,7 +139,7 @@ function withinExperimentLimit(ctx: SessionContext, started: number): boolean {
 }
 
 /** Groups of repeated measurements of the same code: the baseline runs, and each confirmation with its original. */
-function collectNoiseGroups(ctx: SessionContext): number[][] {
+export function collectNoiseGroups(ctx: SessionContext): number[][] {
   const rows = ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"], order: "asc" });
   const groups: number[][] = [rows.filter((row) => row.kind === "baseline").map((row) => row.metric!)];
   for (const row of rows) {

@@ -1,5 +1,4 @@
 // Opening a session (new or resumed), making git, worktrees and ledger consistent, and running the loop.
-import { createHash } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as git from "../git/index.ts";
@@ -18,14 +17,14 @@ import type { Proposer } from "../proposers/types.ts";
 import { killMarkedProcesses } from "../runner/process.ts";
 import { isoAt, systemClock, type Clock, type SessionContext } from "./context.ts";
 import { createAcceptancePolicy } from "./decide.ts";
-import { SESSION_MARKER_ENV } from "./environment.ts";
+import { SESSION_MARKER_ENV, sessionKey } from "./environment.ts";
 import { acquireRunLock } from "./lock.ts";
 import { ensurePrepared } from "./prepare.ts";
 import { refreshResultsTsv } from "./apply.ts";
 import { runLoop } from "./scheduler.ts";
 import { summarize } from "./summary.ts";
 
-export interface RunOptions {
+export interface OpenOptions {
   projectDir: string;
   tag?: string;
   maxExperiments?: number;
@@ -34,13 +33,24 @@ export interface RunOptions {
   slots?: number;
   proposer?: string;
   bus: EventBus;
-  signal: AbortSignal;
   clock?: Clock;
   executor?: Executor;
-  /** Replaces the configured proposer (tests, benchmarks). */
-  proposerInstance?: Proposer;
   /** GPU indices instead of asking nvidia-smi (tests). */
   gpus?: number[];
+}
+
+export interface RunOptions extends OpenOptions {
+  signal: AbortSignal;
+  /** Replaces the configured proposer (tests, benchmarks). */
+  proposerInstance?: Proposer;
+}
+
+/** A session opened for running: the run lock is held and the ledger is open until `close`. */
+export interface OpenedSession {
+  ctx: SessionContext;
+  session: SessionRecord;
+  resumed: boolean;
+  close(): void;
 }
 
 export interface RunResult {
@@ -52,7 +62,12 @@ export interface RunResult {
 
 const TAG_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-export async function runSession(options: RunOptions): Promise<RunResult> {
+/**
+ * Opens (or creates) a session for running experiments: takes the run lock, recovers what an
+ * earlier harness left behind, marks the session running and announces it. The caller must `close`.
+ * Used by the loop (runSession) and by single experiments (loop/single.ts).
+ */
+export async function openSession(options: OpenOptions): Promise<OpenedSession> {
   const clock = options.clock ?? systemClock;
   const projectDir = await git.repoRoot(options.projectDir).catch(() => {
     throw new UserError(`${options.projectDir} is not inside a git repository`, {
@@ -66,9 +81,12 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
   ignoreStateFiles(projectDir);
   const releaseLock = acquireRunLock(paths.lockFile);
   const ledger = Ledger.open(paths.stateDir);
+  const close = () => {
+    ledger.close();
+    releaseLock();
+  };
   try {
-    const tag = options.tag ?? ledger.listSessions().at(-1)?.tag ?? defaultTag(clock);
-    if (!TAG_PATTERN.test(tag)) throw new UsageError(`--tag "${tag}" is not a valid tag`, "Use letters, digits, '.', '_' and '-' (it becomes the branch autoresearch/<tag>).");
+    const tag = pickTag(ledger, options.tag, clock);
     const existing = ledger.getSession(tag);
     const session = existing ?? (await createSession(ledger, projectDir, tag, clock));
     const config = applyOverrides(await sessionConfig(projectDir, session.baseCommit), options);
@@ -87,11 +105,23 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
       slots: ctx.slots.length, devices: ctx.slots.map((slot) => slot.device), metric: config.metric.name, direction: config.metric.direction,
       policy: config.acceptance.policy, projectDir,
     });
+    return { ctx, session, resumed: existing !== null, close };
+  } catch (error) {
+    close();
+    throw error;
+  }
+}
+
+export async function runSession(options: RunOptions): Promise<RunResult> {
+  const opened = await openSession(options);
+  const { ctx, session } = opened;
+  const { ledger, tag, clock, config } = ctx;
+  try {
     const startedMs = clock.now();
     let result: { reason: string; paused: boolean };
     try {
       ctx.dataSnapshot = await ensurePrepared(ctx, session.baseCommit, options.signal);
-      const proposer = options.proposerInstance ?? createProposer(config.proposer, projectDir);
+      const proposer = options.proposerInstance ?? createProposer(config.proposer, ctx.paths.projectDir);
       result = await runLoop(ctx, {
         proposer,
         policy: createAcceptancePolicy(config.acceptance),
@@ -112,9 +142,15 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
     if (result.paused) options.bus.emit({ type: "session_stopped", at: isoAt(clock), reason: result.reason, summary });
     return { tag, reason: result.reason, paused: result.paused, summary };
   } finally {
-    ledger.close();
-    releaseLock();
+    opened.close();
   }
+}
+
+/** The session a command means: the one asked for, else the latest, else a new one named after today. */
+export function pickTag(ledger: Ledger, requested: string | undefined, clock: Clock = systemClock): string {
+  const tag = requested ?? ledger.listSessions().at(-1)?.tag ?? defaultTag(clock);
+  if (!TAG_PATTERN.test(tag)) throw new UsageError(`--tag "${tag}" is not a valid tag`, "Use letters, digits, '.', '_' and '-' (it becomes the branch autoresearch/<tag>).");
+  return tag;
 }
 
 async function createSession(ledger: Ledger, projectDir: string, tag: string, clock: Clock): Promise<SessionRecord> {
@@ -145,7 +181,7 @@ async function sessionConfig(projectDir: string, baseCommit: string): Promise<Re
   return parseConfig(text, join(projectDir, CONFIG_FILE), projectDir);
 }
 
-function applyOverrides(config: ResearchConfig, options: RunOptions): ResearchConfig {
+function applyOverrides(config: ResearchConfig, options: OpenOptions): ResearchConfig {
   const stop = { ...config.stop };
   if (options.maxExperiments !== undefined) stop.maxExperiments = options.maxExperiments;
   if (options.maxHours !== undefined) stop.maxHours = options.maxHours;
@@ -189,9 +225,7 @@ function ignoreStateFiles(projectDir: string): void {
   if (missing.length > 0) appendFileSync(exclude, `${current.endsWith("\n") || current === "" ? "" : "\n"}${missing.join("\n")}\n`);
 }
 
-export function sessionKey(projectDir: string, tag: string): string {
-  return createHash("sha256").update(`${projectDir}\0${tag}`).digest("hex").slice(0, 16);
-}
+export { sessionKey } from "./environment.ts";
 
 function defaultTag(clock: Clock): string {
   const date = new Date(clock.now());

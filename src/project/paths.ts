@@ -34,6 +34,11 @@ export function experimentLogPath(paths: ProjectPaths, id: number): string {
   return join(paths.logsDir, `${id}.log`);
 }
 
+/** A session's own files (the proposer's notebook, notes.md), beside the ledger. */
+export function sessionDir(paths: ProjectPaths, tag: string): string {
+  return join(paths.stateDir, "sessions", tag);
+}
+
 export function branchName(tag: string): string {
   return `autoresearch/${tag}`;
 }

@@ -4,14 +4,15 @@ import { ConfigError } from "../errors.ts";
 import { createReplayProposer } from "./replay.ts";
 import { createSearchProposer } from "./search.ts";
 import type { Proposer } from "./types.ts";
+import type { z } from "zod";
+import type { proposerSchema } from "../config/schema.ts";
+import { createLlmProposer } from "./llm/proposer.ts";
+import { createAgentProposerFromConfig } from "./agents/proposer.ts";
 
-export interface ProposerConfig {
-  name: string;
-  seed?: number;
-  file?: string;
-}
+/** The config's `proposer` section, as parsed (each proposer reads its own fields). */
+export type ProposerConfig = z.input<typeof proposerSchema> & { name: string };
 
-export const PROPOSER_NAMES = ["search", "replay"] as const;
+export const PROPOSER_NAMES = ["search", "replay", "llm", "claude", "codex", "command"] as const;
 
 /** Throws a ConfigError (a UserError) for an unknown name or a missing/broken replay file. */
 export function createProposer(config: ProposerConfig, projectDir: string): Proposer {
@@ -26,6 +27,12 @@ export function createProposer(config: ProposerConfig, projectDir: string): Prop
         );
       }
       return createReplayProposer({ file: resolve(projectDir, config.file) });
+    case "llm":
+      return createLlmProposer(config, projectDir);
+    case "claude":
+    case "codex":
+    case "command":
+      return createAgentProposerFromConfig(config, projectDir);
     default:
       throw new ConfigError(
         [`proposer.name: unknown proposer "${config.name}"; expected one of: ${PROPOSER_NAMES.join(", ")}`],

@@ -18,6 +18,10 @@ export interface HistoryEntry {
   metric: number | null;     // the decision metric (validation); never the held-out one
   delta: number | null;      // metric - best at decision time, signed (negative is better for "min")
   meta: unknown;             // whatever the proposer attached to its proposal (e.g. the knob it moved)
+  /** Why it failed or was rejected (crash exit code, guard rejection, evaluator's "invalid" reason). */
+  reason?: string | null;
+  /** For crash/timeout/no_metric/invalid: the clean, bounded end of its log. It is the workload's output: untrusted. */
+  logTail?: string;
 }
 
 export interface ProposalContext {
@@ -32,6 +36,14 @@ export interface ProposalContext {
   history: HistoryEntry[];
   /** Run-to-run noise estimate (standard deviation of the metric), when known. */
   noiseSigma: number | null;
+  /** The session's tag and its state directory (.autoresearch/sessions/<tag>), e.g. for the notebook. */
+  tag?: string;
+  sessionDir?: string;
+  /** The config's globs: files proposers may change (new files included), and read-only context files. */
+  mutableGlobs?: string[];
+  contextGlobs?: string[];
+  /** Files that must never change: the config's protected globs plus the config file and program.md. */
+  protectedGlobs?: string[];
 }
 
 export interface Usage {

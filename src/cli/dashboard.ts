@@ -1,0 +1,66 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { CONFIG_FILE } from "../config/load.ts";
+import { startDashboard, type RunningDashboard } from "../dashboard/dashboard.ts";
+import { EXIT, UsageError, UserError } from "../errors.ts";
+import { projectPaths } from "../project/paths.ts";
+import { parse, type Io } from "./args.ts";
+import type { Command } from "./commands.ts";
+import { findProjectDir } from "./project.ts";
+
+export const dashboardCommand: Command = {
+  summary: "a live web dashboard of the project's sessions on 127.0.0.1 (read-only)",
+  help: `usage: autoresearch dashboard [--port N] [--project DIR]
+
+Serves the dashboard until Ctrl-C: the progress chart, the running experiments with their logs,
+the experiment table (click one for its diff), the session summary, every session of the project.
+It only reads the ledger, so it can run beside \`autoresearch run\` (or use \`run --dashboard\`).
+The printed URL carries an access token; requests without it are refused.
+
+  --port N        the port on 127.0.0.1 (default: a free one)
+  --project DIR   the project directory (default: the current directory)`,
+  async run(argv: string[], io: Io) {
+    const { values } = parse("dashboard", argv, { port: { type: "string" }, project: { type: "string" } });
+    const port = portFlag("dashboard", values.port);
+    const paths = projectPaths(findProjectDir(values.project ?? io.cwd));
+    if (!existsSync(join(paths.projectDir, CONFIG_FILE)) && !existsSync(paths.stateDir)) {
+      throw new UserError(`${paths.projectDir} is not an autoresearch project (no ${CONFIG_FILE})`, {
+        exitCode: EXIT.config,
+        hint: "Run the dashboard inside a project, or point at one with --project DIR.",
+      });
+    }
+    const dashboard = await startDashboard({ stateDir: paths.stateDir, port, feed: "poll" });
+    io.stdout(`dashboard: ${dashboard.url}\n(read-only; it follows the ledger of ${paths.projectDir}. Ctrl-C stops it.)\n`);
+    const signal = await untilSignal();
+    await dashboard.close();
+    io.stderr(`\n${signal}: dashboard stopped\n`);
+    return EXIT.ok;
+  },
+};
+
+/** The dashboard inside `run --dashboard`: fed by the engine's events once attached to its bus. */
+export async function startRunDashboard(io: Io, projectDir: string, port: number | undefined, json: boolean): Promise<RunningDashboard> {
+  const paths = projectPaths(findProjectDir(projectDir));
+  const dashboard = await startDashboard({ stateDir: paths.stateDir, port, feed: "events" });
+  (json ? io.stderr : io.stdout)(`dashboard: ${dashboard.url}\n`);
+  return dashboard;
+}
+
+export function portFlag(command: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`${command}: --port must be a port number from 0 to 65535 (0: any free port), got "${value}"`);
+  return port;
+}
+
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve(signal);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}

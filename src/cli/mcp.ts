@@ -1,0 +1,38 @@
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { createResearchServer } from "../mcp/server.ts";
+import { parse, type Io } from "./args.ts";
+import type { Command } from "./commands.ts";
+import { findProjectDir } from "./project.ts";
+
+export const mcpCommand: Command = {
+  summary: "serve MCP over stdio so an agent (Claude Code, Codex, Cursor) can drive a session",
+  help: `usage: autoresearch mcp [--tag T] [--project DIR]
+
+Serves the Model Context Protocol on stdin/stdout. Tools: status, results, show_experiment,
+run_experiment (your working-tree change of the mutable files, run and judged by the harness),
+append_notebook. Register it with your agent, e.g.: claude mcp add autoresearch -- npx autoresearch mcp
+
+  --tag T         the session (default: the latest, or a new one named after today)
+  --project DIR   the project directory (default: the current directory)`,
+  async run(argv: string[], io: Io) {
+    const { values } = parse("mcp", argv, { tag: { type: "string" }, project: { type: "string" } });
+    const controller = new AbortController();
+    const { server, idle } = createResearchServer({ projectDir: findProjectDir(values.project ?? io.cwd), tag: values.tag, signal: controller.signal });
+    const closed = new Promise<void>((resolve) => {
+      server.server.onclose = resolve;
+    });
+    // The client ends the session by closing our stdin (then SIGTERM): interrupt a running
+    // experiment so it is recorded as interrupted and its processes are gone before we exit.
+    const shutDown = () => {
+      controller.abort();
+      void server.close();
+    };
+    process.stdin.once("end", shutDown);
+    process.once("SIGTERM", shutDown);
+    process.once("SIGINT", shutDown);
+    await server.connect(new StdioServerTransport());
+    await closed;
+    await idle();
+    return 0;
+  },
+};

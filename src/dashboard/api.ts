@@ -1,0 +1,161 @@
+// The JSON the dashboard server sends and the static report embeds. Shared by the server
+// (Node) and the front end (browser), so it holds types and plain data only.
+import type { Decision, ExperimentStatus } from "../ledger/types.ts";
+
+export type { Decision, ExperimentStatus };
+
+/** One experiment as the table and the live stream carry it: no diff, no log. */
+export interface ExperimentRow {
+  id: number;
+  tag: string;
+  kind: "baseline" | "candidate" | "confirmation";
+  confirms: number | null;
+  status: ExperimentStatus;
+  decision: Decision | null;
+  metric: number | null;
+  heldOutMetric: number | null;
+  delta: number | null;
+  description: string;
+  hypothesis: string;
+  proposer: string;
+  device: string;
+  slot: number;
+  /** Wall time of the whole experiment; null while running. */
+  durationMs: number | null;
+  startedAt: string;
+  finishedAt: string | null;
+  reason: string | null;
+  selfReported: boolean;
+  costUsd: number | null;
+  /** LLM tokens (input + output) spent proposing it; 0 for proposers without an LLM. */
+  tokens: number;
+}
+
+/** Everything about one experiment, for the detail view. */
+export interface ExperimentDetail extends ExperimentRow {
+  parentCommit: string;
+  candidateCommit: string | null;
+  rationale: string | null;
+  bestBefore: number | null;
+  secondary: Record<string, number>;
+  memoryGb: number | null;
+  timings: Record<string, number | undefined>;
+  usage: { inputTokens: number; outputTokens: number; costUsd: number | null } | null;
+  diff: string;
+  logTail: string;
+}
+
+export interface SessionSummaryView {
+  tag: string;
+  state: "running" | "stopped" | "paused";
+  stopReason: string | null;
+  name: string | null;
+  metricName: string;
+  heldOutName: string | null;
+  direction: "min" | "max";
+  budgetSeconds: number | null;
+  slots: number;
+  /** Finished experiments (baseline runs included). */
+  experiments: number;
+  running: number;
+  kept: number;
+  discarded: number;
+  failed: number;
+  /** kept / (kept + discarded); null before any decision. */
+  keepRate: number | null;
+  baseline: number | null;
+  best: number | null;
+  bestExperimentId: number | null;
+  /** best - baseline (negative is better for "min"). */
+  improvement: number | null;
+  noiseSigma: number | null;
+  elapsedMs: number;
+  perHour: number | null;
+  perSlotPerHour: number | null;
+  costUsd: number | null;
+  tokens: number;
+  startedAt: string | null;
+}
+
+export interface SessionListItem {
+  tag: string;
+  state: "running" | "stopped" | "paused";
+  createdAt: string;
+  bestMetric: number | null;
+}
+
+/**
+ * The chart's input for one experiment, as a tuple to keep 10,000 of them small:
+ * [id, kind, status, decision, metric, heldOutMetric, confirms].
+ */
+export type PointTuple = [number, ExperimentRow["kind"], ExperimentStatus, Decision | null, number | null, number | null, number | null];
+
+export interface SessionSnapshot {
+  summary: SessionSummaryView;
+  points: PointTuple[];
+  running: ExperimentRow[];
+}
+
+/** Everything the first view needs, in one answer: the sessions, the shown one, its first table page. */
+export interface Overview {
+  /** The server's data version: the live stream's hello says whether anything changed since. */
+  version: number;
+  sessions: SessionListItem[];
+  problem: string | null;
+  snapshot: SessionSnapshot | null;
+  page: RowPage | null;
+}
+
+export type SortKey = "id" | "status" | "metric" | "heldOutMetric" | "delta" | "description" | "hypothesis" | "proposer" | "device" | "duration";
+export const SORT_KEYS: readonly SortKey[] = ["id", "status", "metric", "heldOutMetric", "delta", "description", "hypothesis", "proposer", "device", "duration"];
+
+/** "keep"/"discard" select decided runs, "failed" every failure status, otherwise one status. */
+export type StatusFilter = "all" | "keep" | "discard" | "failed" | ExperimentStatus;
+export const STATUS_FILTERS: readonly StatusFilter[] = ["all", "keep", "discard", "failed", "running", "ok", "crash", "timeout", "no_metric", "invalid", "rejected", "interrupted"];
+
+export interface RowQuery {
+  sort: SortKey;
+  order: "asc" | "desc";
+  status: StatusFilter;
+  /** Case-insensitive substring of the description, hypothesis, proposer or reason. */
+  text: string;
+  offset: number;
+  limit: number;
+}
+
+export interface RowPage {
+  total: number;
+  offset: number;
+  rows: ExperimentRow[];
+}
+
+/** What the live stream (Server-Sent Events, one JSON object per message) pushes. */
+export type StreamMessage =
+  | { kind: "hello"; version: number }
+  | { kind: "sessions"; sessions: SessionListItem[] }
+  | { kind: "rows"; tag: string; rows: ExperimentRow[]; summary: SessionSummaryView }
+  | { kind: "log"; id: number; lines: string[] }
+  | { kind: "phase"; id: number; phase: "train" | "evaluate" };
+
+/** What the static report shows first, embedded in its HTML. */
+export interface ReportData {
+  generatedAt: string;
+  sessions: SessionListItem[];
+  snapshots: Record<string, SessionSnapshot>;
+  rows: Record<string, ExperimentRow[]>;
+}
+
+/** What a detail adds to its row. */
+export type DetailExtra = Omit<ExperimentDetail, keyof ExperimentRow>;
+
+/**
+ * The report's details by experiment id, in an element of their own that the page parses on the
+ * first click (for 10,000 experiments they are most of the file).
+ */
+export type ReportDetails = Record<string, DetailExtra>;
+
+/** The id of the <script type="application/json"> element that holds a static report's data. */
+export const REPORT_DATA_ID = "autoresearch-data";
+export const REPORT_DETAILS_ID = "autoresearch-details";
+
+export const FAILED_STATUSES: readonly ExperimentStatus[] = ["crash", "timeout", "no_metric", "invalid", "rejected"];

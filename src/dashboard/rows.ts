@@ -1,0 +1,57 @@
+// From ledger records to what the dashboard sends: table rows, chart points, the detail view.
+import type { LedgerExperiment } from "../ledger/sqlite.ts";
+import type { ExperimentDetail, ExperimentRow, PointTuple } from "./api.ts";
+
+export function toRow(experiment: LedgerExperiment): ExperimentRow {
+  const durationMs = experiment.timings.totalMs
+    ?? (experiment.finishedAt === null ? null : Math.max(0, Date.parse(experiment.finishedAt) - Date.parse(experiment.startedAt)));
+  return {
+    id: experiment.id,
+    tag: experiment.tag,
+    kind: experiment.kind,
+    confirms: experiment.confirms,
+    status: experiment.status,
+    decision: experiment.decision,
+    metric: experiment.metric,
+    heldOutMetric: experiment.heldOutMetric,
+    delta: experiment.delta,
+    description: experiment.description,
+    hypothesis: experiment.hypothesis,
+    proposer: experiment.proposer,
+    device: experiment.device,
+    slot: experiment.slot,
+    durationMs: Number.isFinite(durationMs) ? durationMs : null,
+    startedAt: experiment.startedAt,
+    finishedAt: experiment.finishedAt,
+    reason: experiment.reason,
+    selfReported: experiment.selfReported,
+    costUsd: experiment.usage?.costUsd ?? null,
+    tokens: experiment.usage ? experiment.usage.inputTokens + experiment.usage.outputTokens : 0,
+  };
+}
+
+/** The detail view; the log path stays out (a shared report should not reveal the author's directories). */
+export function toDetail(experiment: LedgerExperiment, logTail: string): ExperimentDetail {
+  return {
+    ...toRow(experiment),
+    parentCommit: experiment.parentCommit,
+    candidateCommit: experiment.candidateCommit,
+    rationale: experiment.rationale,
+    bestBefore: experiment.bestBefore,
+    secondary: experiment.secondary,
+    memoryGb: experiment.memoryGb,
+    timings: { ...experiment.timings },
+    usage: experiment.usage,
+    diff: experiment.diff,
+    logTail,
+  };
+}
+
+/** Chart values keep 9 significant digits (beyond what any view prints), which halves 10,000 points' JSON. */
+export function toPoint(row: ExperimentRow): PointTuple {
+  return [row.id, row.kind, row.status, row.decision, chartValue(row.metric), chartValue(row.heldOutMetric), row.confirms];
+}
+
+function chartValue(value: number | null): number | null {
+  return value === null || !Number.isFinite(value) ? value : Number(value.toPrecision(9));
+}

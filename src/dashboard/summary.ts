@@ -1,0 +1,77 @@
+// The session summary the dashboard shows, computed from the rows it already holds
+// (the same counting rules as `autoresearch status`, see loop/summary.ts).
+import type { SessionRecord } from "../ledger/types.ts";
+import { FAILED_STATUSES } from "./api.ts";
+import type { ExperimentRow, SessionListItem, SessionSummaryView } from "./api.ts";
+
+/** The parts of a session's committed config the views need; anything missing gets its default. */
+export function sessionSettings(config: unknown): { name: string | null; metricName: string; heldOutName: string | null; direction: "min" | "max"; budgetSeconds: number | null; slots: number } {
+  const raw = (config ?? {}) as { name?: unknown; metric?: { name?: unknown; heldOut?: unknown; direction?: unknown }; budgetSeconds?: unknown; slots?: unknown };
+  return {
+    name: typeof raw.name === "string" ? raw.name : null,
+    metricName: typeof raw.metric?.name === "string" ? raw.metric.name : "metric",
+    heldOutName: typeof raw.metric?.heldOut === "string" ? raw.metric.heldOut : null,
+    direction: raw.metric?.direction === "max" ? "max" : "min",
+    budgetSeconds: typeof raw.budgetSeconds === "number" ? raw.budgetSeconds : null,
+    slots: typeof raw.slots === "number" && raw.slots > 0 ? raw.slots : 1,
+  };
+}
+
+export function summarizeSession(session: SessionRecord, rows: readonly ExperimentRow[], nowMs: number): SessionSummaryView {
+  const settings = sessionSettings(session.config);
+  let kept = 0, discarded = 0, failed = 0, running = 0, tokens = 0;
+  let costUsd: number | null = null;
+  let firstMs = Infinity, lastMs = -Infinity;
+  const baselines: number[] = [];
+  const slotsSeen = new Set<number>();
+  for (const row of rows) {
+    slotsSeen.add(row.slot);
+    if (row.status === "running") running += 1;
+    if (row.kind === "candidate" && row.decision === "keep") kept += 1;
+    if (row.kind === "candidate" && row.decision === "discard") discarded += 1;
+    if (FAILED_STATUSES.includes(row.status)) failed += 1;
+    if (row.kind === "baseline" && row.status === "ok" && row.metric !== null) baselines.push(row.metric);
+    if (row.costUsd !== null) costUsd = (costUsd ?? 0) + row.costUsd;
+    tokens += row.tokens;
+    firstMs = Math.min(firstMs, Date.parse(row.startedAt));
+    lastMs = Math.max(lastMs, row.finishedAt === null ? nowMs : Date.parse(row.finishedAt));
+  }
+  const finished = rows.length - running;
+  const elapsedMs = rows.length > 0 ? Math.max(0, lastMs - firstMs) : 0;
+  const hours = elapsedMs / 3_600_000;
+  const slots = Math.max(settings.slots, slotsSeen.size);
+  const baseline = baselines.length > 0 ? baselines.reduce((sum, value) => sum + value, 0) / baselines.length : null;
+  const perHour = hours > 0 && finished > 0 ? finished / hours : null;
+  return {
+    tag: session.tag,
+    state: session.state,
+    stopReason: session.stopReason,
+    name: settings.name,
+    metricName: settings.metricName,
+    heldOutName: settings.heldOutName,
+    direction: settings.direction,
+    budgetSeconds: settings.budgetSeconds,
+    slots,
+    experiments: finished,
+    running,
+    kept,
+    discarded,
+    failed,
+    keepRate: kept + discarded > 0 ? kept / (kept + discarded) : null,
+    baseline,
+    best: session.bestMetric,
+    bestExperimentId: session.bestExperimentId,
+    improvement: baseline !== null && session.bestMetric !== null ? session.bestMetric - baseline : null,
+    noiseSigma: session.noiseSigma,
+    elapsedMs,
+    perHour,
+    perSlotPerHour: perHour === null ? null : perHour / slots,
+    costUsd,
+    tokens,
+    startedAt: rows.length > 0 ? new Date(firstMs).toISOString() : null,
+  };
+}
+
+export function listItem(session: SessionRecord): SessionListItem {
+  return { tag: session.tag, state: session.state, createdAt: session.createdAt, bestMetric: session.bestMetric };
+}

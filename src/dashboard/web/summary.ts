@@ -1,0 +1,25 @@
+// The session at a glance: experiments, keep rate, throughput, best vs baseline, noise, LLM cost.
+import type { SessionSummaryView } from "../api.ts";
+import { formatDelta, formatDuration, formatMetric } from "../../views/format.ts";
+import { h, replaceChildren } from "./dom.ts";
+import { deltaClass } from "./table.ts";
+
+export class SummaryCards {
+  readonly element = h("section", { class: "cards", "aria-label": "session summary" });
+
+  render(summary: SessionSummaryView): void {
+    const card = (label: string, value: string, detail: string, className = "") =>
+      h("div", { class: "card", "data-label": label }, h("div", { class: "card-label" }, label), h("div", { class: `card-value ${className}` }, value), h("div", { class: "card-detail" }, detail));
+    const keepRate = summary.keepRate === null ? "—" : `${(summary.keepRate * 100).toFixed(1)}%`;
+    const perHour = summary.perHour === null ? "—" : `${summary.perHour.toFixed(1)}/h`;
+    const perSlot = summary.perSlotPerHour === null ? "" : `${summary.perSlotPerHour.toFixed(1)}/h per slot · `;
+    replaceChildren(this.element,
+      card("experiments", String(summary.experiments), `${summary.running} running · ${summary.failed} failed · over ${formatDuration(summary.elapsedMs)}`),
+      card("keep rate", keepRate, `${summary.kept} kept · ${summary.discarded} discarded`),
+      card("throughput", perHour, `${perSlot}${summary.slots} slot${summary.slots === 1 ? "" : "s"}`),
+      card(`best ${summary.metricName}`, formatMetric(summary.best), `baseline ${formatMetric(summary.baseline)}${summary.improvement !== null ? ` · ${formatDelta(summary.improvement)}` : ""}${summary.bestExperimentId !== null ? ` · #${summary.bestExperimentId}` : ""}`, deltaClass(summary.improvement, summary.direction)),
+      card("noise σ", formatMetric(summary.noiseSigma), summary.noiseSigma === null ? "no repeated runs yet" : "from repeated runs of the same code"),
+      card("LLM cost", summary.costUsd === null ? (summary.tokens > 0 ? "—" : "$0") : `$${summary.costUsd.toFixed(2)}`, `${summary.tokens.toLocaleString("en")} tokens`),
+    );
+  }
+}

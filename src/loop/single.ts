@@ -1,0 +1,135 @@
+// One experiment outside the continuous loop (the MCP server's run_experiment): open or resume
+// the session as `run` does, run the baseline if it is missing, then one candidate (and its
+// confirmation run, if the policy asks for one). The decision is the acceptance policy's.
+import type { LedgerExperiment } from "../ledger/sqlite.ts";
+import { isoAt, type SessionContext } from "./context.ts";
+import { applyOutcome, type BestState } from "./apply.ts";
+import { createAcceptancePolicy } from "./decide.ts";
+import { runExperiment, type ExperimentOutcome, type Job } from "./experiment.ts";
+import { ensurePrepared } from "./prepare.ts";
+import { collectNoiseGroups } from "./scheduler.ts";
+import { openSession, type OpenOptions } from "./session.ts";
+import { summarize } from "./summary.ts";
+
+export interface SingleCandidate {
+  description: string;
+  hypothesis: string;
+  /** Whole contents of the mutable files that change, path relative to the project root. */
+  files: Record<string, string>;
+  proposer: string;
+  meta?: unknown;
+}
+
+/**
+ * Builds the candidate once the session is open (its best is known, the run lock is held).
+ * Returning `{ refused }` ends the call before anything runs.
+ */
+export type CandidateBuilder = (ctx: SessionContext, best: BestState) => Promise<SingleCandidate | { refused: string }>;
+
+export interface SingleOptions extends OpenOptions {
+  signal: AbortSignal;
+  candidate: CandidateBuilder;
+}
+
+export interface SingleResult {
+  tag: string;
+  branch: string;
+  /** Why the candidate did not run (refused, baseline failed, interrupted), or null. */
+  stopped: string | null;
+  /** Every experiment this call ran, in order: missing baseline runs, the candidate, its confirmation. */
+  experiments: LedgerExperiment[];
+  /** The candidate's row with its final decision (after a confirmation run), or null. */
+  candidate: LedgerExperiment | null;
+  best: { commit: string; metric: number | null; experimentId: number | null };
+  noiseSigma: number | null;
+}
+
+export async function runSingleExperiment(options: SingleOptions): Promise<SingleResult> {
+  const opened = await openSession(options);
+  const { ctx, session } = opened;
+  const { ledger, tag, config, clock } = ctx;
+  const startedMs = clock.now();
+  const ran: number[] = [];
+  let candidateId: number | null = null;
+  let stopped: string | null = null;
+  let paused = false;
+  try {
+    const state: BestState = {
+      commit: session.bestCommit, metric: session.bestMetric, experimentId: session.bestExperimentId,
+      noiseSigma: session.noiseSigma, noiseGroups: collectNoiseGroups(ctx),
+    };
+    const built = await options.candidate(ctx, state);
+    if ("refused" in built) {
+      stopped = built.refused;
+    } else {
+      try {
+        ctx.dataSnapshot = await ensurePrepared(ctx, session.baseCommit, options.signal);
+      } catch (error) {
+        ledger.updateSession(tag, { state: "paused", stopReason: (error as Error).message });
+        throw error;
+      }
+      const policy = createAcceptancePolicy(config.acceptance);
+      const baselineRuns = config.acceptance.policy === "noise-aware" ? config.acceptance.baselineRuns : 1;
+      const run = async (job: Job) => {
+        const outcome = await runExperiment(ctx, job, ctx.slots[0]!, options.signal);
+        ran.push(outcome.id);
+        const { confirmation } = await applyOutcome(ctx, policy, state, outcome, baselineRuns);
+        if (outcome.dataTampered) {
+          paused = true;
+          stopped = `${outcome.reason}. Run again: the data is prepared afresh first.`;
+        }
+        return { outcome, confirmation };
+      };
+      stopped = await runMissingBaselines(ctx, state, baselineRuns, options.signal, run);
+      if (stopped === null) {
+        const job: Job = {
+          kind: "candidate", parentCommit: state.commit, proposer: built.proposer, description: built.description,
+          hypothesis: built.hypothesis, meta: built.meta ?? null, files: built.files, proposeMs: 0, usage: null,
+        };
+        let next: { outcome: ExperimentOutcome; confirmation: Job | null } = await run(job);
+        candidateId = next.outcome.id;
+        while (next.confirmation && !options.signal.aborted && !paused) next = await run(next.confirmation);
+      } else if (stopped.startsWith("the baseline")) {
+        paused = true;
+      }
+    }
+    const reason = stopped ?? `ran experiment ${candidateId} (run_experiment)`;
+    ledger.updateSession(tag, { state: paused ? "paused" : "stopped", stopReason: reason });
+    const summary = summarize(ledger, tag, clock.now() - startedMs, startedMs);
+    if (paused) options.bus.emit({ type: "session_paused", at: isoAt(clock), reason });
+    options.bus.emit({ type: "session_stopped", at: isoAt(clock), reason, summary });
+    const after = ledger.getSession(tag)!;
+    return {
+      tag, branch: session.branch, stopped,
+      experiments: ran.filter((id) => id >= 0).map((id) => ledger.getExperiment(id)!),
+      candidate: candidateId !== null && candidateId >= 0 ? ledger.getExperiment(candidateId)! : null,
+      best: { commit: after.bestCommit, metric: after.bestMetric, experimentId: after.bestExperimentId },
+      noiseSigma: after.noiseSigma,
+    };
+  } finally {
+    opened.close();
+  }
+}
+
+/** Runs the unchanged code until the policy has its baseline; returns why it could not, or null. */
+async function runMissingBaselines(
+  ctx: SessionContext,
+  state: BestState,
+  baselineRuns: number,
+  signal: AbortSignal,
+  run: (job: Job) => Promise<{ outcome: ExperimentOutcome }>,
+): Promise<string | null> {
+  const session = ctx.ledger.getSession(ctx.tag)!;
+  const done = ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"] }).filter((row) => row.kind === "baseline").length;
+  const job: Job = { kind: "baseline", commit: session.baseCommit, description: "baseline (unchanged code)" };
+  for (let missing = baselineRuns - done; missing > 0; missing -= 1) {
+    if (signal.aborted) return "interrupted before the baseline finished";
+    const { outcome } = await run(job);
+    if (outcome.status === "interrupted") return "interrupted while the baseline ran";
+    if (outcome.status !== "ok") {
+      return `the baseline (the unchanged code) failed: ${outcome.status}: ${outcome.reason}. See experiment ${outcome.id}, fix the project, commit, and start a new session with another tag.`;
+    }
+  }
+  if (state.metric === null) return "the baseline produced no metric; see the results";
+  return signal.aborted ? "interrupted" : null;
+}

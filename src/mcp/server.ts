@@ -1,0 +1,165 @@
+// The MCP server: tools for an agent (Claude Code, Codex, Cursor, any MCP client) to drive a
+// session while the harness keeps the integrity. The agent edits the mutable files and asks for
+// an experiment; running, measuring and the keep/discard decision stay with the harness.
+import { appendFileSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import { UserError } from "../errors.ts";
+import { EventBus, type EngineEvent } from "../events/types.ts";
+import { notebookPath } from "../proposers/llm/notebook.ts";
+import { projectPaths, sessionDir } from "../project/paths.ts";
+import { stripControlCharacters } from "../runner/log-tail.ts";
+import { runWorkingTreeExperiment, type RunToolOptions } from "./run-tool.ts";
+import { NO_SESSION, experimentView, findSession, resultsTable, statusView, withLedger } from "./views.ts";
+
+export interface ServerOptions {
+  projectDir: string;
+  tag?: string;
+  /** Aborted when the server shuts down: a running experiment is interrupted and recorded. */
+  signal: AbortSignal;
+  /** Tests only. */
+  gpus?: RunToolOptions["gpus"];
+}
+
+const NOTE_CHARS = 20_000;
+
+export interface ResearchServer {
+  server: McpServer;
+  /** Resolves once no experiment is running (after a shutdown: once it is recorded as interrupted). */
+  idle(): Promise<void>;
+}
+
+export function createResearchServer(options: ServerOptions): ResearchServer {
+  const server = new McpServer({ name: "autoresearch", version: "0.1.0" });
+  const { projectDir } = options;
+  let running: Promise<unknown> | null = null;
+
+  server.registerTool("status", {
+    title: "Session status",
+    description: "Where the research session stands: experiments, keeps, baseline and best metric, noise, the branch holding the best, what is running.",
+    inputSchema: {},
+    annotations: { readOnlyHint: true },
+  }, async () => guarded(() => {
+    const view = withLedger(projectDir, (ledger) => {
+      const session = findSession(ledger, options.tag);
+      return session ? statusView(projectDir, ledger, session) : null;
+    });
+    return text(view ? JSON.stringify(view, null, 2) : NO_SESSION);
+  }));
+
+  server.registerTool("results", {
+    title: "Experiment table",
+    description: "Every experiment of the session: id, result (keep/discard or the failure), metric, delta against the best at the time, description.",
+    inputSchema: {},
+    annotations: { readOnlyHint: true },
+  }, async () => guarded(() => {
+    const table = withLedger(projectDir, (ledger) => {
+      const session = findSession(ledger, options.tag);
+      return session ? resultsTable(ledger, session) : null;
+    });
+    return text(table ?? NO_SESSION);
+  }));
+
+  server.registerTool("show_experiment", {
+    title: "Show one experiment",
+    description: "One experiment: description, hypothesis, diff, metrics, the decision and its rationale, and a clean tail of its log.",
+    inputSchema: { id: z.number().int().positive().describe("the experiment id (see results)") },
+    annotations: { readOnlyHint: true },
+  }, async ({ id }) => guarded(() => {
+    const row = withLedger(projectDir, (ledger) => ledger.getExperiment(id));
+    if (!row) return failure(`no experiment ${id}; see the results tool for the ids`);
+    return text(experimentView(row));
+  }));
+
+  server.registerTool("run_experiment", {
+    title: "Run the working-tree change as an experiment",
+    description:
+      "Runs your current change to the project's mutable files as one experiment: the harness takes the difference between your checkout " +
+      "and the session's best, commits it in its own worktree, checks that only mutable files changed, trains under the budget, evaluates with the " +
+      "protected evaluator, and keeps or discards it by the session's rule. Changes to any other file are refused. Answers with the decision, " +
+      "the metric, the delta and a clean log tail. Training takes the configured budget: expect minutes. Do not run the training yourself.",
+    inputSchema: {
+      description: z.string().min(1).max(200).describe("one line: what this change does"),
+      hypothesis: z.string().max(1000).optional().describe("why it should improve the metric"),
+    },
+  }, async ({ description, hypothesis }, extra) => guarded(async () => {
+    if (running) return failure("an experiment is already running; wait for its answer before starting another (see status)");
+    const bus = new EventBus();
+    const progressToken = extra._meta?.progressToken;
+    let progress = 0;
+    if (progressToken !== undefined) {
+      bus.subscribe((event) => {
+        const message = progressMessage(event);
+        if (message === null) return;
+        progress += 1;
+        extra.sendNotification({ method: "notifications/progress", params: { progressToken, progress, message } }).catch(() => undefined);
+      });
+    }
+    const task = runWorkingTreeExperiment(
+      { projectDir, tag: options.tag, bus, signal: AbortSignal.any([options.signal, extra.signal]), gpus: options.gpus },
+      { description: clean(description), hypothesis: hypothesis === undefined ? undefined : clean(hypothesis) },
+    );
+    running = task;
+    try {
+      const answer = await task;
+      return { content: [{ type: "text", text: answer.summary }, { type: "text", text: JSON.stringify(answer.data, null, 2) }], isError: !answer.ran };
+    } finally {
+      running = null;
+    }
+  }));
+
+  server.registerTool("append_notebook", {
+    title: "Append to the research notebook",
+    description: "Appends a note (what you learned, what to try next) to the session's notebook, notes.md, which later prompts and you can read back.",
+    inputSchema: { note: z.string().min(1).max(NOTE_CHARS).describe("markdown text to append") },
+  }, async ({ note }) => guarded(() => {
+    const tag = options.tag ?? withLedger(projectDir, (ledger) => ledger.listSessions().at(-1)?.tag ?? null);
+    if (!tag) return failure(NO_SESSION);
+    const path = notebookPath(sessionDir(projectPaths(projectDir), tag));
+    mkdirSync(dirname(path), { recursive: true });
+    appendFileSync(path, `\n## Note (${new Date().toISOString()}, via MCP)\n\n${clean(note).trim()}\n`);
+    return text(`appended to ${path}`);
+  }));
+
+  return { server, idle: async () => void (await running?.catch(() => undefined)) };
+}
+
+/** Turns expected failures (a running `autoresearch run` holds the lock, an uncommitted config) into tool errors. */
+async function guarded(body: () => CallToolResult | Promise<CallToolResult>): Promise<CallToolResult> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof UserError) return failure(`${error.message}${error.hint ? `\n${error.hint}` : ""}`);
+    process.stderr.write(`autoresearch mcp: unexpected error\n${(error as Error)?.stack ?? String(error)}\n`);
+    return failure(`unexpected error in the harness: ${(error as Error)?.message ?? String(error)}`);
+  }
+}
+
+function text(value: string): CallToolResult {
+  return { content: [{ type: "text", text: value }] };
+}
+
+function failure(message: string): CallToolResult {
+  return { content: [{ type: "text", text: message }], isError: true };
+}
+
+function clean(value: string): string {
+  return stripControlCharacters(value);
+}
+
+function progressMessage(event: EngineEvent): string | null {
+  switch (event.type) {
+    case "prepare_started":
+      return "preparing data";
+    case "experiment_started":
+      return `experiment ${event.id} started: ${event.description}`;
+    case "experiment_phase":
+      return `experiment ${event.id}: ${event.phase}`;
+    case "experiment_finished":
+      return `experiment ${event.id} finished: ${event.status}`;
+    default:
+      return null;
+  }
+}
