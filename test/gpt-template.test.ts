@@ -1,0 +1,141 @@
+// The gpt template run the way the harness runs it, without the engine: real node and Python
+// processes, PyTorch on the CPU, the Brown corpus. Needs a Python with PyTorch (CI installs
+// Debian's python3-torch); skips, saying why, where there is none.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { CHEATS, copyGptTemplate, readMetrics, runNode, tinyConstants, torchPython, trainWith } from "./helpers/gpt.ts";
+import { tempDir } from "./helpers/ts-demo.ts";
+
+const { python, reason } = torchPython();
+
+describe("gpt template", { skip: python ? false : reason }, () => {
+  const work = tempDir("gpt-template");
+  const project = join(work.path, "project");
+  const dataDir = join(work.path, "data");
+  let untrained: Record<string, unknown>;
+  let untrainedOutput: string;
+  let trained: Record<string, unknown>;
+
+  before(async () => {
+    mkdirSync(project);
+    copyGptTemplate(project, tinyConstants());
+    const prepared = await runNode(project, ["prepare.ts"], { AUTORESEARCH_DATA_DIR: dataDir });
+    assert.equal(prepared.code, 0, prepared.stderr);
+  });
+  after(() => work.cleanup());
+
+  let runs = 0;
+  async function trainAndEvaluate(dir: string, budgetSeconds: number, data = dataDir) {
+    const outputDir = join(work.path, `out-${++runs}`);
+    const env = { AUTORESEARCH_DATA_DIR: data, AUTORESEARCH_OUTPUT_DIR: outputDir, AUTORESEARCH_BUDGET_SECONDS: String(budgetSeconds), AUTORESEARCH_DEVICE: "cpu" };
+    const train = await runNode(dir, ["run-python.ts", "train.py"], env);
+    assert.equal(train.code, 0, `train failed:\n${train.stdout.slice(-2000)}\n${train.stderr}`);
+    return { train, outputDir, ...(await evaluate(dir, outputDir, data)) };
+  }
+
+  async function evaluate(dir: string, outputDir: string, data: string) {
+    const metricsFile = join(work.path, `metrics-${++runs}.json`);
+    const env = { AUTORESEARCH_DATA_DIR: data, AUTORESEARCH_OUTPUT_DIR: outputDir, AUTORESEARCH_METRICS_FILE: metricsFile, AUTORESEARCH_DEVICE: "cpu" };
+    const evaluation = await runNode(dir, ["run-python.ts", "evaluate.py"], env);
+    return { evaluation, metrics: readMetrics(metricsFile) };
+  }
+
+  function variant(name: string, files: Record<string, string>): string {
+    const dir = join(work.path, name);
+    mkdirSync(dir);
+    copyGptTemplate(dir, tinyConstants());
+    for (const [path, content] of Object.entries(files)) writeFileSync(join(dir, path), content);
+    return dir;
+  }
+
+  test("prepare writes a manifest that lists every data file", () => {
+    const manifest = JSON.parse(readFileSync(join(dataDir, "manifest.json"), "utf8"));
+    assert.deepEqual(Object.keys(manifest.profiles), ["cpu"]);
+    assert.deepEqual(Object.keys(manifest.files).sort(), ["cpu/test.bin", "cpu/tokenizer.json", "cpu/train_000.bin", "cpu/val.bin"]);
+    assert.equal(manifest.profiles.cpu.val.rows, 4096 / 64);
+  });
+
+  test("an untrained model scores near a uniform guess; a few seconds of training score clearly better", async () => {
+    const first = await trainAndEvaluate(project, 0);
+    untrained = first.metrics!;
+    untrainedOutput = first.outputDir;
+    const result = await trainAndEvaluate(project, 8);
+    assert.equal(result.evaluation.code, 0, result.evaluation.stderr);
+    trained = result.metrics!;
+    assert.ok(untrained && trained);
+    // 512 tokens of ~2 bytes each: a uniform guess is ~9 bits per token, ~4.3 bits per byte.
+    assert.ok((untrained.val_bpb as number) > 3.8, `untrained val_bpb ${untrained.val_bpb}`);
+    assert.ok((trained.val_bpb as number) < (untrained.val_bpb as number) - 0.6, `trained ${trained.val_bpb} vs untrained ${untrained.val_bpb}`);
+    assert.ok((trained.test_bpb as number) < (untrained.test_bpb as number) - 0.6);
+    assert.doesNotMatch(result.evaluation.stdout + result.evaluation.stderr, /test/i, "the held-out score is never printed");
+    const report = trained.self_reported as Record<string, number>;
+    for (const key of ["tokens_per_second", "num_steps", "train_seconds", "peak_memory_mb"]) assert.ok(report[key] > 0, `self_reported.${key} = ${report[key]}`);
+    assert.ok(report.train_seconds >= 8 && report.train_seconds < 12, `trained ${report.train_seconds}s for a budget of 8s`);
+    assert.equal(trained.causality_rows, 4);
+    assert.ok(existsSync(join(result.outputDir, "model.pt")) && existsSync(join(result.outputDir, "model_args.json")));
+  });
+
+  test("importing train.py does not train", async () => {
+    const outputDir = join(work.path, "import-only");
+    const result = spawnSync(python!, ["-c", "import train; print('imported', callable(train.build_model))"], {
+      cwd: project, encoding: "utf8", env: { ...process.env, AUTORESEARCH_DATA_DIR: dataDir, AUTORESEARCH_OUTPUT_DIR: outputDir, AUTORESEARCH_BUDGET_SECONDS: "5" },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), "imported True");
+    assert.ok(!existsSync(outputDir), "importing wrote a checkpoint");
+  });
+
+  test("a train.py that prints a score or patches the evaluator's functions while training changes nothing", async () => {
+    const printing = await trainAndEvaluate(variant("fake-score", { "train.py": trainWith(CHEATS.fakeScore) }), 3);
+    assert.match(printing.train.stdout, /val_bpb:\s+0\.000100/);
+    assert.ok((printing.metrics!.val_bpb as number) > 1, `the evaluator scored ${printing.metrics!.val_bpb}`);
+    const patching = await trainAndEvaluate(variant("patch-training", { "train.py": trainWith(CHEATS.patchDuringTraining) }), 3);
+    assert.equal(patching.evaluation.code, 0, patching.evaluation.stderr);
+    assert.ok((patching.metrics!.val_bpb as number) > 1, `the evaluator scored ${patching.metrics!.val_bpb}`);
+  });
+
+  test("a train.py that patches torch when imported is invalid", async () => {
+    const { metrics } = await trainAndEvaluate(variant("patch-import", { "train.py": trainWith(CHEATS.patchAtImport) }), 1);
+    assert.match(String(metrics!.invalid), /replaced functions the evaluator relies on: torch\.log_softmax/);
+    assert.equal(metrics!.val_bpb, undefined);
+  });
+
+  test("a model that sees the next token is invalid, however low its loss", async () => {
+    const { metrics } = await trainAndEvaluate(variant("leak", { "train.py": trainWith(CHEATS.leakFuture) }), 4);
+    assert.match(String(metrics!.invalid), /not causal: changing the tokens after position \d+ .* changed its log-probabilities/);
+  });
+
+  test("evaluate.py rejects data that no longer matches the manifest: a shard, the tokenizer", async () => {
+    for (const [name, tamper] of [
+      ["shard", (dir: string) => {
+        const path = join(dir, "cpu", "train_000.bin");
+        const bytes = readFileSync(path);
+        bytes[100] ^= 1;
+        writeFileSync(path, bytes);
+      }],
+      ["tokenizer", (dir: string) => {
+        const path = join(dir, "cpu", "tokenizer.json");
+        writeFileSync(path, readFileSync(path, "utf8").replace('"merges":[[', '"merges":[ ['));
+      }],
+    ] as const) {
+      const copy = join(work.path, `data-${name}`);
+      cpSync(dataDir, copy, { recursive: true });
+      tamper(copy);
+      const { metrics } = await evaluate(project, untrainedOutput, copy);
+      const file = name === "shard" ? "cpu/train_000.bin" : "cpu/tokenizer.json";
+      assert.equal(metrics!.invalid, `the prepared data does not match its manifest (changed: ${file}); prepare the data again`);
+    }
+  });
+
+  test("run-python.ts tries AUTORESEARCH_PYTHON first", async () => {
+    const wrapper = join(work.path, "python-wrapper.sh");
+    writeFileSync(wrapper, `#!/bin/sh\necho wrapper-used >&2\nexec ${python} "$@"\n`, { mode: 0o755 });
+    const result = await runNode(project, ["run-python.ts", "-c", "print('ok')"], { AUTORESEARCH_PYTHON: wrapper });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim(), "ok");
+    assert.match(result.stderr, /wrapper-used/);
+  });
+});

@@ -1,0 +1,97 @@
+// The GPT template in tests: finding a Python with PyTorch, copies of the template with a tiny
+// CPU configuration, and running its scripts through the template's own launcher.
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPO_ROOT } from "./ts-demo.ts";
+
+export const GPT_TEMPLATE = join(REPO_ROOT, "templates", "gpt");
+
+/** The interpreter run-python.ts would pick, or null with the reason (tests then skip, saying so). */
+export function torchPython(): { python: string | null; reason: string } {
+  const candidates = [process.env.AUTORESEARCH_PYTHON, "python3", "/usr/bin/python3", "python"].filter((value): value is string => Boolean(value));
+  for (const python of candidates) {
+    const probe = spawnSync(python, ["-c", "import torch, numpy"], { stdio: "ignore", timeout: 120_000 });
+    if (probe.status === 0) return { python, reason: "" };
+  }
+  return { python: null, reason: `no Python with PyTorch and numpy among ${candidates.join(", ")} (on Debian: apt-get install python3-torch python3-numpy)` };
+}
+
+/**
+ * A small CPU profile for tests: the Brown corpus with a 512-token BPE, context 64, depth 2,
+ * width 64, 512 tokens per step, and a few thousand evaluation tokens. Small enough to learn
+ * in seconds even where PyTorch multiplies in float32 with the reference BLAS. Replaces the
+ * template's profiles.
+ */
+export function tinyConstants(): Record<string, unknown> {
+  const constants = JSON.parse(readFileSync(join(GPT_TEMPLATE, "constants.json"), "utf8")) as Record<string, unknown>;
+  return {
+    ...constants,
+    profile: "cpu",
+    profiles: {
+      cpu: {
+        tokenizer: { type: "bpe", vocab_size: 512 },
+        context: 64,
+        budget_seconds: 60,
+        eval: { val_tokens: 4096, test_tokens: 4096, batch_rows: 32, causality_rows: 4 },
+        train: { depth: 2, aspect_ratio: 32, head_dim: 32, window_pattern: "L", total_batch_tokens: 512, device_batch_rows: 8 },
+      },
+    },
+  };
+}
+
+/** Copies the template into `dir` (as `autoresearch init` does), optionally with other constants. */
+export function copyGptTemplate(dir: string, constants?: Record<string, unknown>): void {
+  cpSync(GPT_TEMPLATE, dir, { recursive: true });
+  if (constants) writeFileSync(join(dir, "constants.json"), `${JSON.stringify(constants, null, 2)}\n`);
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `node <script> args...` in `cwd` (the harness's way of running the template), killed after `timeoutMs`. */
+export function runNode(cwd: string, args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, AUTORESEARCH_HOME: REPO_ROOT, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Reads the metrics JSON an evaluation wrote, or null. */
+export function readMetrics(path: string): Record<string, unknown> | null {
+  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>) : null;
+}
+
+/** Edits for train.py that each plant one way of cheating (shared by the direct and the session tests). */
+export const CHEATS = {
+  /** Prints a score, like the original's train.py did. */
+  fakeScore: { search: 'print("\\n---")', replace: 'print("\\nval_bpb:          0.000100")\n    print("\\n---")' },
+  /** After training, in the training process, replaces what the evaluator uses. */
+  patchDuringTraining: {
+    search: '    print("\\n---")',
+    replace: '    gpt_data.verify_manifest = lambda *a: []\n    torch.log_softmax = lambda x, dim: torch.zeros_like(x)\n    print("\\n---")',
+  },
+  /** At import time, so inside the evaluator's process. */
+  patchAtImport: { search: "HAS_SDPA = ", replace: "torch.log_softmax = lambda x, dim=-1: torch.zeros_like(x)\nHAS_SDPA = " },
+  /** Lets every position see the next token: trains to a near-perfect loss by copying it. */
+  leakFuture: { search: "        x = rms_norm(self.wte(idx))\n", replace: "        x = rms_norm(self.wte(idx) + self.wte(torch.roll(idx, -1, dims=1)))\n" },
+} satisfies Record<string, { search: string; replace: string }>;
+
+/** train.py with one planted edit (the search text must occur exactly once). */
+export function trainWith(edit: { search: string; replace: string }): string {
+  const source = readFileSync(join(GPT_TEMPLATE, "train.py"), "utf8");
+  if (source.split(edit.search).length !== 2) throw new Error(`the planted edit's search text occurs ${source.split(edit.search).length - 1} times in train.py`);
+  return source.replace(edit.search, edit.replace);
+}
