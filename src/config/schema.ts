@@ -15,6 +15,8 @@ export const proposerSchema = z.strictObject({
   file: z.string().optional(),
   /** How many proposals to prepare ahead of free slots. Defaults to the number of slots. */
   queueDepth: z.number().int().positive().optional(),
+  /** Proposer calls in flight at once. Defaults to queueDepth, so many slots never wait on one slow call. */
+  concurrency: z.number().int().positive().optional(),
   /** llm: which API the model speaks. */
   provider: z.enum(["anthropic", "openai", "openai-compatible"]).optional(),
   /** llm: the model id, e.g. "claude-sonnet-4-5", "gpt-5", "qwen2.5-coder:32b". */

@@ -26,7 +26,8 @@ export class ProposalQueue {
   #signal: AbortSignal;
   #onChange: () => void;
   #ready: ReadyProposal[] = [];
-  #inFlight: Promise<void> | null = null;
+  #inFlight = new Set<Promise<void>>();
+  #concurrency: number;
   #skipReason: string | null = null;
   /** Skips since the last proposal or result; an idle loop asks again a few times before giving up. */
   #skipsInARow = 0;
@@ -34,7 +35,8 @@ export class ProposalQueue {
   #lastError = "";
   #filesCache = new Map<string, Record<string, string>>();
 
-  constructor(ctx: SessionContext, proposer: Proposer, state: () => BestState, signal: AbortSignal, onChange: () => void) {
+  constructor(ctx: SessionContext, proposer: Proposer, state: () => BestState, signal: AbortSignal, onChange: () => void, concurrency = 1) {
+    this.#concurrency = Math.max(1, concurrency);
     this.#ctx = ctx;
     this.#proposer = proposer;
     this.#state = state;
@@ -42,23 +44,29 @@ export class ProposalQueue {
     this.#onChange = onChange;
   }
 
-  /** Starts a proposer call if fewer than `depth` proposals are ready and none is being made. */
+  /**
+   * Starts proposer calls while fewer than `depth` proposals are ready or being made, at most
+   * `concurrency` at once: with many slots and a slow proposer, one call at a time would idle slots.
+   */
   fill(depth: number, idle: boolean): void {
-    if (this.#inFlight || this.#ready.length >= depth || this.#signal.aborted || this.failing()) return;
-    // After a skip, wait for a result (new history) unless nothing runs that could bring one.
-    if (this.#skipReason !== null && (!idle || this.#skipsInARow >= MAX_SKIPS_WHEN_IDLE)) return;
-    this.#inFlight = this.#proposeOne()
-      .catch((error: unknown) => {
-        if (this.#signal.aborted) return;
-        this.#errors += 1;
-        this.#lastError = (error as Error).message;
-        this.#ctx.bus.emit({ type: "warning", at: isoAt(this.#ctx.clock), message: `proposer ${this.#proposer.name} failed (${this.#errors} in a row): ${this.#lastError}` });
-        return new Promise<void>((resolve) => setTimeout(resolve, Math.min(30_000, 500 * 2 ** this.#errors)));
-      })
-      .finally(() => {
-        this.#inFlight = null;
-        this.#onChange();
-      });
+    while (this.#inFlight.size < this.#concurrency && this.#inFlight.size + this.#ready.length < depth) {
+      if (this.#signal.aborted || this.failing()) return;
+      // After a skip, wait for a result (new history) unless nothing runs that could bring one.
+      if (this.#skipReason !== null && (!idle || this.#skipsInARow >= MAX_SKIPS_WHEN_IDLE || this.#inFlight.size > 0)) return;
+      const call: Promise<void> = this.#proposeOne()
+        .catch((error: unknown) => {
+          if (this.#signal.aborted) return;
+          this.#errors += 1;
+          this.#lastError = (error as Error).message;
+          this.#ctx.bus.emit({ type: "warning", at: isoAt(this.#ctx.clock), message: `proposer ${this.#proposer.name} failed (${this.#errors} in a row): ${this.#lastError}` });
+          return new Promise<void>((resolve) => setTimeout(resolve, Math.min(30_000, 500 * 2 ** this.#errors)));
+        })
+        .finally(() => {
+          this.#inFlight.delete(call);
+          this.#onChange();
+        });
+      this.#inFlight.add(call);
+    }
   }
 
   /** The next proposal to run, re-applied to the current best if the best moved since it was made. */
@@ -84,7 +92,7 @@ export class ProposalQueue {
   }
 
   exhausted(): boolean {
-    return this.#skipsInARow >= MAX_SKIPS_WHEN_IDLE && this.#inFlight === null && this.#ready.length === 0;
+    return this.#skipsInARow >= MAX_SKIPS_WHEN_IDLE && this.#inFlight.size === 0 && this.#ready.length === 0;
   }
 
   exhaustedReason(): string {
@@ -100,7 +108,7 @@ export class ProposalQueue {
   }
 
   async drain(): Promise<void> {
-    await this.#inFlight;
+    await Promise.all(this.#inFlight);
   }
 
   async mutableFiles(commit: string): Promise<Record<string, string>> {

@@ -22,6 +22,8 @@ export interface LoopOptions {
   /** How many runs of the unchanged code estimate the noise (1 for greedy). */
   baselineRuns: number;
   queueDepth: number;
+  /** Proposer calls in flight at once. */
+  proposerConcurrency?: number;
 }
 
 export async function runLoop(ctx: SessionContext, options: LoopOptions): Promise<LoopResult> {
@@ -45,7 +47,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   const wakeUp = () => wake();
   signal.addEventListener("abort", wakeUp, { once: true });
 
-  const queue = new ProposalQueue(ctx, options.proposer, () => state, signal, wakeUp);
+  const queue = new ProposalQueue(ctx, options.proposer, () => state, signal, wakeUp, options.proposerConcurrency ?? 1);
 
   const launch = (job: Job) => {
     const slot = freeSlots.shift()!;

@@ -128,6 +128,7 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
         signal: options.signal,
         baselineRuns: config.acceptance.policy === "noise-aware" ? config.acceptance.baselineRuns : 1,
         queueDepth: config.proposer.queueDepth ?? ctx.slots.length,
+        proposerConcurrency: config.proposer.concurrency ?? config.proposer.queueDepth ?? ctx.slots.length,
       });
     } catch (error) {
       ledger.updateSession(tag, { state: "paused", stopReason: (error as Error).message });
