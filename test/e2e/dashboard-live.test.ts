@@ -6,18 +6,19 @@ import assert from "node:assert/strict";
 import { chromiumMissing, launchBrowser, markPage, recordingPage, waitForDashboard, waitForView } from "../helpers/browser.ts";
 import { exitOf, spawnWithUrl } from "../helpers/dashboard.ts";
 import { decodePng, distinctColours } from "../helpers/png.ts";
-import { makeProject, type Proposal } from "../helpers/project.ts";
+import { baseConfig, makeProject, type Proposal } from "../helpers/project.ts";
 
 const PROPOSALS: Proposal[] = [
   { description: "x to 5", params: { x: 5, mode: "ok" } },
-  // Sleeps 3 s after printing its progress: time to see it running, with its log.
-  { description: "slow x to 6", params: { x: 6, mode: "sleep", seconds: 3 } },
+  // Sleeps after printing its progress: time to see it running, with its log, even on a loaded
+  // machine where a poll of the standalone dashboard or a render can take seconds.
+  { description: "slow x to 6", params: { x: 6, mode: "sleep", seconds: 10 } },
   { description: "crash it", params: { x: 6, mode: "crash" } },
   { description: "x to 8", params: { x: 8, mode: "ok" } },
 ];
 
 test("run --dashboard: chart, table and running experiments follow the session live", { skip: chromiumMissing }, async (t) => {
-  const dir = makeProject(t, { proposals: PROPOSALS });
+  const dir = makeProject(t, { config: baseConfig({ timeoutSeconds: 30 }), proposals: PROPOSALS });
   const run = spawnWithUrl(["run", "--dashboard", "--port", "0", "--json", "--max-experiments", "5"], { cwd: dir });
   t.after(() => run.child.kill("SIGKILL"));
   const url = await run.url;
@@ -44,7 +45,7 @@ test("run --dashboard: chart, table and running experiments follow the session l
 });
 
 test("the standalone dashboard refuses requests without the token and follows a run in another process", { skip: chromiumMissing }, async (t) => {
-  const dir = makeProject(t, { proposals: PROPOSALS.slice(0, 2) });
+  const dir = makeProject(t, { config: baseConfig({ timeoutSeconds: 30 }), proposals: PROPOSALS.slice(0, 2) });
   const dashboard = spawnWithUrl(["dashboard", "--port", "0"], { cwd: dir });
   t.after(() => dashboard.child.kill("SIGKILL"));
   const url = await dashboard.url;
