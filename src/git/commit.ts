@@ -14,6 +14,9 @@ const COMMIT_CONFIG = [
   "-c", `user.name=${HARNESS_NAME}`,
   "-c", `user.email=${HARNESS_EMAIL}`,
   "-c", "commit.gpgsign=false",
+  // No automatic gc or maintenance: commits from several worktrees run at once (see commitAll).
+  "-c", "gc.auto=0",
+  "-c", "maintenance.auto=false",
   ...NO_HOOKS_CONFIG,
 ];
 // The environment outranks config for identity, so pin it there too.
@@ -36,22 +39,22 @@ async function commitStaged(dir: string, message: string, allowEmpty: boolean): 
 /**
  * Stages everything in the working tree (new files, edits, deletions; ignored files stay out)
  * and commits it. Returns the new commit. Throws GitError if there is nothing to commit.
+ * Not serialised with the repository lock: in a worktree on a detached HEAD a commit writes only
+ * new objects (atomic renames) and that worktree's own index and HEAD, so slots commit in parallel.
  */
 export async function commitAll(worktreeDir: string, message: string): Promise<string> {
-  return withRepositoryLock(worktreeDir, async () => {
-    await runGit(worktreeDir, ["add", "--all"], { retryOnLock: true });
-    const staged = await runGit(worktreeDir, ["diff", "--cached", "--quiet"], { okExitCodes: [1] });
-    if (staged.exitCode === 0) {
-      const command = "git commit";
-      throw new GitError(`${command}: nothing to commit in ${worktreeDir}; the files are identical to HEAD`, {
-        command,
-        cwd: worktreeDir,
-        exitCode: null,
-        stderr: "",
-      });
-    }
-    return commitStaged(worktreeDir, message, false);
-  });
+  await runGit(worktreeDir, ["add", "--all"], { retryOnLock: true });
+  const staged = await runGit(worktreeDir, ["diff", "--cached", "--quiet"], { okExitCodes: [1] });
+  if (staged.exitCode === 0) {
+    const command = "git commit";
+    throw new GitError(`${command}: nothing to commit in ${worktreeDir}; the files are identical to HEAD`, {
+      command,
+      cwd: worktreeDir,
+      exitCode: null,
+      stderr: "",
+    });
+  }
+  return commitStaged(worktreeDir, message, false);
 }
 
 /** Creates a repository in `dir` (made if missing) whose first branch is `main`. */
