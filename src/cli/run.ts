@@ -17,7 +17,7 @@ Running it again on the same tag resumes the session.
   --max-hours H         stop starting experiments after H hours of this run
   --target X            stop once the best metric reaches X
   --slots N             experiments at once (one GPU each when GPUs are used)
-  --proposer NAME       search | replay (overrides the config)
+  --proposer NAME       search | replay | llm | claude | codex | command (overrides the config)
   --json                print the engine's event stream as JSON lines instead of the live view
   --dashboard           also serve the live web dashboard on 127.0.0.1 (its URL, with an access token, is printed)
   --port N              the dashboard's port (default: a free one)
