@@ -1,11 +1,11 @@
 // Downloads a file to a cache: resumes an interrupted transfer with an HTTP Range request,
 // retries with backoff, gives up on a stalled connection, and checks the SHA-256. The file
 // appears under its final name only when complete (and verified when a checksum is given).
-import { createHash } from "node:crypto";
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { get as httpGet, type IncomingMessage } from "node:http";
 import { get as httpsGet } from "node:https";
 import { dirname } from "node:path";
+import { hashFile } from "../guard/checksums.ts";
 
 export interface DownloadOptions {
   url: string;
@@ -156,15 +156,8 @@ function request(url: string, headers: Record<string, string>, idleTimeoutMs: nu
   });
 }
 
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash("sha256");
-    createReadStream(path)
-      .on("data", (chunk) => hash.update(chunk))
-      .on("error", reject)
-      .on("end", () => resolve(hash.digest("hex")));
-  });
-}
+/** The data code's name for the guard's streamed sha256 of a file. */
+export const sha256File = hashFile;
 
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
