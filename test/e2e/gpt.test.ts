@@ -7,11 +7,10 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Ledger } from "../../src/ledger/sqlite.ts";
 import { runSession } from "../../src/loop/session.ts";
 import { initProject } from "../../src/project/init.ts";
 import { CHEATS, GPT_TEMPLATE, tinyConstants, torchPython } from "../helpers/gpt.ts";
-import { CLI, gitIn, recordingBus } from "../helpers/project.ts";
+import { CLI, gitIn, ledgerRows, recordingBus } from "../helpers/project.ts";
 
 const never = new AbortController().signal;
 const { python, reason } = torchPython();
@@ -27,14 +26,6 @@ async function gptProject(t: TestContext, config: Record<string, unknown>, const
   return dir;
 }
 
-function experiments(dir: string) {
-  const ledger = Ledger.open(join(dir, ".autoresearch"), { readOnly: true });
-  try {
-    return ledger.listExperiments({ order: "asc" });
-  } finally {
-    ledger.close();
-  }
-}
 
 const TAMPER_DATA = {
   search: '    print("\\n---")',
@@ -82,7 +73,7 @@ describe("gpt template in sessions", { skip: python ? false : reason }, () => {
     ]);
     const { bus } = recordingBus();
     const result = await runSession({ projectDir: dir, tag: "cheats", bus, signal: never });
-    const rows = new Map(experiments(dir).map((row) => [row.description, row]));
+    const rows = new Map(ledgerRows(dir).map((row) => [row.description, row]));
     const baseline = rows.get("baseline (unchanged code)")!;
     assert.equal(baseline.status, "ok", baseline.reason ?? "");
     assert.ok(baseline.metric! > 1.5 && baseline.metric! < 4.3, `baseline val_bpb ${baseline.metric}`);
@@ -121,7 +112,7 @@ describe("gpt template in sessions", { skip: python ? false : reason }, () => {
     const { bus, events } = recordingBus();
     const result = await runSession({ projectDir: dir, tag: "search", bus, signal: never });
     assert.match(result.reason, /maximum of 3 experiments/);
-    const rows = experiments(dir);
+    const rows = ledgerRows(dir);
     assert.equal(rows.length, 3);
     for (const row of rows) {
       assert.equal(row.status, "ok", `${row.description}: ${row.reason}`);

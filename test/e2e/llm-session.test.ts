@@ -5,9 +5,8 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runSession } from "../../src/loop/session.ts";
-import { Ledger } from "../../src/ledger/sqlite.ts";
 import { statusCommand } from "../../src/cli/status.ts";
-import { baseConfig, gitIn, makeProject, recordingBus } from "../helpers/project.ts";
+import { baseConfig, gitIn, ledgerRows, makeProject, recordingBus } from "../helpers/project.ts";
 import {
   FAKE_KEY_ENV, fakeProposerConfig, outsideUntrusted, paramsAnswer, protocolAnswer, scriptedModel, startFakeLlm, untrustedBlocks, type FakeLlm,
 } from "../helpers/fake-llm.ts";
@@ -21,14 +20,6 @@ function useFakeKey(t: TestContext): void {
   });
 }
 
-function rowsOf(dir: string) {
-  const ledger = Ledger.open(join(dir, ".autoresearch"), { readOnly: true });
-  try {
-    return ledger.listExperiments({ order: "asc" });
-  } finally {
-    ledger.close();
-  }
-}
 
 async function statusJson(dir: string): Promise<{ llm: { tokens: number; costUsd: number } }> {
   let out = "";
@@ -66,7 +57,7 @@ for (const provider of PROVIDERS) {
     const result = await runSession({ projectDir: dir, tag: "llm", bus, signal: never });
     assert.equal(result.paused, false, result.reason);
 
-    const rows = rowsOf(dir);
+    const rows = ledgerRows(dir);
     assert.deepEqual(rows.map((row) => [row.description, row.status, row.decision]), [
       ["baseline (unchanged code)", "ok", null],
       ["x to 5", "ok", "keep"],
@@ -136,7 +127,7 @@ test("a prompt injection in a crash log stays data: wrapped, unable to break out
   assert.ok(obeyed > 0);
   const refusal = fake.requests.find((request) => request.lastUser.includes("could not be used"));
   assert.match(refusal!.lastUser, /changes "evaluate\.js", but it is not one of the mutable files/);
-  const rows = rowsOf(dir);
+  const rows = ledgerRows(dir);
   assert.deepEqual(rows.map((row) => [row.description, row.status]), [["baseline (unchanged code)", "ok"], ["log loudly", "crash"], ["x to 6", "ok"], ["x to 7", "ok"]]);
   for (const row of rows) assert.equal(gitIn(dir, "show", `${row.candidateCommit ?? row.parentCommit}:evaluate.js`), gitIn(dir, "show", "HEAD:evaluate.js"));
 });
@@ -152,5 +143,5 @@ test("a provider that keeps failing pauses the session with a message that says 
   assert.match(result.reason, /the llm proposer failed 3 times in a row \(last: openai model gpt-4o: server error \(503: overloaded\) — gave up after 2 requests/);
   assert.equal(fake.requests.length, 6);
   assert.ok(events.some((event) => event.type === "session_paused"));
-  assert.deepEqual(rowsOf(dir).map((row) => row.kind), ["baseline"]);
+  assert.deepEqual(ledgerRows(dir).map((row) => row.kind), ["baseline"]);
 });

@@ -1,22 +1,13 @@
 // The loop end to end: real git, real processes, real SQLite, the replay proposer.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { runSession } from "../../src/loop/session.ts";
-import { Ledger } from "../../src/ledger/sqlite.ts";
-import { baseConfig, gitIn, isAlive, makeProject, recordingBus } from "../helpers/project.ts";
+import { baseConfig, gitIn, isAlive, ledgerRows, makeProject, recordingBus } from "../helpers/project.ts";
 
 const never = new AbortController().signal;
 
-function ledgerRows(dir: string) {
-  const ledger = Ledger.open(join(dir, ".autoresearch"), { readOnly: true });
-  try {
-    return ledger.listExperiments({ order: "asc" });
-  } finally {
-    ledger.close();
-  }
-}
 
 test("keep, discard, crash, timeout and rejected each get their status; git keeps every candidate", async (t) => {
   const dir = makeProject(t, {
@@ -189,16 +180,14 @@ test("the noise-aware policy runs the baseline k times and can confirm a would-b
   assert.ok(confirmation, "a would-be keep is re-run");
   assert.equal(candidate.decision, "keep");
   assert.match(candidate.rationale!, /keep/);
-  // 0.99 better than best 1: below minDelta 0.5? no: 1 - 0.01 = 0.99 improvement > 0.5 → confirm, keep.
+  // Best 1 (x=6) → 0.01 (x=6.9): an improvement of 0.99, beyond minDelta 0.5, so confirmed and kept.
   assert.equal(rows.find((row) => row.description === "x to 6.9")?.decision, "keep");
 });
 
 test("a project that is not a git repository gets a clear error", async (t) => {
   const dir = makeProject(t);
-  const { rmSync } = await import("node:fs");
   rmSync(join(dir, ".git"), { recursive: true, force: true });
   const { bus } = recordingBus();
   await assert.rejects(runSession({ projectDir: dir, bus, signal: never }), /not inside a git repository/);
   assert.equal(existsSync(join(dir, ".autoresearch")), false);
-  void readdirSync;
 });

@@ -1,6 +1,6 @@
 // The GPT template in tests: finding a Python with PyTorch, copies of the template with a tiny
 // CPU configuration, and running its scripts through the template's own launcher.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "./ts-demo.ts";
@@ -46,28 +46,8 @@ export function copyGptTemplate(dir: string, constants?: Record<string, unknown>
   if (constants) writeFileSync(join(dir, "constants.json"), `${JSON.stringify(constants, null, 2)}\n`);
 }
 
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `node <script> args...` in `cwd` (the harness's way of running the template), killed after `timeoutMs`. */
-export function runNode(cwd: string, args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, AUTORESEARCH_HOME: REPO_ROOT, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+// The gpt tests run the template's scripts the same way as the ts-demo tests.
+export { runNode } from "./ts-demo.ts";
 
 /** Reads the metrics JSON an evaluation wrote, or null. */
 export function readMetrics(path: string): Record<string, unknown> | null {

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { TestContext } from "node:test";
 import { EventBus, type EngineEvent } from "../../src/events/types.ts";
+import { Ledger } from "../../src/ledger/sqlite.ts";
 
 const TRAIN = `
 const fs = require("fs");
@@ -104,6 +105,16 @@ function toReplay(proposal: Proposal) {
 
 export function gitIn(dir: string, ...args: string[]): string {
   return execFileSync("git", args, { cwd: dir, encoding: "utf8" }).trim();
+}
+
+/** Every experiment in the project's ledger, oldest first, read as another process would. */
+export function ledgerRows(dir: string) {
+  const ledger = Ledger.open(join(dir, ".autoresearch"), { readOnly: true });
+  try {
+    return ledger.listExperiments({ order: "asc" });
+  } finally {
+    ledger.close();
+  }
 }
 
 /** An event bus that records every event. */

@@ -28,12 +28,13 @@ export function copyTemplate(dir: string): void {
 }
 
 /**
- * Runs `node <script>` in `cwd` with the given extra environment, killing it after
- * `timeoutMs` (a hung script then fails the test with its output instead of stalling it).
+ * Runs `node <args...>` in `cwd` (the harness's way of running a template's scripts) with the given
+ * extra environment, killing it after `timeoutMs` (a hung script then fails the test with its output
+ * instead of stalling it).
  */
-export function runScript(cwd: string, script: string, env: Record<string, string>, timeoutMs = 120_000): Promise<ScriptResult> {
+export function runNode(cwd: string, args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], {
+    const child = spawn(process.execPath, args, {
       cwd,
       env: { ...process.env, AUTORESEARCH_HOME: REPO_ROOT, ...env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -49,4 +50,9 @@ export function runScript(cwd: string, script: string, env: Record<string, strin
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** `node <script>` in `cwd`, as the ts-demo config runs its commands. */
+export function runScript(cwd: string, script: string, env: Record<string, string>, timeoutMs = 120_000): Promise<ScriptResult> {
+  return runNode(cwd, [script], env, timeoutMs);
 }
