@@ -6,17 +6,8 @@ export function createLocalExecutor(): Executor {
   return {
     name: "local",
     async runPhase(spec: PhaseSpec, signal: AbortSignal): Promise<PhaseResult> {
-      return runCommand({
-        command: spec.command,
-        cwd: spec.cwd,
-        env: spec.env,
-        logPath: spec.logPath,
-        timeoutMs: spec.timeoutMs,
-        killGraceMs: spec.killGraceMs,
-        signal,
-        marker: spec.marker,
-        onLine: spec.onLine,
-      });
+      const { phase: _phase, device: _device, ...run } = spec;
+      return runCommand({ ...run, signal });
     },
   };
 }

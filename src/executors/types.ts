@@ -1,26 +1,16 @@
 // Where a phase of an experiment runs. Local slots now; cluster schedulers later, behind the same interface.
-export interface PhaseSpec {
+import type { Marker } from "../runner/kill.ts";
+import type { RunOutcome, RunSpec } from "../runner/process.ts";
+
+/** A phase is a process run (see RunSpec) plus where it belongs; the marker is required here. */
+export interface PhaseSpec extends Omit<RunSpec, "signal" | "marker"> {
   phase: "prepare" | "train" | "evaluate";
-  command: string;
-  cwd: string;
-  /** Complete, already scrubbed environment (contract variables included). */
-  env: Record<string, string>;
-  logPath: string;
-  timeoutMs: number;
-  killGraceMs: number;
   device: string;
   /** Env var that marks every process of this phase, so escaped ones can be found and killed. */
-  marker: { name: string; value: string };
-  onLine?: (line: string) => void;
+  marker: Marker;
 }
 
-export interface PhaseResult {
-  exitCode: number | null;
-  signal: string | null;
-  timedOut: boolean;
-  aborted: boolean;
-  wallMs: number;
-}
+export type PhaseResult = RunOutcome;
 
 export interface Executor {
   readonly name: string;
