@@ -1,7 +1,6 @@
 // The loop: keep every slot busy, prepare proposals ahead, decide each result, stop on a rule.
 // Gather (ledger, git) -> decide (pure policy) -> apply (ledger transaction, then git update-ref).
 import type { AcceptancePolicy } from "./decide.ts";
-import { estimateNoise } from "./noise.ts";
 import { checkStopRules } from "./stop-rules.ts";
 import type { Proposer } from "../proposers/types.ts";
 import type { SlotDevice } from "../executors/devices.ts";
@@ -150,8 +149,4 @@ export function collectNoiseGroups(ctx: SessionContext): number[][] {
     if (original?.metric != null) groups.push([original.metric, row.metric!]);
   }
   return groups;
-}
-
-export function noiseFrom(groups: number[][]): number | null {
-  return estimateNoise(groups).sigma;
 }
