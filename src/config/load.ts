@@ -9,10 +9,28 @@ import { configSchema, type ParsedConfig } from "./schema.ts";
 export const CONFIG_FILE = "autoresearch.config.json";
 
 export interface ResearchConfig extends ParsedConfig {
-  /** Hard limit for the train command (normalized: never undefined). */
+  /** Hard limit for the train command at budgetSeconds (normalized: never undefined; see budgetFor for a slot's). */
   timeoutSeconds: number;
+  /** The timeoutSeconds the file set, if it set one: it then applies to every device kind. */
+  explicitTimeoutSeconds: number | undefined;
   projectDir: string;
   configPath: string;
+}
+
+export type DeviceKind = "cpu" | "cuda";
+
+export function deviceKind(device: string): DeviceKind {
+  return device.startsWith("cuda") ? "cuda" : "cpu";
+}
+
+/** The training budget and the train command's hard limit for an experiment on this device. */
+export function budgetFor(config: Pick<ResearchConfig, "budgetSeconds" | "budgetByDevice" | "explicitTimeoutSeconds">, device: string): { budgetSeconds: number; timeoutSeconds: number } {
+  const budgetSeconds = config.budgetByDevice?.[deviceKind(device)] ?? config.budgetSeconds;
+  return { budgetSeconds, timeoutSeconds: config.explicitTimeoutSeconds ?? defaultTimeout(budgetSeconds) };
+}
+
+function defaultTimeout(budgetSeconds: number): number {
+  return budgetSeconds * 1.25 + 15;
 }
 
 export function loadConfig(projectDir: string): ResearchConfig {
@@ -40,7 +58,8 @@ export function parseConfig(text: string, configPath: string, projectDir: string
   }
   const config: ResearchConfig = {
     ...result.data,
-    timeoutSeconds: result.data.timeoutSeconds ?? result.data.budgetSeconds * 1.25 + 15,
+    timeoutSeconds: result.data.timeoutSeconds ?? defaultTimeout(result.data.budgetSeconds),
+    explicitTimeoutSeconds: result.data.timeoutSeconds,
     projectDir,
     configPath,
   };
@@ -53,6 +72,11 @@ function crossFieldProblems(config: ResearchConfig): string[] {
   const problems: string[] = [];
   if (config.timeoutSeconds < config.budgetSeconds) {
     problems.push(`timeoutSeconds: ${config.timeoutSeconds} is shorter than budgetSeconds (${config.budgetSeconds}); expected a hard limit above the budget`);
+  }
+  for (const [kind, budget] of Object.entries(config.budgetByDevice ?? {})) {
+    if (config.explicitTimeoutSeconds !== undefined && budget !== undefined && config.explicitTimeoutSeconds < budget) {
+      problems.push(`timeoutSeconds: ${config.explicitTimeoutSeconds} is shorter than budgetByDevice.${kind} (${budget}); expected a hard limit above every budget, or leave timeoutSeconds out (each device kind then gets its budget * 1.25 + 15)`);
+    }
   }
   for (const [index, glob] of config.mutable.entries()) {
     if (glob === CONFIG_FILE || glob === config.program) {

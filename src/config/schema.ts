@@ -104,7 +104,11 @@ export const configSchema = z.strictObject({
   }),
   /** Training wall clock handed to the workload as AUTORESEARCH_BUDGET_SECONDS. */
   budgetSeconds: z.number().positive(),
-  /** Hard limit for the train command; default budgetSeconds * 1.25 + 15. */
+  /** Per device kind, replaces budgetSeconds for slots on that kind (the gpt template: 300 s on a GPU, 60 s on a CPU). */
+  budgetByDevice: z
+    .strictObject({ cpu: z.number().positive().optional(), cuda: z.number().positive().optional() })
+    .optional(),
+  /** Hard limit for the train command; default the slot's budget * 1.25 + 15. */
   timeoutSeconds: z.number().positive().optional(),
   /** Between SIGTERM and SIGKILL of a process group. */
   killGraceSeconds: z.number().min(0).default(5),

@@ -54,6 +54,8 @@ export interface SessionSummaryView {
   heldOutName: string | null;
   direction: "min" | "max";
   budgetSeconds: number | null;
+  /** Budgets that replace budgetSeconds on one device kind (config budgetByDevice). */
+  budgetByDevice: { cpu?: number; cuda?: number };
   slots: number;
   /** Finished experiments (baseline runs included). */
   experiments: number;

@@ -5,14 +5,20 @@ import { FAILED_STATUSES } from "./api.ts";
 import type { ExperimentRow, SessionListItem, SessionSummaryView } from "./api.ts";
 
 /** The parts of a session's committed config the views need; anything missing gets its default. */
-export function sessionSettings(config: unknown): { name: string | null; metricName: string; heldOutName: string | null; direction: "min" | "max"; budgetSeconds: number | null; slots: number } {
-  const raw = (config ?? {}) as { name?: unknown; metric?: { name?: unknown; heldOut?: unknown; direction?: unknown }; budgetSeconds?: unknown; slots?: unknown };
+export function sessionSettings(config: unknown): { name: string | null; metricName: string; heldOutName: string | null; direction: "min" | "max"; budgetSeconds: number | null; budgetByDevice: { cpu?: number; cuda?: number }; slots: number } {
+  const raw = (config ?? {}) as { name?: unknown; metric?: { name?: unknown; heldOut?: unknown; direction?: unknown }; budgetSeconds?: unknown; budgetByDevice?: Record<string, unknown>; slots?: unknown };
+  const budgetByDevice: { cpu?: number; cuda?: number } = {};
+  for (const kind of ["cpu", "cuda"] as const) {
+    const value = raw.budgetByDevice?.[kind];
+    if (typeof value === "number") budgetByDevice[kind] = value;
+  }
   return {
     name: typeof raw.name === "string" ? raw.name : null,
     metricName: typeof raw.metric?.name === "string" ? raw.metric.name : "metric",
     heldOutName: typeof raw.metric?.heldOut === "string" ? raw.metric.heldOut : null,
     direction: raw.metric?.direction === "max" ? "max" : "min",
     budgetSeconds: typeof raw.budgetSeconds === "number" ? raw.budgetSeconds : null,
+    budgetByDevice,
     slots: typeof raw.slots === "number" && raw.slots > 0 ? raw.slots : 1,
   };
 }
@@ -51,6 +57,7 @@ export function summarizeSession(session: SessionRecord, rows: readonly Experime
     heldOutName: settings.heldOutName,
     direction: settings.direction,
     budgetSeconds: settings.budgetSeconds,
+    budgetByDevice: settings.budgetByDevice,
     slots,
     experiments: finished,
     running,

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { budgetFor } from "../config/load.ts";
 import type { SlotDevice } from "../executors/devices.ts";
 import { ENV_BUDGET_SECONDS, ENV_DATA_DIR, ENV_DEVICE, ENV_HOME } from "../project/contract.ts";
 import type { SessionContext } from "./context.ts";
@@ -41,7 +42,7 @@ export function phaseEnvironment(
   // `node` in a workload's command is the Node that runs the harness (Node 24 here), whatever PATH says.
   env.PATH = [dirname(process.execPath), env.PATH ?? ""].filter(Boolean).join(":");
   if (!process.features.typescript) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ""} --experimental-strip-types --no-warnings`.trim();
-  env[ENV_BUDGET_SECONDS] = String(ctx.config.budgetSeconds);
+  env[ENV_BUDGET_SECONDS] = String(budgetFor(ctx.config, slot?.device ?? "cpu").budgetSeconds);
   env[ENV_DATA_DIR] = ctx.paths.dataDir;
   env[ENV_HOME] = harnessHome();
   env[ENV_DEVICE] = slot?.device ?? "cpu";

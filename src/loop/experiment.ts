@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { budgetFor } from "../config/load.ts";
 import * as git from "../git/index.ts";
 import { checkScope } from "../guard/scope.ts";
 import { ALWAYS_EXCLUDED_DIRS, diffHashes, hashTree, protectedFiles, verifySnapshot } from "../guard/checksums.ts";
@@ -80,9 +81,10 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
     ctx.ledger.updateExperiment(id, { logPath });
     if (job.kind === "candidate") await git.updateRef(ctx.paths.projectDir, candidateRef(ctx.tag, id), candidateCommit);
     timings.setupMs = ctx.clock.now() - startedMs;
+    const limits = budgetFor(ctx.config, slot.device);
     ctx.bus.emit({
       type: "experiment_started", at: isoAt(ctx.clock), id, kind: job.kind, slot: slot.slot, device: slot.device,
-      parentCommit, candidateCommit, description: job.description, budgetSeconds: ctx.config.budgetSeconds,
+      parentCommit, candidateCommit, description: job.description, budgetSeconds: limits.budgetSeconds,
     });
     const finish = (status: Exclude<ExperimentStatus, "running">, reason: string | null, extra: Partial<ExperimentOutcome> = {}): ExperimentOutcome => {
       timings.totalMs = ctx.clock.now() - startedMs;
@@ -106,11 +108,11 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
     const trainStarted = ctx.clock.now();
     const train = await ctx.executor.runPhase({
       phase: "train", command: ctx.config.train.command, cwd: worktree, env: phaseEnv("train", {}), logPath,
-      timeoutMs: ctx.config.timeoutSeconds * 1000, killGraceMs: ctx.config.killGraceSeconds * 1000, device: slot.device,
+      timeoutMs: limits.timeoutSeconds * 1000, killGraceMs: ctx.config.killGraceSeconds * 1000, device: slot.device,
       marker: runMarker(ctx, id), onLine: (line) => ctx.bus.emit({ type: "experiment_log", at: isoAt(ctx.clock), id, line }),
     }, signal);
     timings.trainMs = ctx.clock.now() - trainStarted;
-    const trainFailure = phaseFailure("train", train, ctx.config.timeoutSeconds);
+    const trainFailure = phaseFailure("train", train, limits.timeoutSeconds);
     if (trainFailure) return finish(trainFailure.status, trainFailure.reason);
 
     const tamperedProtected = diffHashes(protectedBefore, await hashProtected(ctx, worktree)).join(", ");

@@ -60,7 +60,7 @@ describe("gpt template in sessions", { skip: python ? false : reason }, () => {
     const constants = tinyConstants();
     const constantsText = `${JSON.stringify(constants, null, 2)}\n`;
     const dir = await gptProject(t, {
-      budgetSeconds: 4, proposer: { name: "replay", file: "proposals.json" }, acceptance: { policy: "greedy" },
+      budgetSeconds: 4, budgetByDevice: { cpu: 4 }, proposer: { name: "replay", file: "proposals.json" }, acceptance: { policy: "greedy" },
       stop: { maxConsecutiveFailures: 10 },
     }, constants, [
       proposal("print a perfect score", "train.py", CHEATS.fakeScore),
@@ -106,7 +106,7 @@ describe("gpt template in sessions", { skip: python ? false : reason }, () => {
 
   test("a short session of the offline search proposer runs end to end on the CPU profile", async (t) => {
     const dir = await gptProject(t, {
-      budgetSeconds: 5, proposer: { name: "search", seed: 7 }, acceptance: { policy: "noise-aware", baselineRuns: 1, z: 2, minDelta: 0.001 },
+      budgetSeconds: 5, budgetByDevice: { cpu: 5 }, proposer: { name: "search", seed: 7 }, acceptance: { policy: "noise-aware", baselineRuns: 1, z: 2, minDelta: 0.001 },
       stop: { maxExperiments: 3, maxConsecutiveFailures: 3 },
     });
     const { bus, events } = recordingBus();

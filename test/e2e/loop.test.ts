@@ -126,6 +126,21 @@ test("credentials of the harness never reach the workload; the metrics path reac
   assert.ok(trainEnv.PATH, "ordinary variables pass");
 });
 
+test("budgetByDevice sets the budget and the hard limit of an experiment on that device kind", async (t) => {
+  // 100 s on a GPU (hard limit 140 s), 0.4 s on a CPU (hard limit 15.5 s): the hanging candidate dies at the CPU's.
+  const config = baseConfig({ budgetSeconds: 100, budgetByDevice: { cpu: 0.4 } });
+  delete config.timeoutSeconds;
+  const dir = makeProject(t, { config, proposals: [{ description: "hang", params: { x: 6, mode: "hang" } }] });
+  const { bus, events } = recordingBus();
+  await runSession({ projectDir: dir, tag: "t", bus, signal: never });
+  const [baseline, hang] = ledgerRows(dir);
+  const trainEnv = JSON.parse(readFileSync(join(dir, ".autoresearch", "runs", String(baseline!.id), "out", "env.json"), "utf8")) as Record<string, string>;
+  assert.equal(trainEnv.AUTORESEARCH_BUDGET_SECONDS, "0.4");
+  assert.deepEqual(events.filter((event) => event.type === "experiment_started").map((event) => event.budgetSeconds), [0.4, 0.4]);
+  assert.equal(hang!.status, "timeout");
+  assert.match(hang!.reason ?? "", /hard limit of 15\.5s/);
+});
+
 test("slots run in parallel, each pinned to its own GPU, and the device is recorded", async (t) => {
   const dir = makeProject(t, {
     config: baseConfig({ slots: 2, devices: "auto", budgetSeconds: 1 }),

@@ -99,7 +99,7 @@ class App {
     this.#table.configure(summary.metricName, summary.heldOutName, summary.direction);
     this.#table.show(page);
     this.#redraw();
-    this.#running.reset(snapshot.running, summary.budgetSeconds);
+    this.#running.reset(snapshot.running, summary);
     this.#seedLogs(snapshot.running.map((row) => row.id));
   }
 

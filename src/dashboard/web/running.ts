@@ -1,5 +1,5 @@
 // The experiments running now: budget progress and a live log tail for each.
-import type { ExperimentRow } from "../api.ts";
+import type { ExperimentRow, SessionSummaryView } from "../api.ts";
 import { formatDuration } from "../../views/format.ts";
 import { h, replaceChildren } from "./dom.ts";
 
@@ -19,7 +19,7 @@ export class RunningPanel {
   readonly element: HTMLElement;
   #list: HTMLElement;
   #items = new Map<number, Running>();
-  #budgetSeconds: number | null = null;
+  #budgets: Pick<SessionSummaryView, "budgetSeconds" | "budgetByDevice"> = { budgetSeconds: null, budgetByDevice: {} };
   #live: boolean;
   #onPick: (id: number) => void;
 
@@ -32,8 +32,8 @@ export class RunningPanel {
   }
 
   /** The running experiments of a freshly loaded session. */
-  reset(rows: readonly ExperimentRow[], budgetSeconds: number | null): void {
-    this.#budgetSeconds = budgetSeconds;
+  reset(rows: readonly ExperimentRow[], budgets: Pick<SessionSummaryView, "budgetSeconds" | "budgetByDevice">): void {
+    this.#budgets = budgets;
     this.#items.clear();
     this.update(rows);
   }
@@ -116,7 +116,8 @@ export class RunningPanel {
 
   #refreshMeta(item: Running): void {
     const elapsedMs = Math.max(0, Date.now() - Date.parse(item.row.startedAt));
-    const budgetMs = (this.#budgetSeconds ?? 0) * 1000;
+    const kind = item.row.device.startsWith("cuda") ? "cuda" : "cpu";
+    const budgetMs = (this.#budgets.budgetByDevice[kind] ?? this.#budgets.budgetSeconds ?? 0) * 1000;
     const fraction = budgetMs > 0 ? Math.min(1, elapsedMs / budgetMs) : 0;
     item.bar.style.width = `${(fraction * 100).toFixed(1)}%`;
     item.bar.classList.toggle("over", budgetMs > 0 && elapsedMs > budgetMs);
