@@ -1,17 +1,17 @@
 // The gpt template run the way the harness runs it, without the engine: real node and Python
-// processes, PyTorch on the CPU, the Brown corpus. Needs a Python with PyTorch (CI installs
-// Debian's python3-torch); skips, saying why, where there is none.
+// processes, PyTorch on the CPU, the Brown corpus. Runs once with PyTorch 1.x and once with 2.x
+// (CI: Debian's python3-torch, and a venv that .ci/run makes from a local torch wheel); a
+// generation with no interpreter is skipped, saying why.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CHEATS, copyGptTemplate, readMetrics, runNode, tinyConstants, torchPython, trainWith } from "./helpers/gpt.ts";
+import { CHEATS, copyGptTemplate, readMetrics, runNode, tinyConstants, torchLegs, trainWith } from "./helpers/gpt.ts";
 import { tempDir } from "./helpers/ts-demo.ts";
 
-const { python, reason } = torchPython();
-
-describe("gpt template", { skip: python ? false : reason }, () => {
+// Once per PyTorch generation: 1.x takes the by-hand attention and norm, 2.x SDPA and F.rms_norm.
+for (const { name, python, version, reason } of torchLegs()) describe(`gpt template on ${name}${version ? ` (${version})` : ""}`, { skip: python ? false : reason }, () => {
   const work = tempDir("gpt-template");
   const project = join(work.path, "project");
   const dataDir = join(work.path, "data");
@@ -30,7 +30,7 @@ describe("gpt template", { skip: python ? false : reason }, () => {
   let runs = 0;
   async function trainAndEvaluate(dir: string, budgetSeconds: number, data = dataDir) {
     const outputDir = join(work.path, `out-${++runs}`);
-    const env = { AUTORESEARCH_DATA_DIR: data, AUTORESEARCH_OUTPUT_DIR: outputDir, AUTORESEARCH_BUDGET_SECONDS: String(budgetSeconds), AUTORESEARCH_DEVICE: "cpu" };
+    const env = { AUTORESEARCH_DATA_DIR: data, AUTORESEARCH_OUTPUT_DIR: outputDir, AUTORESEARCH_BUDGET_SECONDS: String(budgetSeconds), AUTORESEARCH_DEVICE: "cpu", AUTORESEARCH_PYTHON: python! };
     const train = await runNode(dir, ["run-python.ts", "train.py"], env);
     assert.equal(train.code, 0, `train failed:\n${train.stdout.slice(-2000)}\n${train.stderr}`);
     return { train, outputDir, ...(await evaluate(dir, outputDir, data)) };
@@ -38,7 +38,7 @@ describe("gpt template", { skip: python ? false : reason }, () => {
 
   async function evaluate(dir: string, outputDir: string, data: string) {
     const metricsFile = join(work.path, `metrics-${++runs}.json`);
-    const env = { AUTORESEARCH_DATA_DIR: data, AUTORESEARCH_OUTPUT_DIR: outputDir, AUTORESEARCH_METRICS_FILE: metricsFile, AUTORESEARCH_DEVICE: "cpu" };
+    const env = { AUTORESEARCH_DATA_DIR: data, AUTORESEARCH_OUTPUT_DIR: outputDir, AUTORESEARCH_METRICS_FILE: metricsFile, AUTORESEARCH_DEVICE: "cpu", AUTORESEARCH_PYTHON: python! };
     const evaluation = await runNode(dir, ["run-python.ts", "evaluate.py"], env);
     return { evaluation, metrics: readMetrics(metricsFile) };
   }

@@ -17,6 +17,41 @@ export function torchPython(): { python: string | null; reason: string } {
   return { python: null, reason: `no Python with PyTorch and numpy among ${candidates.join(", ")} (on Debian: apt-get install python3-torch python3-numpy)` };
 }
 
+export interface TorchLeg {
+  /** "torch 1.x" or "torch 2.x": the PyTorch generations the template supports. */
+  name: string;
+  python: string | null;
+  version: string | null;
+  reason: string;
+}
+
+/**
+ * One interpreter per PyTorch generation, so the template's tests run on both where both exist:
+ * 1.x (Debian's python3-torch: no SDPA, no rms_norm, no compile) and 2.x (what pip installs;
+ * `.ci/run` makes one from a local wheel where the machine has one). AUTORESEARCH_TORCH2_PYTHON
+ * names a 2.x interpreter. A generation with no interpreter comes back with python null and why.
+ */
+export function torchLegs(): TorchLeg[] {
+  const candidates = [process.env.AUTORESEARCH_TORCH2_PYTHON, process.env.AUTORESEARCH_PYTHON, "python3", "/usr/bin/python3", "python"]
+    .filter((value): value is string => Boolean(value));
+  const found = new Map<string, { python: string; version: string }>();
+  for (const python of candidates) {
+    const probe = spawnSync(python, ["-c", "import numpy, torch; print(torch.__version__)"], { encoding: "utf8", timeout: 120_000 });
+    const version = probe.status === 0 ? probe.stdout.trim() : "";
+    const major = version.split(".")[0];
+    if (major && !found.has(major)) found.set(major, { python, version });
+  }
+  const tried = candidates.join(", ");
+  return [
+    { name: "torch 1.x", ...leg(found.get("1"), `no Python with PyTorch 1.x and numpy among ${tried} (on Debian: apt-get install python3-torch python3-numpy)`) },
+    { name: "torch 2.x", ...leg(found.get("2"), `no Python with PyTorch 2.x and numpy among ${tried} (pip install torch numpy into a venv and set AUTORESEARCH_TORCH2_PYTHON; .ci/run does this where /opt/wheels holds a torch wheel)`) },
+  ];
+}
+
+function leg(hit: { python: string; version: string } | undefined, reason: string): Omit<TorchLeg, "name"> {
+  return hit ? { python: hit.python, version: hit.version, reason: "" } : { python: null, version: null, reason };
+}
+
 /**
  * A small CPU profile for tests: the Brown corpus with a 512-token BPE, context 64, depth 2,
  * width 64, 512 tokens per step, and a few thousand evaluation tokens. Small enough to learn
