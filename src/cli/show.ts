@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { EXIT, UserError } from "../errors.ts";
+import { experimentOutputDir } from "../project/paths.ts";
 import { readLogTail } from "../runner/process.ts";
 import { formatDelta, formatDuration, formatMetric } from "../views/format.ts";
 import { parse, positiveInteger, type Io } from "./args.ts";
@@ -14,13 +15,15 @@ export const showCommand: Command = {
     const { values, positionals } = parse("show", argv, { json: { type: "boolean" }, project: { type: "string" } }, 1);
     if (positionals[0] === undefined) throw new UsageError("show: missing <id>", "Usage: autoresearch show <id> (ids are in `autoresearch results`)");
     const id = positiveInteger("show", "id", positionals[0])!;
-    const { ledger } = openLedgerReadOnly(values.project ?? io.cwd);
+    const { ledger, paths } = openLedgerReadOnly(values.project ?? io.cwd);
     try {
       const row = ledger.getExperiment(id);
       if (!row) throw new UserError(`no experiment ${id}`, { exitCode: EXIT.usage, hint: "See `autoresearch results` for the ids." });
       const logTail = row.logPath && existsSync(row.logPath) ? readLogTail(row.logPath, { maxLines: 30 }) : "";
+      const outputDir = experimentOutputDir(paths, row.id);
+      const outputs = existsSync(outputDir) ? outputDir : null;
       if (values.json) {
-        io.stdout(`${JSON.stringify({ ...row, logTail }, null, 2)}\n`);
+        io.stdout(`${JSON.stringify({ ...row, outputDir: outputs, logTail }, null, 2)}\n`);
         return 0;
       }
       const metrics = Object.entries(row.secondary).map(([name, value]) => `${name}=${formatMetric(value)}`).join("  ");
@@ -35,6 +38,7 @@ export const showCommand: Command = {
         `commits:     parent ${row.parentCommit.slice(0, 10)}  candidate ${row.candidateCommit?.slice(0, 10) ?? "-"}`,
         `timings:     ${Object.entries(row.timings).map(([phase, ms]) => `${phase.replace(/Ms$/, "")} ${formatDuration(ms ?? 0)}`).join(", ")}`,
         `log:         ${row.logPath || "-"}`,
+        `outputs:     ${outputs ?? "- (removed by the outputs policy once decided; see README \"Config reference\")"}`,
         "",
         row.diff ? `--- diff\n${row.diff.trimEnd()}` : "--- no diff (the code as it was)",
         "",

@@ -119,6 +119,8 @@ export const configSchema = z.strictObject({
   proposer: proposerSchema.default({ name: "search" }),
   acceptance: acceptanceSchema.default({ policy: "noise-aware", baselineRuns: 2, z: 2, minDelta: 0, confirm: false }),
   stop: stopSchema.default({ maxConsecutiveFailures: 5 }),
+  /** Which experiments' output directories (.autoresearch/runs/<id>: checkpoints) stay once decided: the current best's, every kept one's, or all. */
+  outputs: z.enum(["best", "kept", "all"]).default("best"),
   /** How many recent experiments a proposer sees. */
   historyLimit: z.number().int().positive().default(50),
 });

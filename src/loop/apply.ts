@@ -6,6 +6,7 @@ import type { FinishPatch } from "../ledger/sqlite.ts";
 import { writeResultsTsv } from "../ledger/results-tsv.ts";
 import type { AcceptancePolicy } from "./decide.ts";
 import { estimateNoise } from "./noise.ts";
+import { pruneOutputs } from "./outputs.ts";
 import type { ExperimentOutcome, Job } from "./experiment.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 
@@ -97,6 +98,7 @@ export async function applyOutcome(
     }
   }
   refreshResultsTsv(ctx);
+  pruneOutputs(ctx);
   return { confirmation };
 }
 

@@ -10,7 +10,7 @@ import { checkScope } from "../guard/scope.ts";
 import { ALWAYS_EXCLUDED_DIRS, diffHashes, hashTree, protectedFiles, verifySnapshot } from "../guard/checksums.ts";
 import type { ExperimentStatus, PhaseTimings } from "../ledger/types.ts";
 import { ENV_EXPERIMENT_ID, ENV_METRICS_FILE, ENV_OUTPUT_DIR, ENV_PHASE } from "../project/contract.ts";
-import { candidateRef, experimentLogPath } from "../project/paths.ts";
+import { candidateRef, experimentLogPath, experimentOutputDir } from "../project/paths.ts";
 import { killMarkedProcesses, readLogTail } from "../runner/process.ts";
 import type { SlotDevice } from "../executors/devices.ts";
 import type { PhaseResult } from "../executors/types.ts";
@@ -95,8 +95,8 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
     const dataProblems = await checkData(ctx);
     if (dataProblems) return finish("rejected", dataProblems, { dataTampered: true });
     const protectedBefore = await hashProtected(ctx, worktree);
-    const runDir = join(ctx.paths.runsDir, String(id));
-    const outputDir = join(runDir, "out");
+    const outputDir = experimentOutputDir(ctx.paths, id);
+    const runDir = dirname(outputDir);
     rmSync(runDir, { recursive: true, force: true });
     mkdirSync(outputDir, { recursive: true });
 

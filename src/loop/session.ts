@@ -21,6 +21,7 @@ import { SESSION_MARKER_ENV, sessionKey } from "./environment.ts";
 import { acquireRunLock } from "./lock.ts";
 import { ensurePrepared } from "./prepare.ts";
 import { refreshResultsTsv } from "./apply.ts";
+import { pruneOutputs } from "./outputs.ts";
 import { runLoop } from "./scheduler.ts";
 import { summarize } from "./summary.ts";
 
@@ -202,6 +203,7 @@ async function recover(ctx: SessionContext, session: SessionRecord): Promise<voi
   const interrupted = ctx.ledger.markInterrupted(ctx.tag, "the harness stopped while it ran");
   if (interrupted.length > 0) ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message: `experiment(s) ${interrupted.join(", ")} were running when the harness stopped: marked interrupted` });
   await removeWorktrees(ctx.paths);
+  pruneOutputs(ctx);
   const branchRef = `refs/heads/${ctx.branch}`;
   const pointsAt = await git.revParse(ctx.paths.projectDir, branchRef);
   if (pointsAt !== session.bestCommit) {

@@ -34,6 +34,11 @@ export function experimentLogPath(paths: ProjectPaths, id: number): string {
   return join(paths.logsDir, `${id}.log`);
 }
 
+/** Where an experiment's train phase writes (AUTORESEARCH_OUTPUT_DIR): checkpoints, reports. Pruned by the `outputs` policy. */
+export function experimentOutputDir(paths: ProjectPaths, id: number): string {
+  return join(paths.runsDir, String(id), "out");
+}
+
 /** A session's own files (the proposer's notebook, notes.md), beside the ledger. */
 export function sessionDir(paths: ProjectPaths, tag: string): string {
   return join(paths.stateDir, "sessions", tag);

@@ -83,6 +83,9 @@ test("run, status, results and show tell the same story", (t) => {
   assert.match(show.stdout, /status: +crash — train exited with code 3/);
   assert.match(show.stdout, /-\{"x":6,"mode":"ok"\}|\+\{"x":6,"mode":"crash"\}/);
   assert.match(show.stdout, /boom: simulated crash/, "the log tail shows the error");
+  assert.match(show.stdout, /outputs: +- \(removed by the outputs policy/, "a crash's outputs go once it is decided");
+  const best = rows.find((row) => row.description === "x to 6")!;
+  assert.match(cli(dir, "show", String(best.id)).stdout, new RegExp(`outputs: +${join(dir, ".autoresearch", "runs", String(best.id), "out")}`));
   assert.equal(cli(dir, "show", "999").code, 2);
 });
 

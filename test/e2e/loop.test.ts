@@ -1,7 +1,7 @@
 // The loop end to end: real git, real processes, real SQLite, the replay proposer.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runSession } from "../../src/loop/session.ts";
 import { baseConfig, gitIn, isAlive, ledgerRows, makeProject, recordingBus } from "../helpers/project.ts";
@@ -67,6 +67,34 @@ test("keep, discard, crash, timeout and rejected each get their status; git keep
   assert.match(logTail, /^step 3\/3$/m);
   assert.doesNotMatch(logTail, /step 1\/3/);
   assert.ok(events.some((event) => event.type === "best_updated" && event.metric === 0));
+
+  // Outputs (checkpoints) stay for the best alone; every log stays.
+  assert.deepEqual(readdirSync(join(dir, ".autoresearch", "runs")), [String(best.id)]);
+  for (const row of rows.filter((row) => row.status !== "rejected")) assert.ok(existsSync(row.logPath), `log of #${row.id}`);
+});
+
+test("outputs: \"kept\" keeps the baseline's and every kept experiment's; a resume removes what a kill left behind", async (t) => {
+  const dir = makeProject(t, {
+    config: baseConfig({ outputs: "kept" }),
+    proposals: [
+      { description: "x to 6", params: { x: 6, mode: "ok" } },
+      { description: "x to 100", params: { x: 100, mode: "ok" } },
+      { description: "x to 7", params: { x: 7, mode: "ok" } },
+    ],
+  });
+  await runSession({ projectDir: dir, tag: "o", bus: recordingBus().bus, signal: never });
+  const rows = ledgerRows(dir);
+  const id = (description: string) => String(rows.find((row) => row.description === description)!.id);
+  const runs = join(dir, ".autoresearch", "runs");
+  assert.deepEqual(readdirSync(runs).sort(), [id("baseline (unchanged code)"), id("x to 6"), id("x to 7")].sort());
+  assert.ok(existsSync(join(runs, id("x to 7"), "out", "x.json")));
+
+  // As if the harness died after deciding "x to 100" but before removing its outputs.
+  mkdirSync(join(runs, id("x to 100"), "out"), { recursive: true });
+  writeFileSync(join(runs, id("x to 100"), "out", "model.pt"), "checkpoint");
+  await runSession({ projectDir: dir, tag: "o", bus: recordingBus().bus, signal: never });
+  assert.ok(!existsSync(join(runs, id("x to 100"))), "resuming removes the outputs the policy lets go");
+  assert.ok(existsSync(join(runs, id("x to 6"), "out", "x.json")));
 });
 
 test("no process of an experiment outlives it, not even one that escaped with setsid", async (t) => {
@@ -143,7 +171,7 @@ test("budgetByDevice sets the budget and the hard limit of an experiment on that
 
 test("slots run in parallel, each pinned to its own GPU, and the device is recorded", async (t) => {
   const dir = makeProject(t, {
-    config: baseConfig({ slots: 2, devices: "auto", budgetSeconds: 1 }),
+    config: baseConfig({ slots: 2, devices: "auto", budgetSeconds: 1, outputs: "all" }),
     proposals: [
       { description: "x to 6", params: { x: 6, mode: "ok" } },
       { description: "x to 5", params: { x: 5, mode: "ok" } },
