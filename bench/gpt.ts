@@ -3,10 +3,13 @@
 // test_bpb, tokens/s, MFU, peak memory, and start-up / evaluation seconds against the budget.
 //   node bench/gpt.ts                     the profile of the device (cuda:0 when nvidia-smi lists a GPU)
 //   node bench/gpt.ts --device cpu --budget 60 --runs 3
+//   node bench/gpt.ts --data DIR [--prepare-only]   prepared data kept in DIR (made there if missing), reused by
+//                                                    later runs: a GPU machine without npm packages then needs
+//                                                    only Node and this repository (bench/device-pack.sh)
 import { spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { listGpus } from "../src/executors/devices.ts";
@@ -18,6 +21,8 @@ const { values: flags } = parseArgs({
     budget: { type: "string", default: "300" },
     runs: { type: "string", default: "1" },
     keep: { type: "boolean", default: false },
+    data: { type: "string" },
+    "prepare-only": { type: "boolean", default: false },
   },
 });
 
@@ -42,13 +47,21 @@ const device = flags.device ?? ((await listGpus()).length > 0 ? "cuda:0" : "cpu"
 const work = mkdtempSync(join(tmpdir(), "autoresearch-bench-gpt-"));
 const project = join(work, "project");
 cpSync(join(home, "templates", "gpt"), project, { recursive: true });
-const dataDir = join(work, "data");
+const dataDir = flags.data ? resolve(flags.data) : join(work, "data");
 const gpu = device.startsWith("cuda:") ? { CUDA_VISIBLE_DEVICES: device.slice(5) } : { CUDA_VISIBLE_DEVICES: "" };
 const base = { AUTORESEARCH_DATA_DIR: dataDir, AUTORESEARCH_DEVICE: device.startsWith("cuda:") ? "cuda:0" : "cpu", AUTORESEARCH_BUDGET_SECONDS: flags.budget, ...gpu };
 
-const prepared = await run(project, ["prepare.ts"], base);
-if (prepared.code !== 0) fail("prepare", prepared.output);
-console.log(`prepare: ${prepared.seconds.toFixed(1)}s (both profiles, the bundled Brown corpus)`);
+if (flags.data && existsSync(join(dataDir, "manifest.json"))) {
+  console.log(`prepare: reusing ${dataDir} (evaluate.py checks it against its manifest)`);
+} else {
+  const prepared = await run(project, ["prepare.ts"], base);
+  if (prepared.code !== 0) fail("prepare", prepared.output);
+  console.log(`prepare: ${prepared.seconds.toFixed(1)}s (both profiles, the bundled Brown corpus) into ${dataDir}`);
+}
+if (flags["prepare-only"]) {
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+}
 
 const rows: string[] = [];
 for (let index = 1; index <= Number(flags.runs); index++) {
