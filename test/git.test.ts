@@ -71,6 +71,21 @@ describe("querying a repository", () => {
     assert.doesNotMatch(patch, /new\.txt|\x1b\[/);
   });
 
+  test("diffWithChanges gives the same patch and paths as diff and changedPaths, in one process, odd names included", async () => {
+    repo.git(["config", "diff.noprefix", "true"]);
+    repo.git(["config", "color.diff", "always"]);
+    repo.write("src/model.py", "lr = 0.2\n");
+    repo.write("new file\twith tab.txt", "new\n");
+    repo.write("ünïcode.txt", "u\n");
+    rmSync(join(repo.dir, "old.txt"));
+    const next = await git.commitAll(repo.dir, "change");
+    const combined = await git.diffWithChanges(repo.dir, repo.initialCommit, next);
+    assert.deepEqual(combined.changes, await git.changedPaths(repo.dir, repo.initialCommit, next));
+    assert.deepEqual(combined.changes.map((change) => change.path).sort(), ["new file\twith tab.txt", "old.txt", "src/model.py", "ünïcode.txt"]);
+    assert.equal(combined.patch, await git.diff(repo.dir, repo.initialCommit, next));
+    assert.deepEqual(await git.diffWithChanges(repo.dir, next, next), { patch: "", changes: [] });
+  });
+
   test("a failing command throws GitError naming the command and git's message", async () => {
     await assert.rejects(git.treeOf(repo.dir, "no-such-commit"), (error: unknown) => {
       assert.ok(error instanceof git.GitError);
@@ -171,6 +186,21 @@ describe("worktrees", () => {
     assert.equal(await git.isClean(repo.dir), true);
   });
 
+  test("commitWorktree commits on the parent without moving the worktree's HEAD, and returns the tree", async () => {
+    const path = join(repo.root, "worktrees", "exp-5");
+    await git.addWorktree(repo.dir, path, repo.initialCommit);
+    repo.write("src/model.py", "lr = 0.5\n", path);
+    const { commit, tree } = await git.commitWorktree(path, "try lr 0.5\n\nbecause", repo.initialCommit);
+    assert.equal(await git.headCommit(path), repo.initialCommit);
+    assert.equal(repo.git(["rev-parse", `${commit}^`]), repo.initialCommit);
+    assert.equal(repo.git(["rev-parse", `${commit}^{tree}`]), tree);
+    assert.equal(await git.readFileAt(repo.dir, commit, "src/model.py"), "lr = 0.5\n");
+    assert.equal(repo.git(["log", "-1", "--format=%an <%ae> | %cn <%ce> | %B", commit]).trim(), "autoresearch <autoresearch@localhost> | autoresearch <autoresearch@localhost> | try lr 0.5\n\nbecause");
+    const unchanged = join(repo.root, "worktrees", "exp-6");
+    await git.addWorktree(repo.dir, unchanged, repo.initialCommit);
+    assert.equal((await git.commitWorktree(unchanged, "nothing", repo.initialCommit)).tree, await git.treeOf(repo.dir, repo.initialCommit));
+  });
+
   test("commitAll with nothing changed is an error", async () => {
     await assert.rejects(git.commitAll(repo.dir, "nothing"), /nothing to commit/);
   });
@@ -212,6 +242,9 @@ describe("worktrees", () => {
     repo.write("README.md", "committed anyway\n", path);
     const commit = await git.commitAll(path, "despite hooks");
     assert.equal(await git.readFileAt(repo.dir, commit, "README.md"), "committed anyway\n");
+    repo.write("README.md", "and again\n", path);
+    const again = await git.commitWorktree(path, "despite hooks, without moving HEAD", commit);
+    assert.equal(await git.readFileAt(repo.dir, again.commit, "README.md"), "and again\n");
   });
 });
 

@@ -1,7 +1,7 @@
 // Committing on the harness's behalf: a fixed identity, no signing, no hooks, so a
 // user's git setup (a failing pre-commit hook, gpgsign=true) never blocks the loop.
 import { mkdirSync } from "node:fs";
-import { GitError, runGit } from "./exec.ts";
+import { assertRevision, GitError, runGit } from "./exec.ts";
 import { withRepositoryLock } from "./lock.ts";
 import { revParse } from "./query.ts";
 
@@ -55,6 +55,20 @@ export async function commitAll(worktreeDir: string, message: string): Promise<s
     });
   }
   return commitStaged(worktreeDir, message, false);
+}
+
+/**
+ * Stages everything in the worktree and writes a commit of it on `parent` without moving the
+ * worktree's HEAD: three processes (add, write-tree, commit-tree) instead of commitAll's four, and
+ * the tree comes back too. An unchanged worktree gives a commit whose tree equals the parent's
+ * (the caller's diff is empty). Not serialised, for the reason commitAll gives.
+ */
+export async function commitWorktree(worktreeDir: string, message: string, parent: string): Promise<{ commit: string; tree: string }> {
+  assertRevision(parent);
+  await runGit(worktreeDir, ["add", "--all"], { retryOnLock: true });
+  const tree = (await runGit(worktreeDir, ["write-tree"], { retryOnLock: true })).stdout.trim();
+  const commit = (await runGit(worktreeDir, [...COMMIT_CONFIG, "commit-tree", "--no-gpg-sign", tree, "-p", parent, "-m", message], { env: COMMIT_ENV })).stdout.trim();
+  return { commit, tree };
 }
 
 /** Creates a repository in `dir` (made if missing) whose first branch is `main`. */

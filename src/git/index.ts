@@ -6,6 +6,7 @@ export {
   changedPaths,
   currentBranch,
   diff,
+  diffWithChanges,
   gitCommonDir,
   headCommit,
   isAncestor,
@@ -23,5 +24,5 @@ export {
 } from "./query.ts";
 export { createBranch, deleteRef, updateRef } from "./refs.ts";
 export { addWorktree, listWorktrees, pruneWorktrees, removeWorktree, type WorktreeEntry } from "./worktree.ts";
-export { commitAll, commitInitial, initRepo, HARNESS_EMAIL, HARNESS_NAME } from "./commit.ts";
+export { commitAll, commitInitial, commitWorktree, initRepo, HARNESS_EMAIL, HARNESS_NAME } from "./commit.ts";
 export { withRepositoryLock } from "./lock.ts";

@@ -160,6 +160,27 @@ export async function changedPaths(cwd: string, from: string, to: string): Promi
   return changes;
 }
 
+/** The unified diff between two commits and the paths it changes, from one `git diff` (raw records, then the patch). */
+export async function diffWithChanges(cwd: string, from: string, to: string): Promise<{ patch: string; changes: ChangedPath[] }> {
+  assertRevision(from);
+  assertRevision(to);
+  const args = ["diff", ...PLAIN_DIFF, "--src-prefix=a/", "--dst-prefix=b/", "--raw", "--patch", "-z", "--no-renames", from, to, "--"];
+  const { stdout } = await runGit(cwd, args);
+  const changes: ChangedPath[] = [];
+  let position = 0;
+  // Raw records: ":<mode> <mode> <sha> <sha> <status>\0<path>\0"; an empty field ends them.
+  while (stdout[position] === ":") {
+    const headerEnd = stdout.indexOf("\0", position);
+    const pathEnd = stdout.indexOf("\0", headerEnd + 1);
+    if (headerEnd < 0 || pathEnd < 0) throw new Error(`git diff --raw -z: a truncated record at offset ${position}`);
+    const header = stdout.slice(position, headerEnd);
+    changes.push({ status: header[header.lastIndexOf(" ") + 1] as ChangeStatus, path: stdout.slice(headerEnd + 1, pathEnd) });
+    position = pathEnd + 1;
+  }
+  if (stdout[position] === "\0") position += 1;
+  return { patch: stdout.slice(position), changes };
+}
+
 /** The unified diff between two commits, optionally limited to some paths. */
 export async function diff(cwd: string, from: string, to: string, paths: string[] = []): Promise<string> {
   assertRevision(from);

@@ -31,6 +31,8 @@ export interface SessionContext {
   /** Checksums of the prepared data, verified around every experiment; null without a prepare step. */
   dataSnapshot: DirectorySnapshot | null;
   slots: SlotDevice[];
+  /** Work left running after an experiment handed its slot back (removing its worktree); awaited before the session ends. */
+  cleanups: Set<Promise<void>>;
 }
 
 export function isoAt(clock: Clock): string {

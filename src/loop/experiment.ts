@@ -39,15 +39,17 @@ export interface ExperimentOutcome {
 
 export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDevice, signal: AbortSignal): Promise<ExperimentOutcome> {
   const startedMs = ctx.clock.now();
-  const worktree = join(ctx.paths.worktreesDir, randomUUID().slice(0, 8));
   const timings: PhaseTimings = { proposeMs: job.kind === "candidate" ? job.proposeMs : undefined };
+  let worktree: string | null = null;
   let id = -1;
   try {
     const parentCommit = job.kind === "candidate" ? job.parentCommit : job.commit;
-    await git.addWorktree(ctx.paths.projectDir, worktree, parentCommit);
     let candidateCommit = parentCommit;
+    let candidateTree: string | null = null;
     let diff = "";
     let rejection: string | null = null;
+    worktree = join(ctx.paths.worktreesDir, randomUUID().slice(0, 8));
+    await git.addWorktree(ctx.paths.projectDir, worktree, parentCommit);
     if (job.kind === "candidate") {
       for (const [path, content] of Object.entries(job.files)) {
         mkdirSync(dirname(join(worktree, path)), { recursive: true });
@@ -55,6 +57,7 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
       }
       const built = await commitCandidate(ctx, worktree, parentCommit, job);
       candidateCommit = built.commit;
+      candidateTree = built.tree;
       diff = built.diff;
       rejection = built.rejection;
     }
@@ -64,7 +67,7 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
       confirms: job.kind === "confirmation" ? job.confirms : null,
       parentCommit,
       candidateCommit,
-      candidateTree: await git.treeOf(ctx.paths.projectDir, candidateCommit),
+      candidateTree: candidateTree ?? (await git.treeOf(ctx.paths.projectDir, candidateCommit)),
       proposer: job.kind === "candidate" ? job.proposer : "harness",
       description: job.description,
       hypothesis: job.kind === "candidate" ? job.hypothesis : "",
@@ -160,28 +163,34 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
     const status: Exclude<ExperimentStatus, "running"> = signal.aborted ? "interrupted" : "crash";
     return { id, job, status, candidateCommit: null, metric: null, heldOutMetric: null, selfReported: false, reason: `harness error: ${(error as Error).message}`, dataTampered: false, timings };
   } finally {
-    await git.removeWorktree(ctx.paths.projectDir, worktree).catch(() => undefined);
     if (id >= 0 && signal.aborted) await killLeftovers(ctx, id);
+    // The slot is free once the processes are gone; the worktree goes in the background (a leftover is removed on resume).
+    if (worktree !== null) {
+      const path = worktree;
+      const removal: Promise<void> = git.removeWorktree(ctx.paths.projectDir, path)
+        .catch(() => undefined)
+        .finally(() => ctx.cleanups.delete(removal));
+      ctx.cleanups.add(removal);
+    }
   }
 }
 
+/** Waits for the background work of finished experiments (worktree removals). */
+export async function settleCleanups(ctx: Pick<SessionContext, "cleanups">): Promise<void> {
+  while (ctx.cleanups.size > 0) await Promise.all([...ctx.cleanups]);
+}
+
+/** Commits the candidate's files (the worktree's HEAD stays at the parent), diffs it, and guards scope and duplicates. */
 async function commitCandidate(ctx: SessionContext, worktree: string, parentCommit: string, job: Extract<Job, { kind: "candidate" }>) {
   const message = `${job.description}\n\n${job.hypothesis}\n\nautoresearch: tag ${ctx.tag}, proposer ${job.proposer}`;
-  let commit: string;
-  try {
-    commit = await git.commitAll(worktree, message);
-  } catch (error) {
-    if (/nothing to commit/i.test(String(error))) return { commit: parentCommit, diff: "", rejection: "the proposal changes nothing" };
-    throw error;
-  }
-  const diff = await git.diff(ctx.paths.projectDir, parentCommit, commit);
-  const changes = await git.changedPaths(ctx.paths.projectDir, parentCommit, commit);
+  const { commit, tree } = await git.commitWorktree(worktree, message, parentCommit);
+  const { patch: diff, changes } = await git.diffWithChanges(ctx.paths.projectDir, parentCommit, commit);
+  if (changes.length === 0) return { commit: parentCommit, tree: null, diff: "", rejection: "the proposal changes nothing" };
   const scope = checkScope(changes, { mutable: ctx.config.mutable, protected: ctx.config.protected, alwaysProtected: alwaysProtected(ctx) });
-  if (!scope.ok) return { commit, diff, rejection: scope.reason };
-  const tree = await git.treeOf(ctx.paths.projectDir, commit);
+  if (!scope.ok) return { commit, tree, diff, rejection: scope.reason };
   const earlier = ctx.ledger.findByTree(ctx.tag, tree);
-  if (earlier && earlier.status !== "interrupted") return { commit, diff, rejection: `duplicate: the same code as experiment ${earlier.id} (${earlier.description})` };
-  return { commit, diff, rejection: null };
+  if (earlier && earlier.status !== "interrupted") return { commit, tree, diff, rejection: `duplicate: the same code as experiment ${earlier.id} (${earlier.description})` };
+  return { commit, tree, diff, rejection: null };
 }
 
 export function alwaysProtected(ctx: SessionContext): string[] {

@@ -4,7 +4,7 @@ import type { AcceptancePolicy } from "./decide.ts";
 import { checkStopRules } from "./stop-rules.ts";
 import type { Proposer } from "../proposers/types.ts";
 import type { SlotDevice } from "../executors/devices.ts";
-import { runExperiment, type ExperimentOutcome, type Job } from "./experiment.ts";
+import { runExperiment, settleCleanups, type ExperimentOutcome, type Job } from "./experiment.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 import { ProposalQueue } from "./proposals.ts";
 import { applyOutcome, type BestState } from "./apply.ts";
@@ -131,6 +131,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   }
   signal.removeEventListener("abort", wakeUp);
   await queue.drain();
+  await settleCleanups(ctx);
   return stop ?? { paused: false, reason: "stopped" };
 }
 

@@ -22,6 +22,7 @@ import { acquireRunLock } from "./lock.ts";
 import { ensurePrepared } from "./prepare.ts";
 import { refreshResultsTsv } from "./apply.ts";
 import { pruneOutputs } from "./outputs.ts";
+import { settleCleanups } from "./experiment.ts";
 import { runLoop } from "./scheduler.ts";
 import { summarize } from "./summary.ts";
 
@@ -98,6 +99,7 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
       protectedGlobs: [...config.protected, CONFIG_FILE, config.program],
       dataSnapshot: null,
       slots: await assignDevices(config.slots, config.devices, options.gpus),
+      cleanups: new Set(),
     };
     if (existing) await recover(ctx, session);
     ledger.updateSession(tag, { state: "running", stopReason: null });
@@ -144,6 +146,7 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
     if (result.paused) options.bus.emit({ type: "session_stopped", at: isoAt(clock), reason: result.reason, summary });
     return { tag, reason: result.reason, paused: result.paused, summary };
   } finally {
+    await settleCleanups(opened.ctx);
     opened.close();
   }
 }
