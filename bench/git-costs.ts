@@ -37,16 +37,9 @@ async function oneExperiment(projectDir: string, base: string, name: string, val
   const worktree = join(projectDir, ".autoresearch", "worktrees", name);
   await timed(samples["worktree add"], () => git.addWorktree(projectDir, worktree, base));
   writeFileSync(join(worktree, KNOB_FILE), `${JSON.stringify({ score: 100 + value })}\n`);
-  const commit = await timed(samples.commit, () => git.commitAll(worktree, `bench ${name}`));
-  await timed(samples["guard reads"], async () => {
-    await git.diff(projectDir, base, commit);
-    await git.changedPaths(projectDir, base, commit);
-    await git.treeOf(projectDir, commit);
-  });
-  await timed(samples["candidate ref"], async () => {
-    await git.treeOf(projectDir, commit);
-    await git.updateRef(projectDir, `refs/autoresearch/bench/${name}`, commit);
-  });
+  const { commit } = await timed(samples.commit, () => git.commitWorktree(worktree, `bench ${name}`, base));
+  await timed(samples["guard reads"], () => git.diffWithChanges(projectDir, base, commit));
+  await timed(samples["candidate ref"], () => git.updateRef(projectDir, `refs/autoresearch/bench/${name}`, commit));
   await timed(samples["worktree remove"], () => git.removeWorktree(projectDir, worktree));
 }
 
