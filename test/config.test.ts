@@ -29,3 +29,9 @@ test("an explicit timeoutSeconds applies to every device kind and must exceed ev
   });
   assert.throws(() => parse({ budgetByDevice: { tpu: 5 } }), /budgetByDevice\.tpu|budgetByDevice: unknown key/);
 });
+
+test("hideFromTrain needs a prepare step and globs inside the data directory", () => {
+  assert.throws(() => parse({ prepare: undefined, hideFromTrain: ["val.bin"] }), /hideFromTrain: lists files of the prepared data, but there is no prepare step/);
+  assert.throws(() => parse({ hideFromTrain: ["../secret"] }), /hideFromTrain\[0\]: "\.\.\/secret" must be relative to the prepared data directory/);
+  assert.deepEqual(parse({ hideFromTrain: ["*/val.bin"] }).hideFromTrain, ["*/val.bin"]);
+});

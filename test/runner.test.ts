@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { HIDE_FAILED_EXIT, hidingProblem } from "../src/runner/isolation.ts";
 import { killMarkedProcesses, readLogTail, runCommand, type RunSpec } from "../src/runner/process.ts";
 import { isAlive, makeTempDir, pidsWithMarker, uniqueMarker, waitFor } from "./helpers/runner.ts";
 
@@ -173,6 +174,33 @@ describe("runCommand", () => {
       assert.match(error.message, /working directory .*does-not-exist.* does not exist/);
       return true;
     });
+  });
+});
+
+describe("hiding files from a run", async () => {
+  const problem = await hidingProblem();
+
+  test("a hidden file reads as empty inside the run and is untouched outside; the rest stays readable and writable", { skip: problem ?? false }, async () => {
+    const secret = join(temp.dir, "val.bin");
+    const open = join(temp.dir, "train.bin");
+    writeFileSync(secret, "validation rows", { mode: 0o644 });
+    writeFileSync(open, "training rows");
+    const run = spec(`printf '[%s]' "$(cat val.bin)"; printf '[%s]\\n' "$(cat train.bin)"; echo overwritten > val.bin; chmod 600 val.bin; echo written > out.txt; sleep 30 & echo "child=$!"; wait`, {
+      hide: [secret], timeoutMs: 1500, marker: uniqueMarker(),
+    });
+    const outcome = await runCommand(run);
+    assert.equal(outcome.timedOut, true, "the run is still killed at its deadline inside the namespace");
+    assert.match(logLines(run.logPath)[0]!, /^\[\]\[training rows\]/);
+    assert.equal(readFileSync(secret, "utf8"), "validation rows", "writes to the covered file go nowhere");
+    assert.equal(statSync(secret).mode & 0o777, 0o644);
+    assert.equal(statSync("/dev/null").mode & 0o777, 0o666);
+    assert.equal(readFileSync(join(temp.dir, "out.txt"), "utf8"), "written\n");
+    assert.equal(isAlive(printedPid(run.logPath, "child")), false, "no process of the run outlives it");
+  });
+
+  test("a file that cannot be covered fails the run instead of running with it visible", { skip: problem ?? false }, async () => {
+    const outcome = await runCommand(spec("echo ran", { hide: [join(temp.dir, "does-not-exist")] }));
+    assert.equal(outcome.exitCode, HIDE_FAILED_EXIT);
   });
 });
 

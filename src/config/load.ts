@@ -91,6 +91,14 @@ function crossFieldProblems(config: ResearchConfig): string[] {
       problems.push(`protected[${index}]: "${glob}" must be relative to the project root, without ".."`);
     }
   }
+  if (config.hideFromTrain.length > 0 && !config.prepare) {
+    problems.push(`hideFromTrain: lists files of the prepared data, but there is no prepare step; add "prepare" or remove hideFromTrain`);
+  }
+  for (const [index, glob] of config.hideFromTrain.entries()) {
+    if (glob.startsWith("/") || glob.split("/").includes("..")) {
+      problems.push(`hideFromTrain[${index}]: "${glob}" must be relative to the prepared data directory, without ".."`);
+    }
+  }
   if (config.proposer.name === "replay" && !config.proposer.file) {
     problems.push(`proposer.file: missing; expected the path of the replay file (the replay proposer applies its scripted patches)`);
   }

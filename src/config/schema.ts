@@ -92,6 +92,8 @@ export const configSchema = z.strictObject({
   prepare: command.optional(),
   /** Runs the mutable code under the budget. */
   train: command,
+  /** Globs, relative to the prepared data directory, of files the train phase cannot read (the held-out splits); Linux mount namespaces. */
+  hideFromTrain: z.array(z.string().min(1)).default([]),
   /** Protected; writes the metrics JSON to AUTORESEARCH_METRICS_FILE. Without it, metrics are read from train output and marked self-reported. */
   evaluate: command.optional(),
   metric: z.strictObject({

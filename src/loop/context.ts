@@ -31,6 +31,8 @@ export interface SessionContext {
   /** Checksums of the prepared data, verified around every experiment; null without a prepare step. */
   dataSnapshot: DirectorySnapshot | null;
   slots: SlotDevice[];
+  /** Absolute paths of prepared files the train phase cannot read (config hideFromTrain, where hiding works). */
+  hiddenFromTrain: string[];
   /** Work left running after an experiment handed its slot back (removing its worktree); awaited before the session ends. */
   cleanups: Set<Promise<void>>;
 }

@@ -113,6 +113,7 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
       phase: "train", command: ctx.config.train.command, cwd: worktree, env: phaseEnv("train", {}), logPath,
       timeoutMs: limits.timeoutSeconds * 1000, killGraceMs: ctx.config.killGraceSeconds * 1000, device: slot.device,
       marker: runMarker(ctx, id), onLine: (line) => ctx.bus.emit({ type: "experiment_log", at: isoAt(ctx.clock), id, line }),
+      hide: ctx.hiddenFromTrain,
     }, signal);
     timings.trainMs = ctx.clock.now() - trainStarted;
     const trainFailure = phaseFailure("train", train, limits.timeoutSeconds);

@@ -4,10 +4,12 @@
 import { createHash, randomUUID } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import picomatch from "picomatch";
 import * as git from "../git/index.ts";
 import { ALWAYS_EXCLUDED_DIRS, hashTree, protectedFiles, snapshotDirectory, verifySnapshot, type DirectorySnapshot } from "../guard/checksums.ts";
 import { UserError, EXIT } from "../errors.ts";
 import { ENV_PHASE } from "../project/contract.ts";
+import { hidingProblem } from "../runner/isolation.ts";
 import { readLogTail } from "../runner/process.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 import { phaseEnvironment, runMarker } from "./environment.ts";
@@ -102,4 +104,26 @@ function makeWritable(dir: string): void {
     if (entry.isDirectory()) makeWritable(path);
     else if (statSync(path).isFile()) chmodSync(path, 0o644);
   }
+}
+
+/**
+ * The prepared files config.hideFromTrain names, as absolute paths, when this machine can hide
+ * them from the train phase; otherwise [] and a warning saying why (the session goes on).
+ */
+export async function filesHiddenFromTrain(ctx: SessionContext): Promise<string[]> {
+  const globs = ctx.config.hideFromTrain;
+  if (globs.length === 0 || !ctx.dataSnapshot) return [];
+  const matches = picomatch(globs, { dot: true });
+  const files = Object.keys(ctx.dataSnapshot.files).filter((path) => matches(path));
+  const warn = (message: string) => ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message });
+  if (files.length === 0) {
+    warn(`hideFromTrain (${globs.join(", ")}) matches none of the prepared files; nothing is hidden from training`);
+    return [];
+  }
+  const problem = await hidingProblem();
+  if (problem) {
+    warn(`the train phase can read the ${files.length} prepared file(s) hideFromTrain names (${files.slice(0, 3).join(", ")}${files.length > 3 ? ", ..." : ""}): ${problem}. The held-out score still shows training on them.`);
+    return [];
+  }
+  return files.map((path) => join(ctx.paths.dataDir, path));
 }

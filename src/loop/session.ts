@@ -19,7 +19,7 @@ import { isoAt, systemClock, type Clock, type SessionContext } from "./context.t
 import { createAcceptancePolicy } from "./decide.ts";
 import { SESSION_MARKER_ENV, sessionKey } from "./environment.ts";
 import { acquireRunLock } from "./lock.ts";
-import { ensurePrepared } from "./prepare.ts";
+import { ensurePrepared, filesHiddenFromTrain } from "./prepare.ts";
 import { refreshResultsTsv } from "./apply.ts";
 import { pruneOutputs } from "./outputs.ts";
 import { settleCleanups } from "./experiment.ts";
@@ -99,6 +99,7 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
       protectedGlobs: [...config.protected, CONFIG_FILE, config.program],
       dataSnapshot: null,
       slots: await assignDevices(config.slots, config.devices, options.gpus),
+      hiddenFromTrain: [],
       cleanups: new Set(),
     };
     if (existing) await recover(ctx, session);
@@ -124,6 +125,7 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
     let result: { reason: string; paused: boolean };
     try {
       ctx.dataSnapshot = await ensurePrepared(ctx, session.baseCommit, options.signal);
+      ctx.hiddenFromTrain = await filesHiddenFromTrain(ctx);
       const proposer = options.proposerInstance ?? createProposer(config.proposer, ctx.paths.projectDir);
       result = await runLoop(ctx, {
         proposer,

@@ -6,7 +6,7 @@ import { isoAt, type SessionContext } from "./context.ts";
 import { applyOutcome, type BestState } from "./apply.ts";
 import { createAcceptancePolicy } from "./decide.ts";
 import { runExperiment, settleCleanups, type ExperimentOutcome, type Job } from "./experiment.ts";
-import { ensurePrepared } from "./prepare.ts";
+import { ensurePrepared, filesHiddenFromTrain } from "./prepare.ts";
 import { collectNoiseGroups } from "./scheduler.ts";
 import { openSession, type OpenOptions } from "./session.ts";
 import { summarize } from "./summary.ts";
@@ -64,6 +64,7 @@ export async function runSingleExperiment(options: SingleOptions): Promise<Singl
     } else {
       try {
         ctx.dataSnapshot = await ensurePrepared(ctx, session.baseCommit, options.signal);
+        ctx.hiddenFromTrain = await filesHiddenFromTrain(ctx);
       } catch (error) {
         ledger.updateSession(tag, { state: "paused", stopReason: (error as Error).message });
         throw error;

@@ -5,6 +5,7 @@ import { createWriteStream, mkdirSync, openSync, statSync, type WriteStream } fr
 import { dirname } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import type { Readable } from "node:stream";
+import { launchWithHidden } from "./isolation.ts";
 import { killMarkedProcesses, killProcessGroup, type Marker } from "./kill.ts";
 import { LineNormaliser } from "./lines.ts";
 
@@ -28,6 +29,8 @@ export interface RunSpec {
   marker?: Marker;
   /** Each normalised output line, for live log tails. */
   onLine?: (line: string) => void;
+  /** Absolute paths of files the command must not be able to read (see isolation.ts; Linux only). */
+  hide?: readonly string[];
 }
 
 export interface RunOutcome {
@@ -97,7 +100,8 @@ export async function runCommand(spec: RunSpec): Promise<RunOutcome> {
   const env = spec.marker ? { ...spec.env, [spec.marker.name]: spec.marker.value } : spec.env;
   const startedAt = performance.now();
 
-  const child = spawn("/bin/sh", ["-c", spec.command], {
+  const launch = launchWithHidden(spec.command, spec.hide ?? []);
+  const child = spawn(launch.file, launch.args, {
     cwd: spec.cwd,
     env,
     detached: true, // own process group, so the whole tree can be signalled at once

@@ -30,7 +30,7 @@ async function gptProject(t: TestContext, config: Record<string, unknown>, const
 const TAMPER_DATA = {
   search: '    print("\\n---")',
   replace: [
-    '    shard = os.path.join(env.data_dir, "cpu", "val.bin")',
+    '    shard = os.path.join(env.data_dir, "cpu", "tokenizer.json")',
     "    os.chmod(shard, 0o644)",
     '    with open(shard, "r+b") as handle:',
     '        handle.write(b"\\x00\\x00")',
@@ -69,6 +69,7 @@ describe("gpt template in sessions", { skip: python ? false : reason }, () => {
       proposal("see the next token", "train.py", CHEATS.leakFuture),
       rewrite("edit the evaluator", "evaluate.py", '"val_bpb": val_nats', '"val_bpb": 0.0 * val_nats', readFileSync(join(GPT_TEMPLATE, "evaluate.py"), "utf8")),
       rewrite("shrink the validation set", "constants.json", '"val_tokens": 4096', '"val_tokens": 64', constantsText),
+      proposal("read the validation rows", "train.py", CHEATS.readValidation),
       proposal("tamper with the data", "train.py", TAMPER_DATA),
     ]);
     const { bus } = recordingBus();
@@ -96,7 +97,11 @@ describe("gpt template in sessions", { skip: python ? false : reason }, () => {
     }
     const tampered = rows.get("tamper with the data")!;
     assert.equal(tampered.status, "rejected");
-    assert.match(tampered.reason!, /cpu\/val\.bin.*during training/);
+    assert.match(tampered.reason!, /cpu\/tokenizer\.json.*during training/);
+    // The validation and test rows read as empty in training (hideFromTrain), so they cannot be trained on.
+    const peeking = rows.get("read the validation rows")!;
+    assert.equal(peeking.status, "ok", peeking.reason ?? "");
+    assert.match(readFileSync(peeking.logPath, "utf8"), /validation bytes visible to training: 0\b/);
     assert.equal(result.paused, true, "tampered data pauses the session until it is prepared again");
     // Only honestly scored code can be the best.
     const best = gitIn(dir, "rev-parse", "autoresearch/cheats");

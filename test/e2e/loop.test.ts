@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runSession } from "../../src/loop/session.ts";
+import { hidingProblem } from "../../src/runner/isolation.ts";
 import { baseConfig, gitIn, isAlive, ledgerRows, makeProject, recordingBus } from "../helpers/project.ts";
 
 const never = new AbortController().signal;
@@ -152,6 +153,26 @@ test("credentials of the harness never reach the workload; the metrics path reac
   assert.equal(trainEnv.AUTORESEARCH_METRICS_FILE, undefined, "train must not know where metrics go");
   assert.match(evaluateEnv.AUTORESEARCH_METRICS_FILE!, /metrics\.json$/);
   assert.ok(trainEnv.PATH, "ordinary variables pass");
+});
+
+test("hideFromTrain: the train phase reads the held-out file as empty, the evaluator reads it whole", async (t) => {
+  const problem = await hidingProblem();
+  if (problem) return t.skip(problem);
+  const dir = makeProject(t, { config: baseConfig({ hideFromTrain: ["d.txt"] }), params: { x: 3, mode: "peek" } });
+  const { bus, events } = recordingBus();
+  await runSession({ projectDir: dir, tag: "h", bus, signal: never });
+  const [baseline] = ledgerRows(dir);
+  assert.equal(baseline!.status, "ok");
+  const out = join(dir, ".autoresearch", "runs", String(baseline!.id), "out");
+  assert.deepEqual(JSON.parse(readFileSync(join(out, "peek.json"), "utf8")), { seen: "" });
+  assert.equal(baseline!.secondary.data_bytes, 14, "the evaluator still reads the prepared file");
+  assert.ok(!events.some((event) => event.type === "warning" && /hideFromTrain/.test(event.message)));
+
+  // A glob that matches nothing is said, not ignored.
+  const none = makeProject(t, { config: baseConfig({ hideFromTrain: ["no-such-split.bin"] }) });
+  const second = recordingBus();
+  await runSession({ projectDir: none, tag: "h", bus: second.bus, signal: never });
+  assert.ok(second.events.some((event) => event.type === "warning" && /hideFromTrain \(no-such-split\.bin\) matches none of the prepared files/.test(event.message)));
 });
 
 test("budgetByDevice sets the budget and the hard limit of an experiment on that device kind", async (t) => {

@@ -100,6 +100,11 @@ export const CHEATS = {
   },
   /** At import time, so inside the evaluator's process. */
   patchAtImport: { search: "HAS_SDPA = ", replace: "torch.log_softmax = lambda x, dim=-1: torch.zeros_like(x)\nHAS_SDPA = " },
+  /** Reads the validation rows during training (to train on them); prints how many bytes it got. */
+  readValidation: {
+    search: '    print("\\n---")',
+    replace: '    with open(os.path.join(env.data_dir, "cpu", "val.bin"), "rb") as handle:\n        print(f"\\nvalidation bytes visible to training: {len(handle.read())}")\n    print("\\n---")',
+  },
   /** Lets every position see the next token: trains to a near-perfect loss by copying it. */
   leakFuture: { search: "        x = rms_norm(self.wte(idx))\n", replace: "        x = rms_norm(self.wte(idx) + self.wte(torch.roll(idx, -1, dims=1)))\n" },
 } satisfies Record<string, { search: string; replace: string }>;

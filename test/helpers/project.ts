@@ -30,6 +30,7 @@ switch (params.mode) {
   case "tamper-protected": fs.appendFileSync("evaluate.js", "\\n// changed by train\\n"); break;
   case "tamper-data": fs.chmodSync(process.env.AUTORESEARCH_DATA_DIR + "/d.txt", 0o644); fs.appendFileSync(process.env.AUTORESEARCH_DATA_DIR + "/d.txt", "x"); break;
   case "print-score": console.log("score: 0.5"); break;
+  case "peek": fs.writeFileSync(out + "/peek.json", JSON.stringify({ seen: fs.readFileSync(process.env.AUTORESEARCH_DATA_DIR + "/d.txt", "utf8") })); break;
   case "sleep": setTimeout(() => fs.writeFileSync(out + "/x.json", JSON.stringify({ x: params.x })), (params.seconds || 30) * 1000); break;
   default: fs.writeFileSync(out + "/x.json", JSON.stringify({ x: params.x }));
 }
