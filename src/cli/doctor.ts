@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { CONFIG_FILE } from "../config/load.ts";
 import { EXIT } from "../errors.ts";
 import { listGpus } from "../executors/devices.ts";
+import { hidingProblem } from "../runner/isolation.ts";
 import { parse, type Io } from "./args.ts";
 import type { Command } from "./commands.ts";
 import { findProjectDir } from "./project.ts";
@@ -29,6 +30,7 @@ export const doctorCommand: Command = {
     const commands = projectCommands(projectDir);
     // "python train.py", "node run-python.ts train.py" (the gpt template), "uv run train.py", ...
     if (commands.some((command) => /\bpython|\.py\b/.test(command))) checks.push(await checkTorch());
+    if (hidesFromTrain(projectDir)) checks.push(await checkHiding());
     if (values.json) io.stdout(`${JSON.stringify(checks, null, 2)}\n`);
     else {
       for (const check of checks) {
@@ -86,6 +88,22 @@ export async function checkTorch(): Promise<Check> {
     name: "pytorch", required: true, ok: false, detail: `no PyTorch with numpy in ${tried.join(", ")}`,
     fix: "Install PyTorch (pip install torch numpy), or on Debian: apt-get install python3-torch python3-numpy; set AUTORESEARCH_PYTHON to choose the interpreter.",
   };
+}
+
+async function checkHiding(): Promise<Check> {
+  const problem = await hidingProblem();
+  return problem === null
+    ? { name: "hideFromTrain", required: false, ok: true, detail: "the train phase cannot read the files it names (private mount namespace)" }
+    : { name: "hideFromTrain", required: false, ok: false, detail: `training could read the files it names: ${problem}`, fix: "On Linux: install util-linux (unshare) and allow unprivileged user namespaces, or run as root. The held-out score still shows training on validation rows." };
+}
+
+function hidesFromTrain(projectDir: string): boolean {
+  try {
+    const config = JSON.parse(readFileSync(join(projectDir, CONFIG_FILE), "utf8")) as { hideFromTrain?: unknown };
+    return Array.isArray(config.hideFromTrain) && config.hideFromTrain.length > 0;
+  } catch {
+    return false;
+  }
 }
 
 function projectCommands(projectDir: string): string[] {

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runSession } from "../../src/loop/session.ts";
 import { initProject } from "../../src/project/init.ts";
+import { hidingProblem } from "../../src/runner/isolation.ts";
 import { CHEATS, GPT_TEMPLATE, tinyConstants, torchPython } from "../helpers/gpt.ts";
 import { CLI, gitIn, ledgerRows, recordingBus } from "../helpers/project.ts";
 
@@ -47,6 +48,10 @@ test("doctor checks for PyTorch in a gpt project, whose commands run Python thro
   assert.equal(torch.ok, python !== null, torch.detail);
   assert.equal(result.status, python ? 0 : 4);
   if (!python) assert.match(torch.fix!, /apt-get install python3-torch python3-numpy/);
+  // The template hides the held-out splits from training; doctor says whether that works here.
+  const hiding = checks.find((check) => check.name === "hideFromTrain");
+  assert.ok(hiding, "no hideFromTrain check for a project that hides files");
+  assert.equal(hiding.ok, (await hidingProblem()) === null, hiding.detail);
 });
 
 describe("gpt template in sessions", { skip: python ? false : reason }, () => {
