@@ -97,22 +97,24 @@ async function checkHiding(): Promise<Check> {
     : { name: "hideFromTrain", required: false, ok: false, detail: `training could read the files it names: ${problem}`, fix: "On Linux: install util-linux (unshare) and allow unprivileged user namespaces, or run as root. The held-out score still shows training on validation rows." };
 }
 
-function hidesFromTrain(projectDir: string): boolean {
+/** The project's config as written (doctor checks the machine, not the config: `run` reports config errors). */
+function rawConfig(projectDir: string): Record<string, unknown> {
+  const path = join(projectDir, CONFIG_FILE);
+  if (!existsSync(path)) return {};
   try {
-    const config = JSON.parse(readFileSync(join(projectDir, CONFIG_FILE), "utf8")) as { hideFromTrain?: unknown };
-    return Array.isArray(config.hideFromTrain) && config.hideFromTrain.length > 0;
+    const config: unknown = JSON.parse(readFileSync(path, "utf8"));
+    return typeof config === "object" && config !== null ? (config as Record<string, unknown>) : {};
   } catch {
-    return false;
+    return {};
   }
 }
 
+function hidesFromTrain(projectDir: string): boolean {
+  const globs = rawConfig(projectDir).hideFromTrain;
+  return Array.isArray(globs) && globs.length > 0;
+}
+
 function projectCommands(projectDir: string): string[] {
-  const path = join(projectDir, CONFIG_FILE);
-  if (!existsSync(path)) return [];
-  try {
-    const config = JSON.parse(readFileSync(path, "utf8")) as Record<string, { command?: string } | undefined>;
-    return ["prepare", "train", "evaluate"].map((key) => config[key]?.command ?? "");
-  } catch {
-    return [];
-  }
+  const config = rawConfig(projectDir) as Record<string, { command?: string } | undefined>;
+  return ["prepare", "train", "evaluate"].map((key) => config[key]?.command ?? "");
 }
