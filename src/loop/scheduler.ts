@@ -38,7 +38,8 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   };
   const freeSlots: SlotDevice[] = [...ctx.slots];
   const running = new Set<Promise<void>>();
-  const confirmations: Job[] = [];
+  // Would-be keeps whose confirmation run did not happen (the harness stopped first) get it now.
+  const confirmations: Job[] = pendingConfirmations(ctx);
   let started = ctx.ledger.listExperiments({ tag: ctx.tag }).filter((row) => row.status !== "interrupted").length;
   let consecutiveFailures = 0;
   let stop: LoopResult | null = null;
@@ -95,6 +96,8 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
       if (verdict) stop = { paused: verdict.action === "pause", reason: verdict.reason };
     }
     if (stop) {
+      // A graceful stop (a limit, the target) still runs pending confirmations, so no decision is left open.
+      while (!stop.paused && !signal.aborted && confirmations.length > 0 && freeSlots.length > 0) launch(confirmations.shift()!);
       if (running.size === 0) break;
     } else if (baselineMissing > 0 || state.metric === null) {
       while (baselineMissing > 0 && freeSlots.length > 0 && !stop) {
@@ -138,6 +141,14 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
 function withinExperimentLimit(ctx: SessionContext, started: number): boolean {
   const max = ctx.config.stop.maxExperiments;
   return max === undefined || started < max;
+}
+
+/** Confirmation runs for candidates that await one (status ok, no decision yet), oldest first. */
+function pendingConfirmations(ctx: SessionContext): Job[] {
+  return ctx.ledger
+    .listExperiments({ tag: ctx.tag, status: ["ok"], order: "asc" })
+    .filter((row) => row.kind === "candidate" && row.decision === null && row.candidateCommit !== null)
+    .map((row) => ({ kind: "confirmation", confirms: row.id, commit: row.candidateCommit!, description: `confirm #${row.id}: ${row.description}` }));
 }
 
 /** Groups of repeated measurements of the same code: the baseline runs, and each confirmation with its original. */

@@ -248,6 +248,36 @@ test("the noise-aware policy runs the baseline k times and can confirm a would-b
   assert.equal(rows.find((row) => row.description === "x to 6.9")?.decision, "keep");
 });
 
+test("a would-be keep is confirmed even when the experiment limit came first, and after a stop on resume", async (t) => {
+  const acceptance = { policy: "noise-aware", baselineRuns: 2, confirm: true, minDelta: 0.5 };
+  const limited = makeProject(t, {
+    config: baseConfig({ acceptance, stop: { maxExperiments: 3, maxConsecutiveFailures: 5 } }),
+    proposals: [{ description: "x to 6", params: { x: 6, mode: "ok" } }, { description: "x to 5", params: { x: 5, mode: "ok" } }],
+  });
+  const result = await runSession({ projectDir: limited, tag: "t", bus: recordingBus().bus, signal: never });
+  assert.match(result.reason, /maximum of 3 experiments/);
+  const rows = ledgerRows(limited);
+  assert.deepEqual(rows.map((row) => row.kind), ["baseline", "baseline", "candidate", "confirmation"]);
+  assert.equal(rows[2]!.decision, "keep", "the limit does not leave the decision open");
+
+  // Stopped (Ctrl-C) right when a would-be keep asks for its confirmation: the next run starts with it.
+  const stopped = makeProject(t, {
+    config: baseConfig({ acceptance }),
+    proposals: [{ description: "x to 6", params: { x: 6, mode: "ok" } }],
+  });
+  const controller = new AbortController();
+  const first = recordingBus();
+  first.bus.subscribe((event) => { if (event.type === "decision" && event.decision === "confirm") controller.abort(); });
+  await runSession({ projectDir: stopped, tag: "t", bus: first.bus, signal: controller.signal });
+  const pending = ledgerRows(stopped).find((row) => row.description === "x to 6")!;
+  assert.equal(pending.decision, null);
+  assert.ok(!ledgerRows(stopped).some((row) => row.kind === "confirmation"), "Ctrl-C does not start the confirmation");
+  await runSession({ projectDir: stopped, tag: "t", bus: recordingBus().bus, signal: never });
+  const after = ledgerRows(stopped);
+  assert.ok(after.some((row) => row.kind === "confirmation" && row.confirms === pending.id), "resuming runs the confirmation");
+  assert.equal(after.find((row) => row.id === pending.id)!.decision, "keep");
+});
+
 test("a project that is not a git repository gets a clear error", async (t) => {
   const dir = makeProject(t);
   rmSync(join(dir, ".git"), { recursive: true, force: true });
