@@ -93,7 +93,10 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
       timings.totalMs = ctx.clock.now() - startedMs;
       return { id, job, status, candidateCommit, metric: null, heldOutMetric: null, selfReported: false, reason, dataTampered: false, timings, ...extra };
     };
-    if (rejection) return finish("rejected", rejection);
+    if (rejection) {
+      appendFileSync(logPath, `--- rejected before training: ${rejection}\n`);
+      return finish("rejected", rejection);
+    }
 
     const dataProblems = await checkData(ctx);
     if (dataProblems) return finish("rejected", dataProblems, { dataTampered: true });

@@ -71,7 +71,8 @@ test("keep, discard, crash, timeout and rejected each get their status; git keep
 
   // Outputs (checkpoints) stay for the best alone; every log stays.
   assert.deepEqual(readdirSync(join(dir, ".autoresearch", "runs")), [String(best.id)]);
-  for (const row of rows.filter((row) => row.status !== "rejected")) assert.ok(existsSync(row.logPath), `log of #${row.id}`);
+  for (const row of rows) assert.ok(existsSync(row.logPath), `log of #${row.id}`);
+  assert.match(readFileSync(byDescription.get("x to 100 again")!.logPath, "utf8"), /^--- rejected before training: duplicate: the same code as experiment \d+/m);
 });
 
 test("outputs: \"kept\" keeps the baseline's and every kept experiment's; a resume removes what a kill left behind", async (t) => {
