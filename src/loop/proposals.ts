@@ -1,6 +1,7 @@
 // Proposals are prepared ahead of free slots (one proposer call at a time), so a slot never waits
 // on the proposer when it could be running. Each is made against the best at that moment; if the
-// best moves before it runs, its edits are re-applied to the new best, or it is dropped.
+// best moves before it runs, its edits are re-applied to the new best, or it is dropped (always, for
+// proposers that would rather propose again: Proposer.reproposeWhenBestMoves).
 import picomatch from "picomatch";
 import * as git from "../git/index.ts";
 import { applyEdits } from "../proposers/edits.ts";
@@ -75,6 +76,7 @@ export class ProposalQueue {
       const ready = this.#ready.shift()!;
       const best = this.#state();
       if (ready.baseCommit === best.commit) return ready.job;
+      if (this.#proposer.reproposeWhenBestMoves) continue; // dropped: fill() asks for a fresh one on the new best
       const files = await this.mutableFiles(best.commit);
       const applied = applyEdits(files, ready.edits);
       if (applied.ok) {

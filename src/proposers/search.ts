@@ -46,6 +46,7 @@ export function createSearchProposer(options: SearchProposerOptions = {}): Propo
   const proposedHere: Array<{ base: Assignment; assignment: Assignment }> = [];
   return {
     name: "search",
+    reproposeWhenBestMoves: true,
     async propose(context: ProposalContext, signal: AbortSignal): Promise<ProposalResult> {
       signal.throwIfAborted();
       const result = planSearchProposal(context, seed, proposedHere);

@@ -58,5 +58,11 @@ export type ProposalResult =
 
 export interface Proposer {
   readonly name: string;
+  /**
+   * When the best moves before a proposal made for the old best runs, ask again instead of
+   * re-applying its edits to the new best. For proposers whose calls cost nothing (search): a
+   * re-applied edit can land on code that already ran, and a fresh proposal sees the newest history.
+   */
+  readonly reproposeWhenBestMoves?: boolean;
   propose(context: ProposalContext, signal: AbortSignal): Promise<ProposalResult>;
 }
