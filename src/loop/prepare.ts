@@ -20,8 +20,14 @@ interface DataManifest {
   snapshot: DirectorySnapshot;
 }
 
+/** Prepares the data (or reuses it) and sets what experiments check it against and what of it training cannot read. */
+export async function readyData(ctx: SessionContext, baseCommit: string, signal: AbortSignal): Promise<void> {
+  ctx.dataSnapshot = await ensurePrepared(ctx, baseCommit, signal);
+  ctx.hiddenFromTrain = await filesHiddenFromTrain(ctx);
+}
+
 /** Returns the data snapshot to verify experiments against, or null when the project has no prepare step. */
-export async function ensurePrepared(ctx: SessionContext, baseCommit: string, signal: AbortSignal): Promise<DirectorySnapshot | null> {
+async function ensurePrepared(ctx: SessionContext, baseCommit: string, signal: AbortSignal): Promise<DirectorySnapshot | null> {
   const prepare = ctx.config.prepare;
   if (!prepare) return null;
   const worktree = join(ctx.paths.worktreesDir, `prepare-${randomUUID().slice(0, 8)}`);
@@ -110,7 +116,7 @@ function makeWritable(dir: string): void {
  * The prepared files config.hideFromTrain names, as absolute paths, when this machine can hide
  * them from the train phase; otherwise [] and a warning saying why (the session goes on).
  */
-export async function filesHiddenFromTrain(ctx: SessionContext): Promise<string[]> {
+async function filesHiddenFromTrain(ctx: SessionContext): Promise<string[]> {
   const globs = ctx.config.hideFromTrain;
   if (globs.length === 0 || !ctx.dataSnapshot) return [];
   const matches = picomatch(globs, { dot: true });

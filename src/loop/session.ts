@@ -19,7 +19,7 @@ import { isoAt, systemClock, type Clock, type SessionContext } from "./context.t
 import { createAcceptancePolicy } from "./decide.ts";
 import { SESSION_MARKER_ENV, sessionKey } from "./environment.ts";
 import { acquireRunLock } from "./lock.ts";
-import { ensurePrepared, filesHiddenFromTrain } from "./prepare.ts";
+import { readyData } from "./prepare.ts";
 import { refreshResultsTsv } from "./apply.ts";
 import { pruneOutputs } from "./outputs.ts";
 import { settleCleanups } from "./experiment.ts";
@@ -124,8 +124,7 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
     const startedMs = clock.now();
     let result: { reason: string; paused: boolean };
     try {
-      ctx.dataSnapshot = await ensurePrepared(ctx, session.baseCommit, options.signal);
-      ctx.hiddenFromTrain = await filesHiddenFromTrain(ctx);
+      await readyData(ctx, session.baseCommit, options.signal);
       const proposer = options.proposerInstance ?? createProposer(config.proposer, ctx.paths.projectDir);
       result = await runLoop(ctx, {
         proposer,

@@ -6,7 +6,7 @@ import { isoAt, type SessionContext } from "./context.ts";
 import { applyOutcome, type BestState } from "./apply.ts";
 import { createAcceptancePolicy } from "./decide.ts";
 import { runExperiment, settleCleanups, type ExperimentOutcome, type Job } from "./experiment.ts";
-import { ensurePrepared, filesHiddenFromTrain } from "./prepare.ts";
+import { readyData } from "./prepare.ts";
 import { collectNoiseGroups } from "./scheduler.ts";
 import { openSession, type OpenOptions } from "./session.ts";
 import { summarize } from "./summary.ts";
@@ -63,8 +63,7 @@ export async function runSingleExperiment(options: SingleOptions): Promise<Singl
       stopped = built.refused;
     } else {
       try {
-        ctx.dataSnapshot = await ensurePrepared(ctx, session.baseCommit, options.signal);
-        ctx.hiddenFromTrain = await filesHiddenFromTrain(ctx);
+        await readyData(ctx, session.baseCommit, options.signal);
       } catch (error) {
         ledger.updateSession(tag, { state: "paused", stopReason: (error as Error).message });
         throw error;
