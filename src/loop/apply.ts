@@ -7,7 +7,7 @@ import { writeResultsTsv } from "../ledger/results-tsv.ts";
 import type { AcceptancePolicy } from "./decide.ts";
 import { estimateNoise } from "./noise.ts";
 import { pruneOutputs } from "./outputs.ts";
-import type { ExperimentOutcome, Job } from "./experiment.ts";
+import { confirmationJob, type ExperimentOutcome, type Job } from "./experiment.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 
 export interface BestState {
@@ -75,7 +75,7 @@ export async function applyOutcome(
     if (decided.decision === "confirm") {
       ctx.ledger.finishExperiment(id, { ...base, decision: null, rationale: decided.rationale, bestBefore, delta });
       emitDecision(ctx, id, "confirm", outcome.metric, bestBefore, decided.rationale);
-      confirmation = { kind: "confirmation", confirms: id, commit: outcome.candidateCommit!, description: `confirm #${id}: ${job.description}` };
+      confirmation = confirmationJob(id, outcome.candidateCommit!, job.description);
     } else {
       const decision = decided.decision;
       const keptId = job.kind === "confirmation" ? job.confirms : id;

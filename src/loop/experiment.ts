@@ -23,6 +23,11 @@ export type Job =
   | { kind: "candidate"; parentCommit: string; proposer: string; description: string; hypothesis: string; meta: unknown; files: Record<string, string>; proposeMs: number; usage: { inputTokens: number; outputTokens: number; costUsd: number | null } | null }
   | { kind: "confirmation"; confirms: number; commit: string; description: string };
 
+/** The re-run that confirms (or not) the would-be keep `id`. */
+export function confirmationJob(id: number, commit: string, description: string): Extract<Job, { kind: "confirmation" }> {
+  return { kind: "confirmation", confirms: id, commit, description: `confirm #${id}: ${description}` };
+}
+
 export interface ExperimentOutcome {
   id: number;
   job: Job;
@@ -40,7 +45,7 @@ export interface ExperimentOutcome {
 export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDevice, signal: AbortSignal): Promise<ExperimentOutcome> {
   const startedMs = ctx.clock.now();
   const timings: PhaseTimings = { proposeMs: job.kind === "candidate" ? job.proposeMs : undefined };
-  let worktree: string | null = null;
+  const worktree = join(ctx.paths.worktreesDir, randomUUID().slice(0, 8));
   let id = -1;
   try {
     const parentCommit = job.kind === "candidate" ? job.parentCommit : job.commit;
@@ -48,7 +53,6 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
     let candidateTree: string | null = null;
     let diff = "";
     let rejection: string | null = null;
-    worktree = join(ctx.paths.worktreesDir, randomUUID().slice(0, 8));
     await git.addWorktree(ctx.paths.projectDir, worktree, parentCommit);
     if (job.kind === "candidate") {
       for (const [path, content] of Object.entries(job.files)) {
@@ -169,13 +173,10 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
   } finally {
     if (id >= 0 && signal.aborted) await killLeftovers(ctx, id);
     // The slot is free once the processes are gone; the worktree goes in the background (a leftover is removed on resume).
-    if (worktree !== null) {
-      const path = worktree;
-      const removal: Promise<void> = git.removeWorktree(ctx.paths.projectDir, path)
-        .catch(() => undefined)
-        .finally(() => ctx.cleanups.delete(removal));
-      ctx.cleanups.add(removal);
-    }
+    const removal: Promise<void> = git.removeWorktree(ctx.paths.projectDir, worktree)
+      .catch(() => undefined)
+      .finally(() => ctx.cleanups.delete(removal));
+    ctx.cleanups.add(removal);
   }
 }
 

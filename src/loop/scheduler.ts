@@ -4,7 +4,7 @@ import type { AcceptancePolicy } from "./decide.ts";
 import { checkStopRules } from "./stop-rules.ts";
 import type { Proposer } from "../proposers/types.ts";
 import type { SlotDevice } from "../executors/devices.ts";
-import { runExperiment, settleCleanups, type ExperimentOutcome, type Job } from "./experiment.ts";
+import { confirmationJob, runExperiment, type ExperimentOutcome, type Job } from "./experiment.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 import { ProposalQueue } from "./proposals.ts";
 import { applyOutcome, type BestState } from "./apply.ts";
@@ -134,7 +134,6 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   }
   signal.removeEventListener("abort", wakeUp);
   await queue.drain();
-  await settleCleanups(ctx);
   return stop ?? { paused: false, reason: "stopped" };
 }
 
@@ -148,7 +147,7 @@ function pendingConfirmations(ctx: SessionContext): Job[] {
   return ctx.ledger
     .listExperiments({ tag: ctx.tag, status: ["ok"], order: "asc" })
     .filter((row) => row.kind === "candidate" && row.decision === null && row.candidateCommit !== null)
-    .map((row) => ({ kind: "confirmation", confirms: row.id, commit: row.candidateCommit!, description: `confirm #${row.id}: ${row.description}` }));
+    .map((row) => confirmationJob(row.id, row.candidateCommit!, row.description));
 }
 
 /** Groups of repeated measurements of the same code: the baseline runs, and each confirmation with its original. */
