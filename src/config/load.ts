@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { z } from "zod";
 import { ConfigError } from "../errors.ts";
+import { deviceKind } from "./device-kind.ts";
 import { configSchema, type ParsedConfig } from "./schema.ts";
 
 export const CONFIG_FILE = "autoresearch.config.json";
@@ -15,12 +16,6 @@ export interface ResearchConfig extends ParsedConfig {
   explicitTimeoutSeconds: number | undefined;
   projectDir: string;
   configPath: string;
-}
-
-export type DeviceKind = "cpu" | "cuda";
-
-export function deviceKind(device: string): DeviceKind {
-  return device.startsWith("cuda") ? "cuda" : "cpu";
 }
 
 /** The training budget and the train command's hard limit for an experiment on this device. */

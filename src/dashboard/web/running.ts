@@ -1,5 +1,6 @@
 // The experiments running now: budget progress and a live log tail for each.
 import type { ExperimentRow, SessionSummaryView } from "../api.ts";
+import { deviceKind } from "../../config/device-kind.ts";
 import { formatDuration } from "../../views/format.ts";
 import { h, replaceChildren } from "./dom.ts";
 
@@ -116,8 +117,7 @@ export class RunningPanel {
 
   #refreshMeta(item: Running): void {
     const elapsedMs = Math.max(0, Date.now() - Date.parse(item.row.startedAt));
-    const kind = item.row.device.startsWith("cuda") ? "cuda" : "cpu";
-    const budgetMs = (this.#budgets.budgetByDevice[kind] ?? this.#budgets.budgetSeconds ?? 0) * 1000;
+    const budgetMs = (this.#budgets.budgetByDevice[deviceKind(item.row.device)] ?? this.#budgets.budgetSeconds ?? 0) * 1000;
     const fraction = budgetMs > 0 ? Math.min(1, elapsedMs / budgetMs) : 0;
     item.bar.style.width = `${(fraction * 100).toFixed(1)}%`;
     item.bar.classList.toggle("over", budgetMs > 0 && elapsedMs > budgetMs);
