@@ -8,6 +8,8 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { EventBus, type EngineEvent } from "../events/types.ts";
+import type { Ledger } from "../ledger/sqlite.ts";
+import type { SessionRecord } from "../ledger/types.ts";
 import { notebookPath } from "../proposers/llm/notebook.ts";
 import { projectPaths, sessionDir } from "../project/paths.ts";
 import { stripControlCharacters } from "../runner/log-tail.ts";
@@ -35,32 +37,26 @@ export function createResearchServer(options: ServerOptions): ResearchServer {
   const server = new McpServer({ name: "autoresearch", version: "0.1.0" });
   const { projectDir } = options;
   let running: Promise<unknown> | null = null;
+  /** A read-only view of the session as the tool's text, or NO_SESSION before the first one. */
+  const sessionText = (render: (ledger: Ledger, session: SessionRecord) => string) =>
+    text(withLedger(projectDir, (ledger) => {
+      const session = findSession(ledger, options.tag);
+      return session ? render(ledger, session) : null;
+    }) ?? NO_SESSION);
 
   server.registerTool("status", {
     title: "Session status",
     description: "Where the research session stands: experiments, keeps, baseline and best metric, noise, the branch holding the best, what is running.",
     inputSchema: {},
     annotations: { readOnlyHint: true },
-  }, async () => guarded(() => {
-    const view = withLedger(projectDir, (ledger) => {
-      const session = findSession(ledger, options.tag);
-      return session ? statusView(projectDir, ledger, session) : null;
-    });
-    return text(view ? JSON.stringify(view, null, 2) : NO_SESSION);
-  }));
+  }, async () => guarded(() => sessionText((ledger, session) => JSON.stringify(statusView(projectDir, ledger, session), null, 2))));
 
   server.registerTool("results", {
     title: "Experiment table",
     description: "Every experiment of the session: id, result (keep/discard or the failure), metric, delta against the best at the time, description.",
     inputSchema: {},
     annotations: { readOnlyHint: true },
-  }, async () => guarded(() => {
-    const table = withLedger(projectDir, (ledger) => {
-      const session = findSession(ledger, options.tag);
-      return session ? resultsTable(ledger, session) : null;
-    });
-    return text(table ?? NO_SESSION);
-  }));
+  }, async () => guarded(() => sessionText(resultsTable)));
 
   server.registerTool("show_experiment", {
     title: "Show one experiment",
