@@ -6,6 +6,34 @@ const command = z.strictObject({
   timeoutSeconds: z.number().positive().optional(),
 });
 
+/** The evaluate phase: a protected scorer, and optionally the model server it scores (see "Sandbox" in README.md). */
+const evaluateSchema = command.extend({
+  /**
+   * The untrusted side of evaluation: a command that loads the trained model through the mutable code and
+   * answers the scorer's requests on stdin/stdout, inside the sandbox. The scorer (`command`) then never
+   * runs mutable code; it reaches the servers through the file descriptors in AUTORESEARCH_MODEL_SERVERS.
+   */
+  serve: z.string().min(1, "must be a non-empty shell command").optional(),
+  /** How many isolated model servers the scorer gets (default 2: it can send a check to one and the row it checks to the other). */
+  replicas: z.number().int().min(1).max(8).optional(),
+});
+
+/** The sandbox every phase that runs mutable code runs in (Linux, bubblewrap). */
+export const sandboxSchema = z.strictObject({
+  /** Let the sandboxed phases reach the network (off by default; every view says when it is on). */
+  network: z.boolean().default(false),
+  /** More host paths the sandbox may read (absolute), e.g. an interpreter installed outside the usual places. */
+  readOnly: z.array(z.string().regex(/^\//, "must be an absolute path")).default([]),
+  /** Memory limit for one phase's processes, in MiB (default none). */
+  memoryMb: z.number().int().positive().optional(),
+  /** Most processes (and threads) one phase may have at once. */
+  maxProcesses: z.number().int().positive().default(4096),
+  /** Size of the private /tmp and HOME, in MiB. */
+  tmpMb: z.number().int().positive().default(2048),
+  /** Largest file a phase may write, in MiB (checkpoints included). */
+  maxFileMb: z.number().int().positive().default(16384),
+});
+
 export const proposerSchema = z.strictObject({
   /** search (offline, default) | replay (scripted patches from `file`). */
   name: z.string().min(1).default("search"),
@@ -95,7 +123,7 @@ export const configSchema = z.strictObject({
   /** Globs, relative to the prepared data directory, of files the train phase cannot read (the held-out splits); Linux mount namespaces. */
   hideFromTrain: z.array(z.string().min(1)).default([]),
   /** Protected; writes the metrics JSON to AUTORESEARCH_METRICS_FILE. Without it, metrics are read from train output and marked self-reported. */
-  evaluate: command.optional(),
+  evaluate: evaluateSchema.optional(),
   metric: z.strictObject({
     name: z.string().min(1),
     direction: z.enum(["min", "max"]),
@@ -114,6 +142,8 @@ export const configSchema = z.strictObject({
   timeoutSeconds: z.number().positive().optional(),
   /** Between SIGTERM and SIGKILL of a process group. */
   killGraceSeconds: z.number().min(0).default(5),
+  /** How the phases that run mutable code are isolated; see README.md "Sandbox". */
+  sandbox: sandboxSchema.default({ network: false, readOnly: [], maxProcesses: 4096, tmpMb: 2048, maxFileMb: 16384 }),
   /** Experiments run at once. */
   slots: z.number().int().positive().default(1),
   /** "auto" (one GPU per slot when nvidia-smi lists GPUs, else cpu) or explicit devices ("cpu", "cuda:0", ...). */

@@ -26,3 +26,14 @@ export const ENV_HOME = "AUTORESEARCH_HOME";
  *                           as secondary metrics and marked self-reported in every view.
  */
 export type MetricsFile = Record<string, unknown>;
+
+/**
+ * Scorer only, when the config has `evaluate.serve`: the model servers it may query, as space-separated
+ * "W,R" pairs of file descriptors (write requests to W, read answers from R), one pair per replica,
+ * e.g. "3,4 5,6". Each replica runs in its own sandbox; they share nothing writable.
+ */
+export const ENV_MODEL_SERVERS = "AUTORESEARCH_MODEL_SERVERS";
+/** Model server only: which replica this is (0-based), for its log lines. */
+export const ENV_REPLICA = "AUTORESEARCH_REPLICA";
+/** Prepare only: a secret drawn once per project and kept outside every sandbox, to seed the train/val/test assignment. */
+export const ENV_SPLIT_SECRET = "AUTORESEARCH_SPLIT_SECRET";
