@@ -40,6 +40,8 @@ export function finiteNumber(command: string, flag: string, value: string | unde
 
 export interface Io {
   stdout: (text: string) => void;
+  /** Bytes written to stdout that its reader has not taken yet (run --json drops log lines above a mark). */
+  stdoutBacklog?: () => number;
   stderr: (text: string) => void;
   isTTY: boolean;
   columns: number;

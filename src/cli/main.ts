@@ -45,6 +45,7 @@ async function version(): Promise<string> {
 export async function runCli(): Promise<void> {
   const io: Io = {
     stdout: (text) => process.stdout.write(text),
+    stdoutBacklog: () => process.stdout.writableLength,
     stderr: (text) => process.stderr.write(text),
     isTTY: Boolean(process.stdout.isTTY),
     columns: process.stdout.columns ?? 100,

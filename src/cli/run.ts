@@ -72,7 +72,7 @@ export async function runWithViews<T>(io: Io, json: boolean, body: (bus: EventBu
   let timer: NodeJS.Timeout | undefined;
   let stopView = () => {};
   if (json) {
-    bus.subscribe(createJsonlPrinter(io.stdout));
+    bus.subscribe(createJsonlPrinter(io.stdout, { backlogBytes: io.stdoutBacklog }));
   } else {
     const view = createTerminalView({ write: io.stdout, isTTY: io.isTTY, columns: io.columns });
     bus.subscribe(view.subscriber);
