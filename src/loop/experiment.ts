@@ -15,7 +15,7 @@ import { killMarkedProcesses, readLogTail } from "../runner/process.ts";
 import type { SlotDevice } from "../executors/devices.ts";
 import type { PhaseResult } from "../executors/types.ts";
 import { isoAt, type SessionContext } from "./context.ts";
-import { readMetricsJson, readSelfReported, type MetricsReading } from "./metrics.ts";
+import { readMetricsJson, SelfReportedScanner, type MetricsReading } from "./metrics.ts";
 import { phaseEnvironment, runMarker } from "./environment.ts";
 
 export type Job =
@@ -114,12 +114,17 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
       phaseEnvironment(ctx, slot, phase, { [ENV_EXPERIMENT_ID]: String(id), [ENV_OUTPUT_DIR]: outputDir, [ENV_PHASE]: phase, ...extra }, id);
 
     appendFileSync(logPath, `--- train: ${ctx.config.train.command}\n`);
+    const selfReportedScan = new SelfReportedScanner();
     ctx.bus.emit({ type: "experiment_phase", at: isoAt(ctx.clock), id, phase: "train" });
     const trainStarted = ctx.clock.now();
     const train = await ctx.executor.runPhase({
       phase: "train", command: ctx.config.train.command, cwd: worktree, env: phaseEnv("train", {}), logPath,
       timeoutMs: limits.timeoutSeconds * 1000, killGraceMs: ctx.config.killGraceSeconds * 1000, device: slot.device,
-      marker: runMarker(ctx, id), onLine: (line) => ctx.bus.emit({ type: "experiment_log", at: isoAt(ctx.clock), id, line }),
+      marker: runMarker(ctx, id),
+      onLine: (line) => {
+        selfReportedScan.push(line); // scanned as written: the capped log may have cut the line out
+        ctx.bus.emit({ type: "experiment_log", at: isoAt(ctx.clock), id, line });
+      },
       hide: ctx.hiddenFromTrain,
     }, signal);
     timings.trainMs = ctx.clock.now() - trainStarted;
@@ -155,7 +160,7 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
         : { kind: "no_metric", reason: "the evaluator exited 0 but wrote no metrics file" };
     } else {
       selfReported = true;
-      reading = readSelfReported(readFileSync(logPath, "utf8"), ctx.config.metric);
+      reading = selfReportedScan.reading(ctx.config.metric);
     }
     if (reading.kind !== "ok") return finish(reading.kind, reading.reason, { selfReported });
     timings.totalMs = ctx.clock.now() - startedMs;

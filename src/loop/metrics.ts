@@ -18,7 +18,8 @@ export function readMetricsJson(text: string, names: MetricNames): MetricsReadin
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    return { kind: "no_metric", reason: `the evaluator's metrics file is not valid JSON: ${(error as Error).message}` };
+    parsed = parseWithNonFinite(text);
+    if (parsed === undefined) return { kind: "no_metric", reason: `the evaluator's metrics file is not valid JSON: ${(error as Error).message}` };
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     return { kind: "no_metric", reason: "the evaluator's metrics file must hold a JSON object" };
@@ -31,22 +32,56 @@ export function readMetricsJson(text: string, names: MetricNames): MetricsReadin
   return reading(values, selfReported, names, "the metrics file");
 }
 
-/** Without an evaluator: the last `name: value` line of the train output for each name (self-reported). */
-export function readSelfReported(output: string, names: MetricNames): MetricsReading {
-  const found: Record<string, number> = {};
-  const pattern = /^\s*([A-Za-z_][\w.]*)\s*[:=]\s*(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|NaN|inf|-inf)\s*$/;
-  for (const line of output.split("\n")) {
-    const match = pattern.exec(line);
-    if (match) found[match[1]!] = Number(match[2]!.replace(/^(-?)inf$/i, "$1Infinity"));
+// Python's json.dump writes NaN, Infinity and -Infinity, which JSON.parse refuses.
+const NON_FINITE_TOKEN = /"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)/g;
+const NON_FINITE_MARK = "\u0000autoresearch-non-finite:";
+
+/** The metrics file with Python's non-finite tokens read as numbers (so the message can name them), or undefined. */
+function parseWithNonFinite(text: string): unknown {
+  if (text.length > 10_000_000) return undefined;
+  const marked = text.replace(NON_FINITE_TOKEN, (whole, token: string | undefined) => (token ? JSON.stringify(NON_FINITE_MARK + token) : whole));
+  if (marked === text) return undefined;
+  try {
+    return JSON.parse(marked, (_key, value: unknown) =>
+      typeof value === "string" && value.startsWith(NON_FINITE_MARK) ? Number(value.slice(NON_FINITE_MARK.length)) : value);
+  } catch {
+    return undefined;
   }
-  return reading(found, {}, names, "the train output");
+}
+
+const SELF_REPORTED_LINE = /^\s*([A-Za-z_][\w.]*)\s*[:=]\s*(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|NaN|inf|-inf)\s*$/;
+
+/**
+ * Without an evaluator: the last `name: value` line of the train output for each name (self-reported).
+ * Fed line by line as the output is written, so a metric is found wherever it was printed,
+ * even in a part of the log that the log cap cut out, and the output is never held in memory.
+ */
+export class SelfReportedScanner {
+  readonly #found: Record<string, number> = {};
+
+  push(line: string): void {
+    if (line.length > 1000) return; // a metric line is short; skip the regex on huge lines
+    const match = SELF_REPORTED_LINE.exec(line);
+    if (match) this.#found[match[1]!] = Number(match[2]!.replace(/^(-?)inf$/i, "$1Infinity"));
+  }
+
+  reading(names: MetricNames): MetricsReading {
+    return reading(this.#found, {}, names, "the train output");
+  }
+}
+
+/** readSelfReported over a whole text (tests, small outputs); the loop streams through SelfReportedScanner. */
+export function readSelfReported(output: string, names: MetricNames): MetricsReading {
+  const scanner = new SelfReportedScanner();
+  for (const line of output.split("\n")) scanner.push(line);
+  return scanner.reading(names);
 }
 
 function reading(values: Record<string, unknown>, selfReported: Record<string, unknown>, names: MetricNames, source: string): MetricsReading {
   const metric = values[names.name];
   if (metric === undefined) return { kind: "no_metric", reason: `${source} has no "${names.name}"` };
   if (typeof metric !== "number" || !Number.isFinite(metric)) {
-    return { kind: "no_metric", reason: `"${names.name}" in ${source} is ${JSON.stringify(metric) ?? String(metric)}, not a finite number` };
+    return { kind: "no_metric", reason: `"${names.name}" in ${source} is not a finite number (${describeValue(metric)})` };
   }
   const heldOutValue = names.heldOut ? values[names.heldOut] : undefined;
   const secondary: Record<string, number> = {};
@@ -72,6 +107,13 @@ function reading(values: Record<string, unknown>, selfReported: Record<string, u
     secondary,
     memoryGb,
   };
+}
+
+/** How a refused metric value reads in a message: nan, inf, -inf for numbers, JSON (shortened) otherwise. */
+function describeValue(value: unknown): string {
+  if (typeof value === "number") return Number.isNaN(value) ? "nan" : value > 0 ? "inf" : "-inf";
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -8,6 +8,7 @@ import type { Readable } from "node:stream";
 import { launchWithHidden } from "./isolation.ts";
 import { killMarkedProcesses, killProcessGroup, type Marker } from "./kill.ts";
 import { LineNormaliser } from "./lines.ts";
+import { CappedLog } from "./log-cap.ts";
 
 export { killMarkedProcesses } from "./kill.ts";
 export { readLogTail, stripControlCharacters } from "./log-tail.ts";
@@ -158,14 +159,27 @@ export async function runCommand(spec: RunSpec): Promise<RunOutcome> {
   return { exitCode: exit.code, signal: exit.signal, timedOut, aborted, wallMs };
 }
 
-/** Wires stdout and stderr through their own line normalisers (so they never interleave mid-line) into the log. */
+/**
+ * Wires stdout and stderr through their own line normalisers (so they never interleave mid-line) into the
+ * log, capped to its head and tail (log-cap.ts); `onLine` still sees every line.
+ */
 function attachOutput(child: ChildProcess, log: WriteStream, onLine: ((line: string) => void) | undefined) {
   const pipes = [child.stdout, child.stderr].filter((pipe): pipe is Readable => pipe !== null);
   let lineListener = onLine;
   let waitingForDrain = false;
+  const capped = new CappedLog(log);
+  // A full disk or a vanished directory: stop writing, let the command finish, then report it (finish throws).
+  let writeError: Error | undefined;
+  log.on("error", (error) => {
+    writeError ??= error;
+    if (waitingForDrain) {
+      waitingForDrain = false; // no "drain" comes after an error: let the output flow (it is dropped)
+      for (const pipe of pipes) pipe.resume();
+    }
+  });
 
   const writeLine = (line: string) => {
-    if (!log.write(`${line}\n`) && !waitingForDrain) {
+    if (!writeError && !capped.write(line) && !waitingForDrain) {
       // The disk is slower than the process: hold the pipes rather than buffer without bound.
       waitingForDrain = true;
       for (const pipe of pipes) pipe.pause();
@@ -208,7 +222,9 @@ function attachOutput(child: ChildProcess, log: WriteStream, onLine: ((line: str
         normaliser.push(decoder.end());
         normaliser.flush();
       }
-      await new Promise<void>((resolve) => log.end(resolve));
+      if (!writeError) await capped.end();
+      else log.destroy();
+      if (writeError) throw writeError;
     },
   };
 }
