@@ -195,7 +195,7 @@ describe("the notebook", () => {
     assert.match(file, /^<!-- autoresearch notebook: distilled through experiment 3 at \d{4}-/);
     assert.ok(file.includes(notes));
     const prompt = fake.requests[1]!.lastUser;
-    assert.ok(prompt.includes(`# Research notebook (your distilled notes from earlier experiments)\n\n${notes}`));
+    assert.ok(prompt.includes(`# Research notebook (your distilled notes from earlier experiments)\n\n<untrusted-data source="research notebook notes.md">\n${notes}\n</untrusted-data>`));
     assert.doesNotMatch(prompt, /HYPO-TWO|HYPO-THREE/);
     assert.equal((result as { meta: { notebookUpdated: number } }).meta.notebookUpdated, 3);
     // Nothing new has finished: the next proposal uses the notes without distilling again.

@@ -246,10 +246,10 @@ describe("readLogTail", () => {
     assert.equal(tail.at(-1), "entry number 999");
   });
 
-  test("strips terminal escapes and control characters but keeps tabs", () => {
+  test("makes terminal escapes and control characters visible but keeps tabs", () => {
     const path = join(temp.dir, "colour.log");
     writeFileSync(path, "\x1b[31mred\x1b[0m\tvalue\x07\x00\nplain\n");
-    assert.equal(readLogTail(path), "red\tvalue\nplain");
+    assert.equal(readLogTail(path), "␛[31mred␛[0m\tvalue␇␀\nplain");
   });
 
   test("a log that does not exist yet reads as empty", () => {

@@ -4,7 +4,7 @@ import type { EngineEvent } from "../src/events/types.ts";
 import { createJsonlPrinter } from "../src/views/jsonl.ts";
 import { createTerminalView } from "../src/views/terminal.ts";
 import { formatDelta, formatDuration, formatMetric, progressBar, stripAnsi } from "../src/views/format.ts";
-import { decided, finished, scriptedSession, sessionStarted, sessionStartMs, started } from "./helpers/events.ts";
+import { decided, finished, scriptedSession, scriptedSummary, sessionStarted, sessionStartMs, started } from "./helpers/events.ts";
 import { Screen } from "./helpers/screen.ts";
 
 function plainView(columns?: number) {
@@ -192,4 +192,37 @@ test("formatting: metrics, deltas, durations and bars read the way the views pri
   assert.equal(formatDuration(7_500_000), "2h05m");
   assert.equal(progressBar(0.5, 10), "█████░░░░░");
   assert.equal(progressBar(3, 4), "████", "over budget stays full, never wider");
+});
+
+test("workload and proposer text with escape sequences never reaches the terminal raw: it shows, inert", () => {
+  const hostile = "lr 0.04\x1b[2K\x1b[1A\r\x1b]0;pwned\x07\u202eevil\x9b2J";
+  const events: EngineEvent[] = [
+    { ...sessionStarted(), metric: "val_bpb\x1b[8m" } as EngineEvent,
+    { type: "prepare_started", at: sessionStarted().at, command: "python prepare.py\x1b[2J" },
+    started(3, 0, hostile),
+    { type: "experiment_log", at: sessionStarted().at, id: 3, line: "step 1\x1b[2J\x1b[H\x1b[8mhidden" },
+    { type: "experiment_phase", at: sessionStarted().at, id: 3, phase: "train" },
+    finished(3, 10, "crash", null, 10_000, "train said \x1b[1A\x1b[2Kall good\nkeep"),
+    { type: "proposal_skipped", at: sessionStarted().at, proposer: "llm", reason: "bad edit \x1b[31mred" },
+    { type: "warning", at: sessionStarted().at, message: "from a log: \x1b]8;;http://x\x07link" },
+    { type: "session_stopped", at: sessionStarted().at, reason: "stopped \x1b[?25l", summary: scriptedSummary },
+  ];
+  // Not a TTY: no escape byte at all.
+  const { view, output } = plainView();
+  for (const event of events) view.subscriber(event);
+  assert.doesNotMatch(output(), /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
+  assert.match(output(), /lr 0\.04␛\[2K␛\[1A ␛\]0;pwned␇⟨U\+202E⟩evil⟨U\+009B⟩2J/, "the attempt is visible");
+  assert.match(output(), /train said ␛\[1A␛\[2Kall good keep/, "a reason cannot start a line of its own");
+
+  // A TTY: the only escape sequences are the view's own colours and cursor moves.
+  let raw = "";
+  const screen = new Screen();
+  const tty = createTerminalView({ write: (text) => { raw += text; screen.write(text); }, isTTY: true, columns: 200, now: () => sessionStartMs + 5_000 });
+  for (const event of events.slice(0, 5)) tty.subscriber(event);
+  tty.render();
+  for (const event of events.slice(5)) tty.subscriber(event);
+  const ownSequences = /\x1b\[(?:\d+m|\d+A|J)/g;
+  assert.doesNotMatch(raw.replace(ownSequences, ""), /[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
+  assert.ok(screen.text().map(stripAnsi).some((line) => line.includes("#3 ") && line.includes("␛[2K")), screen.text().join("\n"));
+  assert.ok(!raw.includes("hidden"), "live log lines are not printed by the terminal view");
 });

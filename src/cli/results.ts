@@ -1,4 +1,5 @@
 import { formatResultsTsv } from "../ledger/results-tsv.ts";
+import { safeJson, safeLine } from "../text/safe-text.ts";
 import { formatDelta, formatDuration, formatMetric, truncate } from "../views/format.ts";
 import { UsageError } from "../errors.ts";
 import { parse, type Io } from "./args.ts";
@@ -23,18 +24,18 @@ export const resultsCommand: Command = {
       const config = session.config as { metric?: { name?: string; heldOut?: string } };
       const metricName = config.metric?.name ?? "metric";
       if (values.json) {
-        io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+        io.stdout(`${safeJson(rows, 2)}\n`);
       } else if (values.tsv) {
         io.stdout(formatResultsTsv(rows.filter((row) => row.status !== "running"), { metricName, heldOutName: config.metric?.heldOut }));
       } else {
         const width = Math.max(60, io.columns);
         const heldOut = config.metric?.heldOut;
-        io.stdout(`${"id".padStart(5)}  ${"status".padEnd(11)} ${metricName.padStart(10)} ${"delta".padStart(10)} ${(heldOut ?? "").padStart(10)} ${"time".padStart(7)}  description\n`);
+        io.stdout(`${"id".padStart(5)}  ${"status".padEnd(11)} ${safeLine(metricName).padStart(10)} ${"delta".padStart(10)} ${safeLine(heldOut ?? "").padStart(10)} ${"time".padStart(7)}  description\n`);
         for (const row of rows) {
           const status = row.decision ?? row.status;
           const mark = row.selfReported ? "*" : " ";
           const line = `${String(row.id).padStart(5)}  ${status.padEnd(11)} ${formatMetric(row.metric).padStart(10)}${mark}${formatDelta(row.delta).padStart(10)} ${formatMetric(row.heldOutMetric).padStart(10)} ${formatDuration(row.timings.totalMs ?? 0).padStart(7)}  ${row.kind === "candidate" ? "" : `[${row.kind}] `}${row.description}`;
-          io.stdout(`${truncate(line, width)}\n`);
+          io.stdout(`${truncate(safeLine(line), width)}\n`);
         }
         if (rows.some((row) => row.selfReported)) io.stdout("* self-reported: read from the training output, not from a protected evaluator\n");
       }

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { EXIT, UserError } from "../errors.ts";
 import { experimentOutputDir } from "../project/paths.ts";
 import { readLogTail } from "../runner/process.ts";
+import { safeJson, safeLine, safeText } from "../text/safe-text.ts";
 import { formatDelta, formatDuration, formatMetric } from "../views/format.ts";
 import { parse, positiveInteger, type Io } from "./args.ts";
 import type { Command } from "./commands.ts";
@@ -23,18 +24,18 @@ export const showCommand: Command = {
       const outputDir = experimentOutputDir(paths, row.id);
       const outputs = existsSync(outputDir) ? outputDir : null;
       if (values.json) {
-        io.stdout(`${JSON.stringify({ ...row, outputDir: outputs, logTail }, null, 2)}\n`);
+        io.stdout(`${safeJson({ ...row, outputDir: outputs, logTail }, 2)}\n`);
         return 0;
       }
-      const metrics = Object.entries(row.secondary).map(([name, value]) => `${name}=${formatMetric(value)}`).join("  ");
+      const metrics = Object.entries(row.secondary).map(([name, value]) => `${safeLine(name)}=${formatMetric(value)}`).join("  ");
       const lines = [
         `experiment ${row.id} (${row.kind}) in session ${row.tag}, proposer ${row.proposer}, ${row.device} slot ${row.slot}`,
-        `status:      ${row.status}${row.decision ? ` → ${row.decision}` : ""}${row.reason ? ` — ${row.reason}` : ""}`,
-        `description: ${row.description}`,
-        ...(row.hypothesis ? [`hypothesis:  ${row.hypothesis}`] : []),
+        `status:      ${row.status}${row.decision ? ` → ${row.decision}` : ""}${row.reason ? ` — ${safeLine(row.reason)}` : ""}`,
+        `description: ${safeLine(row.description)}`,
+        ...(row.hypothesis ? [`hypothesis:  ${safeLine(row.hypothesis)}`] : []),
         `metric:      ${formatMetric(row.metric)}${row.selfReported ? " (self-reported)" : ""}  best before ${formatMetric(row.bestBefore)}  delta ${formatDelta(row.delta)}  held-out ${formatMetric(row.heldOutMetric)}`,
         ...(metrics ? [`secondary:   ${metrics}`] : []),
-        ...(row.rationale ? [`decision:    ${row.rationale}`] : []),
+        ...(row.rationale ? [`decision:    ${safeLine(row.rationale)}`] : []),
         `commits:     parent ${row.parentCommit.slice(0, 10)}  candidate ${row.candidateCommit?.slice(0, 10) ?? "-"}`,
         `timings:     ${Object.entries(row.timings).map(([phase, ms]) => `${phase.replace(/Ms$/, "")} ${formatDuration(ms ?? 0)}`).join(", ")}`,
         `log:         ${row.logPath || "-"}`,
@@ -44,7 +45,8 @@ export const showCommand: Command = {
         "",
         logTail ? `--- log tail\n${logTail.trimEnd()}` : "--- no log",
       ];
-      io.stdout(`${lines.join("\n")}\n`);
+      // Description, diff, reasons, metric names and the log were written by proposers and workloads.
+      io.stdout(`${safeText(lines.join("\n"))}\n`);
       return 0;
     } finally {
       ledger.close();

@@ -1,3 +1,4 @@
+import { safeJson, safeLine, safeText } from "../text/safe-text.ts";
 import { formatDelta, formatMetric } from "../views/format.ts";
 import { lockHolder } from "../loop/lock.ts";
 import { summarize } from "../loop/summary.ts";
@@ -32,20 +33,20 @@ export const statusCommand: Command = {
         llm: { tokens, costUsd }, sessions: ledger.listSessions().map((known) => known.tag),
       };
       if (values.json) {
-        io.stdout(`${JSON.stringify(status, null, 2)}\n`);
+        io.stdout(`${safeJson(status, 2)}\n`);
         return 0;
       }
       const improvement = summary.baseline !== null && summary.best !== null ? summary.best - summary.baseline : null;
       const lines = [
-        `session ${session.tag} on ${session.branch}: ${status.state}${session.stopReason && !holder ? ` (${session.stopReason})` : ""}`,
+        `session ${session.tag} on ${session.branch}: ${status.state}${session.stopReason && !holder ? ` (${safeLine(session.stopReason)})` : ""}`,
         `  experiments ${summary.experiments}: ${summary.kept} kept, ${summary.discarded} discarded, ${summary.failed} failed; ${running.length} running`,
         `  baseline ${formatMetric(summary.baseline)} → best ${formatMetric(summary.best)} (${formatDelta(improvement)})${session.bestExperimentId ? ` from experiment ${session.bestExperimentId}` : ""}, commit ${session.bestCommit.slice(0, 7)}`,
         `  noise σ ${summary.noiseSigma === null ? "unknown" : formatMetric(summary.noiseSigma)}; ${summary.experimentsPerHour.toFixed(1)} experiments/hour`,
         ...(tokens > 0 ? [`  LLM: ${tokens} tokens, $${costUsd.toFixed(4)}`] : []),
-        ...running.map((row) => `  running #${row.id} on ${row.device}: ${row.description}`),
+        ...running.map((row) => `  running #${row.id} on ${row.device}: ${safeLine(row.description)}`),
         ...(status.sessions.length > 1 ? [`  other sessions: ${status.sessions.filter((tag) => tag !== session.tag).join(", ")}`] : []),
       ];
-      io.stdout(`${lines.join("\n")}\n`);
+      io.stdout(`${safeText(lines.join("\n"))}\n`);
       return 0;
     } finally {
       ledger.close();

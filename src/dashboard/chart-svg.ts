@@ -2,6 +2,7 @@
 // experiment, keeps highlighted, the running best as a step line, failures marked along the
 // bottom. Written by hand (no browser needed); the same marks and colours as the live chart.
 import { formatDelta, formatMetric } from "../views/format.ts";
+import { safeLine } from "../text/safe-text.ts";
 import { BEST_LINE_COLOUR, CATEGORY_COLOURS, CATEGORY_LABELS, clampTo, valueRange } from "./progress.ts";
 import type { PointCategory, ProgressSeries } from "./progress.ts";
 
@@ -111,7 +112,7 @@ function triangle(cx: number, baseY: number, size: number, fill: string): string
 }
 
 function text(x: number, y: number, content: string, size: number, fill: string, anchor: "start" | "middle" | "end", extra = ""): string {
-  return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${FONT} font-size="${size}" fill="${fill}" text-anchor="${anchor}" ${extra}>${escapeXml(content)}</text>`;
+  return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${FONT} font-size="${size}" fill="${fill}" text-anchor="${anchor}" ${extra}>${escapeXml(safeLine(content))}</text>`;
 }
 
 /** Round tick values (1, 2 or 5 times a power of ten) covering [low, high]. */

@@ -4,6 +4,7 @@
 // - startPolling(): the standalone `autoresearch dashboard` (another process) polls the ledger
 //   and the running experiments' log files.
 import type { EngineEvent, EventBus } from "../events/types.ts";
+import { safeText } from "../text/safe-text.ts";
 import { LogFollower } from "./log-follower.ts";
 import type { DashboardStore } from "./store.ts";
 import type { SseHub } from "./stream.ts";
@@ -65,7 +66,7 @@ export class LiveUpdates {
   #onEvent(event: EngineEvent): void {
     switch (event.type) {
       case "experiment_log":
-        this.#bufferLog(event.id, event.line);
+        this.#bufferLog(event.id, safeText(event.line));
         return;
       case "experiment_phase":
         this.#hub.broadcast({ kind: "phase", id: event.id, phase: event.phase });

@@ -1,5 +1,8 @@
 // From ledger records to what the dashboard sends: table rows, chart points, the detail view.
+// Text that workloads and proposers wrote leaves here with its control characters made visible, so the
+// page, the report and anything else built on these rows never carries an escape or a bidi override.
 import type { LedgerExperiment } from "../ledger/sqlite.ts";
+import { safeLine, safeText } from "../text/safe-text.ts";
 import type { ExperimentDetail, ExperimentRow, PointTuple } from "./api.ts";
 
 export function toRow(experiment: LedgerExperiment): ExperimentRow {
@@ -15,15 +18,15 @@ export function toRow(experiment: LedgerExperiment): ExperimentRow {
     metric: experiment.metric,
     heldOutMetric: experiment.heldOutMetric,
     delta: experiment.delta,
-    description: experiment.description,
-    hypothesis: experiment.hypothesis,
-    proposer: experiment.proposer,
+    description: safeLine(experiment.description),
+    hypothesis: safeText(experiment.hypothesis),
+    proposer: safeLine(experiment.proposer),
     device: experiment.device,
     slot: experiment.slot,
     durationMs: Number.isFinite(durationMs) ? durationMs : null,
     startedAt: experiment.startedAt,
     finishedAt: experiment.finishedAt,
-    reason: experiment.reason,
+    reason: experiment.reason === null ? null : safeText(experiment.reason),
     selfReported: experiment.selfReported,
     costUsd: experiment.usage?.costUsd ?? null,
     tokens: experiment.usage ? experiment.usage.inputTokens + experiment.usage.outputTokens : 0,
@@ -36,14 +39,14 @@ export function toDetail(experiment: LedgerExperiment, logTail: string): Experim
     ...toRow(experiment),
     parentCommit: experiment.parentCommit,
     candidateCommit: experiment.candidateCommit,
-    rationale: experiment.rationale,
+    rationale: experiment.rationale === null ? null : safeText(experiment.rationale),
     bestBefore: experiment.bestBefore,
-    secondary: experiment.secondary,
+    secondary: Object.fromEntries(Object.entries(experiment.secondary).map(([name, value]) => [safeLine(name), value])),
     memoryGb: experiment.memoryGb,
     timings: { ...experiment.timings },
     usage: experiment.usage,
-    diff: experiment.diff,
-    logTail,
+    diff: safeText(experiment.diff),
+    logTail: safeText(logTail),
   };
 }
 

@@ -1,6 +1,7 @@
 // The session summary the dashboard shows, computed from the rows it already holds
 // (the same counting rules as `autoresearch status`, see loop/summary.ts).
 import type { SessionRecord } from "../ledger/types.ts";
+import { safeLine } from "../text/safe-text.ts";
 import { FAILED_STATUSES } from "./api.ts";
 import type { ExperimentRow, SessionListItem, SessionSummaryView } from "./api.ts";
 
@@ -13,9 +14,9 @@ export function sessionSettings(config: unknown): { name: string | null; metricN
     if (typeof value === "number") budgetByDevice[kind] = value;
   }
   return {
-    name: typeof raw.name === "string" ? raw.name : null,
-    metricName: typeof raw.metric?.name === "string" ? raw.metric.name : "metric",
-    heldOutName: typeof raw.metric?.heldOut === "string" ? raw.metric.heldOut : null,
+    name: typeof raw.name === "string" ? safeLine(raw.name) : null,
+    metricName: typeof raw.metric?.name === "string" ? safeLine(raw.metric.name) : "metric",
+    heldOutName: typeof raw.metric?.heldOut === "string" ? safeLine(raw.metric.heldOut) : null,
     direction: raw.metric?.direction === "max" ? "max" : "min",
     budgetSeconds: typeof raw.budgetSeconds === "number" ? raw.budgetSeconds : null,
     budgetByDevice,
@@ -51,7 +52,7 @@ export function summarizeSession(session: SessionRecord, rows: readonly Experime
   return {
     tag: session.tag,
     state: session.state,
-    stopReason: session.stopReason,
+    stopReason: session.stopReason === null ? null : safeLine(session.stopReason),
     name: settings.name,
     metricName: settings.metricName,
     heldOutName: settings.heldOutName,

@@ -3,6 +3,7 @@
 // (commit, metric, memory_gb, status, description) so existing analysis scripts work.
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { safeLine } from "../text/safe-text.ts";
 import type { ExperimentRecord } from "./types.ts";
 
 export interface ResultsTsvOptions {
@@ -12,9 +13,9 @@ export interface ResultsTsvOptions {
   heldOutName?: string;
 }
 
-/** Tabs and line breaks would split a row; everything else is kept as written. */
+/** Tabs and line breaks would split a row (they become a space); other control characters are made visible. */
 function cell(text: string | null | undefined): string {
-  return (text ?? "").replace(/[\t\r\n]+/g, " ");
+  return safeLine((text ?? "").replace(/[\t\r\n]+/g, " "));
 }
 
 const fixed = (value: number | null, digits: number, absent: string): string => (value === null ? absent : value.toFixed(digits));

@@ -12,7 +12,7 @@ import type { Ledger } from "../ledger/sqlite.ts";
 import type { SessionRecord } from "../ledger/types.ts";
 import { notebookPath } from "../proposers/llm/notebook.ts";
 import { projectPaths, sessionDir } from "../project/paths.ts";
-import { stripControlCharacters } from "../runner/log-tail.ts";
+import { safeText } from "../text/safe-text.ts";
 import { runWorkingTreeExperiment, type RunToolOptions } from "./run-tool.ts";
 import { NO_SESSION, experimentView, findSession, resultsTable, statusView, withLedger } from "./views.ts";
 
@@ -133,16 +133,17 @@ async function guarded(body: () => CallToolResult | Promise<CallToolResult>): Pr
   }
 }
 
+// Every text a tool answers holds what workloads and proposers wrote: control characters made visible.
 function text(value: string): CallToolResult {
-  return { content: [{ type: "text", text: value }] };
+  return { content: [{ type: "text", text: safeText(value) }] };
 }
 
 function failure(message: string): CallToolResult {
-  return { content: [{ type: "text", text: message }], isError: true };
+  return { content: [{ type: "text", text: safeText(message) }], isError: true };
 }
 
 function clean(value: string): string {
-  return stripControlCharacters(value);
+  return safeText(value);
 }
 
 function progressMessage(event: EngineEvent): string | null {

@@ -3,7 +3,7 @@
 // workload output (log tails) is labelled as data.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { wrapUntrusted, UNTRUSTED_NOTICE } from "../proposers/llm/untrusted.ts";
+import { wrapUntrusted, UNTRUSTED_NOTICE } from "../text/untrusted.ts";
 import { notebookPath } from "../proposers/llm/notebook.ts";
 import { Ledger, LEDGER_FILE, type LedgerExperiment } from "../ledger/sqlite.ts";
 import type { SessionRecord } from "../ledger/types.ts";

@@ -1,18 +1,11 @@
 // Reading the end of a (possibly huge) log file for error messages and live views.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-
-// Colour and cursor escapes first (so their parameters don't survive as "[31m"), then any other control byte.
-const ANSI_ESCAPES = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])/g;
-const CONTROL_CHARACTERS = /[\x00-\x08\x0b-\x1f\x7f]/g;
-
-/** Removes terminal escapes and control characters other than newline and tab. */
-export function stripControlCharacters(text: string): string {
-  return text.replace(ANSI_ESCAPES, "").replace(CONTROL_CHARACTERS, "");
-}
+import { safeText } from "../text/safe-text.ts";
 
 /**
  * The last `maxLines` lines (default 40) of the file, reading at most its last `maxBytes`
- * (default 8 KB). A missing or unreadable file gives "" — there is simply nothing to show yet.
+ * (default 8 KB), control characters made visible (text/safe-text.ts). A missing or unreadable file
+ * gives "" — there is simply nothing to show yet.
  */
 export function readLogTail(logPath: string, options: { maxLines?: number; maxBytes?: number } = {}): string {
   const maxLines = options.maxLines ?? 40;
@@ -44,5 +37,5 @@ export function readLogTail(logPath: string, options: { maxLines?: number; maxBy
   if (lines.at(-1) === "") lines.pop();
   // The first line of a window that starts mid-file is a fragment (maybe a broken UTF-8 character): drop it.
   if (startedMidFile && lines.length > 1) lines = lines.slice(1);
-  return stripControlCharacters(lines.slice(-maxLines).join("\n"));
+  return safeText(lines.slice(-maxLines).join("\n"));
 }

@@ -11,7 +11,7 @@ import { LineNormaliser } from "./lines.ts";
 import { CappedLog } from "./log-cap.ts";
 
 export { killMarkedProcesses } from "./kill.ts";
-export { readLogTail, stripControlCharacters } from "./log-tail.ts";
+export { readLogTail } from "./log-tail.ts";
 
 export interface RunSpec {
   /** Run as `/bin/sh -c <command>`. */

@@ -1,5 +1,6 @@
 // `autoresearch run --json`: every engine event as one JSON object per line, nothing else.
 import type { EngineEvent, EventSubscriber } from "../events/types.ts";
+import { safeJson } from "../text/safe-text.ts";
 
 /** Above this many bytes waiting in stdout, log lines are dropped (and counted) instead of queued. */
 export const JSONL_HIGH_WATER_BYTES = 4 * 1024 * 1024;
@@ -23,8 +24,9 @@ export function createJsonlPrinter(write: (chunk: string) => void, options: Json
   const highWater = options.highWaterBytes ?? JSONL_HIGH_WATER_BYTES;
   const dropped = new Map<number, number>();
   const print = (event: EngineEvent) => {
-    // JSON.stringify never emits raw newlines (they are escaped inside strings), so one event stays one line.
-    write(JSON.stringify(event) + "\n");
+    // Newlines and C0 controls are escaped inside strings (one event stays one line); safeJson escapes
+    // what JSON.stringify leaves raw (C1, bidi controls), so workload output is inert on a terminal too.
+    write(safeJson(event) + "\n");
   };
   const reportDropped = (id: number, at: string) => {
     const count = dropped.get(id);

@@ -1,5 +1,8 @@
 // The text the terminal view prints, built from events as pure functions (no I/O, no clock).
+// Every text that a workload or proposer wrote passes safeLine on its way in: the only escape
+// sequences this view writes are its own colours and cursor moves.
 import type { EventOf, ExperimentKind, SessionSummary } from "../events/types.ts";
+import { safeLine } from "../text/safe-text.ts";
 import type { Colour } from "./format.ts";
 import {
   formatDelta,
@@ -44,11 +47,11 @@ export function headerLines(event: EventOf<"session_started">, colour: boolean):
   const devices = event.devices.length > 0 ? event.devices.join(", ") : "no devices";
   const slots = `${event.slots} ${event.slots === 1 ? "slot" : "slots"}`;
   return [
-    paint(`autoresearch · session ${event.tag}${event.resumed ? " (resumed)" : ""}`, "bold", colour),
-    `  branch  ${event.branch} from ${shortCommit(event.baseCommit)}`,
-    `  metric  ${event.metric} (${better}) · policy ${event.policy}`,
+    paint(`autoresearch · session ${safeLine(event.tag)}${event.resumed ? " (resumed)" : ""}`, "bold", colour),
+    `  branch  ${safeLine(event.branch)} from ${shortCommit(event.baseCommit)}`,
+    `  metric  ${safeLine(event.metric)} (${better}) · policy ${event.policy}`,
     `  runs    ${slots} on ${devices}`,
-    `  project ${event.projectDir}`,
+    `  project ${safeLine(event.projectDir)}`,
   ];
 }
 
@@ -62,7 +65,7 @@ export function experimentLine(line: ExperimentLine, columns: number, colour: bo
   const duration = padStart(line.wallMs === null ? "" : formatDuration(line.wallMs), 6);
   const prefix = `${id} ${status} ${metric} ${delta} ${duration}  `;
   const label = line.kind === "baseline" ? "[baseline] " : line.kind === "confirmation" ? "[confirm] " : "";
-  const detail = line.reason ? `${line.description} (${line.reason})` : line.description;
+  const detail = safeLine(line.reason ? `${line.description} (${line.reason})` : line.description);
   const text = truncate(label + detail, columns - visibleLength(prefix));
   const statusColour = statusColours[line.status] ?? "bold";
   return `${id} ${paint(status, statusColour, colour)} ${metric} ${delta} ${duration}  ${text}`.trimEnd();
@@ -72,12 +75,12 @@ export function experimentLine(line: ExperimentLine, columns: number, colour: bo
 export function startedLine(event: EventOf<"experiment_started">, columns: number): string {
   const prefix = `${padEnd(`#${event.id}`, 5)} ${padEnd("started", 9)} slot ${event.slot} on ${event.device}, budget ${formatDuration(event.budgetSeconds * 1000)}  `;
   const label = event.kind === "baseline" ? "[baseline] " : event.kind === "confirmation" ? "[confirm] " : "";
-  return (prefix + truncate(label + event.description, columns - visibleLength(prefix))).trimEnd();
+  return (prefix + truncate(label + safeLine(event.description), columns - visibleLength(prefix))).trimEnd();
 }
 
 export function prepareFinishedLine(event: EventOf<"prepare_finished">, colour: boolean): string {
   if (!event.ok) {
-    const error = event.error ? `: ${event.error}` : "";
+    const error = event.error ? `: ${safeLine(event.error)}` : "";
     return paint(`prepare failed after ${formatDuration(event.wallMs)}${error}`, "red", colour);
   }
   const files = `${event.files} ${event.files === 1 ? "file" : "files"}`;
@@ -98,7 +101,7 @@ export interface SummaryContext {
 export function summaryLines(summary: SessionSummary, context: SummaryContext, colour: boolean): string[] {
   const lines = [
     "",
-    paint(`session ${summary.tag} stopped: ${context.reason}`, "bold", colour),
+    paint(`session ${safeLine(summary.tag)} stopped: ${safeLine(context.reason)}`, "bold", colour),
     `  experiments      ${summary.experiments} (kept ${summary.kept}, discarded ${summary.discarded}, failed ${summary.failed})`,
     `  baseline → best  ${formatMetric(summary.baseline)} → ${formatMetric(summary.best)}${improvement(summary, context.direction)}`,
     `  keep rate        ${formatPercent(summary.kept, summary.experiments)}`,
@@ -142,7 +145,7 @@ export function runningRowLine(row: RunningRow, columns: number): string {
   const time = `${formatDuration(row.elapsedMs)}/${formatDuration(budgetMs)}`;
   const prefix = ` [${row.slot}] ${padEnd(row.device, 7)} ${padEnd(`#${row.id}`, 5)} ${padEnd(row.phase, 8)} ${bar} ${padEnd(time, 13)} `;
   const label = row.kind === "baseline" ? "[baseline] " : row.kind === "confirmation" ? "[confirm] " : "";
-  return fit(prefix, label + row.description, columns - 1);
+  return fit(prefix, label + safeLine(row.description), columns - 1);
 }
 
 export interface StatusRow {

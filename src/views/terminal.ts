@@ -1,6 +1,7 @@
 // The live terminal view of `autoresearch run`: a line per finished experiment and, on a TTY,
 // a footer redrawn in place showing what runs now. It only listens to events; it never calls the engine.
 import type { EngineEvent, EventOf, EventSubscriber, ExperimentKind } from "../events/types.ts";
+import { safeLine } from "../text/safe-text.ts";
 import { paint } from "./format.ts";
 import {
   experimentLine,
@@ -114,11 +115,11 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
         sessionStartMs = Date.parse(event.at);
         return headerLines(event, colour);
       case "prepare_started":
-        return [`prepare: running ${event.command}`];
+        return [`prepare: running ${safeLine(event.command)}`];
       case "prepare_finished":
         return [prepareFinishedLine(event, colour)];
       case "proposal_skipped":
-        return [paint(`proposer ${event.proposer} skipped a proposal: ${event.reason}`, "gray", colour)];
+        return [paint(`proposer ${safeLine(event.proposer)} skipped a proposal: ${safeLine(event.reason)}`, "gray", colour)];
       case "experiment_started":
         started.set(event.id, { kind: event.kind, description: event.description });
         running.set(event.id, {
@@ -165,9 +166,9 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
       case "noise_estimated":
         return [noiseLine(event)];
       case "warning":
-        return [paint(`warning: ${event.message}`, "yellow", colour)];
+        return [paint(`warning: ${safeLine(event.message)}`, "yellow", colour)];
       case "session_paused":
-        return [paint(`paused: ${event.reason}`, "yellow", colour)];
+        return [paint(`paused: ${safeLine(event.reason)}`, "yellow", colour)];
       case "session_stopped": {
         // Finished experiments that never got a decision still deserve their line.
         const leftover = [...awaiting.values()].map((item) =>

@@ -80,8 +80,11 @@ for (const provider of PROVIDERS) {
     const prompts = proposalPrompts(fake);
     // The read-only context file is shown; the crash's log tail reaches the next prompt as wrapped data.
     assert.match(prompts[0]!, /# Read-only context files \(do not edit\)\n\n## evaluate\.js/);
-    const afterCrash = prompts.find((prompt) => /Experiment \d+ \(crash on purpose\) ended with status crash/.test(prompt));
+    const afterCrash = prompts.find((prompt) => /Experiment \d+ ended with status crash/.test(prompt));
     assert.ok(afterCrash, "a prompt after the crash reports it");
+    // Descriptions are proposer text: they reach the prompt only inside untrusted-data blocks.
+    assert.ok(untrustedBlocks(afterCrash).some((block) => block.includes("crash on purpose")));
+    assert.doesNotMatch(outsideUntrusted(afterCrash), /crash on purpose/);
     assert.ok(untrustedBlocks(afterCrash).some((block) => /boom: simulated crash$/m.test(block)));
     // Three finished experiments later, the notebook exists and later prompts carry it.
     const notes = join(dir, ".autoresearch", "sessions", "llm", "notes.md");

@@ -1,6 +1,6 @@
 // The description and hypothesis of an agent's proposal: from the DESCRIPTION:/HYPOTHESIS: lines
 // it was asked to end with, or, when it forgot, a summary of its diff.
-import { stripControlCharacters } from "../../runner/log-tail.ts";
+import { safeText } from "../../text/safe-text.ts";
 
 const DESCRIPTION_CHARS = 160;
 const HYPOTHESIS_CHARS = 600;
@@ -16,7 +16,7 @@ export function describeProposal(message: string, diff: string): Described {
   let description = "";
   let hypothesis = "";
   // The last occurrence wins: agents sometimes quote the instructions before answering.
-  for (const line of stripControlCharacters(message).split("\n")) {
+  for (const line of safeText(message.replace(/\r\n?/g, "\n")).split("\n")) {
     const match = LABELLED.exec(line);
     if (!match) continue;
     const text = match[2]!.replace(/[*_`]+$/, "").trim();
@@ -47,7 +47,7 @@ export function summarizeDiff(diff: string): string {
 }
 
 function firstSentence(message: string): string {
-  const line = stripControlCharacters(message).split("\n").map((text) => text.trim()).find((text) => text.length > 0 && !LABELLED.test(text));
+  const line = safeText(message.replace(/\r\n?/g, "\n")).split("\n").map((text) => text.trim()).find((text) => text.length > 0 && !LABELLED.test(text));
   return line ?? "";
 }
 

@@ -1,9 +1,9 @@
 // The task an external coding agent gets: the program, which files it may change (it reads them
 // itself in its scratch checkout), a compact history, the notebook, and the rules. Rebuilt from
 // the context for every proposal; experiment output appears only as labelled untrusted data.
-import { readNotebook } from "../llm/notebook.ts";
+import { notebookBlock, readNotebook } from "../llm/notebook.ts";
 import { experimentsTable, failureReports, formatNumber, ideasTried, tableEntries } from "../llm/history.ts";
-import { UNTRUSTED_NOTICE } from "../llm/untrusted.ts";
+import { UNTRUSTED_NOTICE } from "../../text/untrusted.ts";
 import type { ProposalContext } from "../types.ts";
 
 export const FINAL_LINES = `DESCRIPTION: <one line, under 100 characters: what you changed>
@@ -22,19 +22,20 @@ checkout of the project at its best version so far. Make ONE focused change to t
 you expect to improve the metric, then stop. The harness takes your change, trains it under a fixed
 time budget, has a protected evaluator measure it, and keeps it only if it beats the best by more
 than the run-to-run noise.`,
+    UNTRUSTED_NOTICE,
     `# Research program (program.md, from the human)\n\n${context.program.trim() || "(empty)"}`,
     `# Goal\n\n${goal(context)}`,
     `# Files you may change\n\n${mutableList(context)}`,
     `# Rules\n\n${rules(context)}`,
   ];
   const notebook = context.sessionDir ? readNotebook(context.sessionDir) : null;
-  if (notebook) sections.push(`# Research notebook (notes on what was learned so far)\n\n${notebook.text}`);
+  if (notebook) sections.push(`# Research notebook (notes on what was learned so far)\n\n${notebookBlock(notebook)}`);
   const rows = tableEntries(context);
   sections.push(`# Experiments (recent and best; Δ is the metric minus the best at the time)\n\n${experimentsTable(context, rows)}`);
   const ideas = ideasTried(context, rows);
   if (ideas) sections.push(`# Earlier ideas already tried (do not repeat them)\n\n${ideas}`);
   const failures = failureReports(context.history);
-  if (failures) sections.push(`# Recent failures\n\n${UNTRUSTED_NOTICE}\n\n${failures}`);
+  if (failures) sections.push(`# Recent failures\n\n${failures}`);
   if (feedback) sections.push(`# Your previous attempt was rejected\n\n${feedback}\n\nThe checkout has been reset to the best version; make a change that avoids this problem.`);
   sections.push(`# When you are done\n\nEnd your final message with exactly these two lines:\n\n${FINAL_LINES}`);
   return `${sections.join("\n\n")}\n`;

@@ -1,8 +1,9 @@
 // The history parts of the prompt: a compact table of recent and best experiments, the ideas
-// already tried, insights, and wrapped log tails of recent failures. All bounded.
+// already tried, insights, and log tails of recent failures. All bounded. Everything here holds text
+// that proposers or experiments wrote, so each part reaches the model inside an untrusted-data block.
 import type { HistoryEntry, ProposalContext } from "../types.ts";
-import { stripControlCharacters } from "../../runner/log-tail.ts";
-import { wrapUntrusted } from "./untrusted.ts";
+import { safeLine } from "../../text/safe-text.ts";
+import { wrapUntrusted } from "../../text/untrusted.ts";
 
 export const HISTORY_BOUNDS = {
   recentRows: 12,
@@ -12,6 +13,8 @@ export const HISTORY_BOUNDS = {
   failureTails: 2,
   tailChars: 3000,
   reasonChars: 400,
+  /** Bound of one wrapped block of the table, hypotheses or ideas (their rows are bounded already). */
+  blockChars: 20_000,
 } as const;
 
 const UNFINISHED = new Set(["queued", "running"]);
@@ -41,7 +44,7 @@ export function experimentsTable(context: ProposalContext, rows: HistoryEntry[])
     const status = entry.decision ? `${entry.status}, ${entry.decision}` : entry.kind === "baseline" ? `${entry.status} (baseline)` : entry.status;
     return `| ${id} | ${status} | ${formatNumber(entry.metric)} | ${formatDelta(entry.delta)} | ${cell(entry.description, HISTORY_BOUNDS.descriptionChars)} |`;
   });
-  return [...header, ...lines].join("\n");
+  return wrapUntrusted("experiment table (descriptions written by proposers)", [...header, ...lines].join("\n"), HISTORY_BOUNDS.blockChars);
 }
 
 /** Hypotheses and recorded insights of the table's candidates (the raw history before a notebook exists). */
@@ -52,7 +55,7 @@ export function hypothesesList(rows: HistoryEntry[], insights: Map<number, strin
       const insight = insights.get(entry.id);
       return `- ${entry.id > 0 ? `#${entry.id}` : "queued"}: ${cell(entry.hypothesis, 300)}${insight ? ` — learned: ${cell(insight, 200)}` : ""}`;
     });
-  return lines.join("\n");
+  return lines.length > 0 ? wrapUntrusted("hypotheses and insights written by proposers", lines.join("\n"), HISTORY_BOUNDS.blockChars) : "";
 }
 
 /** One line per earlier idea not already in the table, newest first, so it is not proposed again. */
@@ -69,7 +72,7 @@ export function ideasTried(context: ProposalContext, shown: HistoryEntry[]): str
     lines.push(`- ${cell(entry.description, HISTORY_BOUNDS.descriptionChars)} (${outcome})`);
     if (lines.length >= HISTORY_BOUNDS.ideaLines) break;
   }
-  return lines.join("\n");
+  return lines.length > 0 ? wrapUntrusted("descriptions of earlier proposals", lines.join("\n"), HISTORY_BOUNDS.blockChars) : "";
 }
 
 /** Insights the model recorded in later proposals, by the experiment they are about. */
@@ -88,7 +91,8 @@ export function failureReports(history: HistoryEntry[]): string {
   return failed
     .slice(-HISTORY_BOUNDS.failureTails)
     .map((entry) => {
-      const parts = [`Experiment ${entry.id} (${cell(entry.description, HISTORY_BOUNDS.descriptionChars)}) ended with status ${entry.status}.`];
+      // The description stays out of this line: it is proposer text, and the table above has it.
+      const parts = [`Experiment ${entry.id} ended with status ${entry.status}.`];
       if (entry.reason) parts.push(wrapUntrusted(`failure reason of experiment ${entry.id}`, entry.reason, HISTORY_BOUNDS.reasonChars));
       if (entry.logTail) parts.push(wrapUntrusted(`log tail of experiment ${entry.id}`, entry.logTail, HISTORY_BOUNDS.tailChars));
       return parts.join("\n");
@@ -111,8 +115,8 @@ function formatDelta(delta: number | null): string {
   return `${delta > 0 ? "+" : ""}${formatNumber(delta)}`;
 }
 
-/** One table cell: no control characters, newlines or pipes, bounded. */
+/** One table cell: control characters visible, no newlines or pipes, bounded. */
 function cell(text: string, max: number): string {
-  const flat = stripControlCharacters(text).replace(/\s+/g, " ").replace(/\|/g, "/").trim();
+  const flat = safeLine(text).replace(/\s+/g, " ").replace(/\|/g, "/").trim();
   return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
 }

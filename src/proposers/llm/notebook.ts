@@ -2,7 +2,7 @@
 // notes.md in the session's directory; later prompts carry the notes instead of raw history.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { stripControlCharacters } from "../../runner/log-tail.ts";
+import { UNTRUSTED_NOTICE, wrapUntrusted } from "../../text/untrusted.ts";
 import type { HistoryEntry, ProposalContext } from "../types.ts";
 import { collectInsights, experimentsTable, hypothesesList, isFinished } from "./history.ts";
 
@@ -25,8 +25,16 @@ export function readNotebook(sessionDir: string): Notebook | null {
   if (!existsSync(path)) return null;
   const raw = readFileSync(path, "utf8");
   const throughId = Number(HEADER.exec(raw)?.[1] ?? 0);
-  const text = stripControlCharacters(raw.replace(/^<!--[\s\S]*?-->\n?/, "")).trim();
+  const text = raw.replace(/^<!--[\s\S]*?-->\n?/, "").trim();
   return text ? { text: text.length > NOTES_MAX_CHARS ? `${text.slice(0, NOTES_MAX_CHARS)}\n[... notes cut ...]` : text, throughId } : null;
+}
+
+/**
+ * The notes as a prompt shows them: an untrusted-data block, since a model wrote them from experiment
+ * output (and anyone may edit the file).
+ */
+export function notebookBlock(notebook: Notebook): string {
+  return wrapUntrusted("research notebook notes.md", notebook.text, NOTES_MAX_CHARS + 100);
 }
 
 /** The finished experiments the notes do not cover yet, when there are at least `every` of them. */
@@ -38,14 +46,16 @@ export function notebookDue(history: HistoryEntry[], notebook: Notebook | null, 
 
 export const NOTEBOOK_SYSTEM = `You keep the research notebook of an automated research loop. Each experiment changed the
 code and was measured; you read the results and write concise notes that a researcher (you, later)
-will rely on instead of the raw history. Be factual: cite experiment numbers and metric values.`;
+will rely on instead of the raw history. Be factual: cite experiment numbers and metric values.
+
+${UNTRUSTED_NOTICE}`;
 
 export function notebookPrompt(context: ProposalContext, notebook: Notebook | null, fresh: HistoryEntry[]): string {
   const goal = `${context.metric.name} (${context.metric.direction === "min" ? "lower" : "higher"} is better)`;
   const finished = context.history.filter(isFinished);
   return [
     `# Research program\n\n${context.program.trim()}`,
-    `# Current notes\n\n${notebook ? notebook.text : "(none yet)"}`,
+    `# Current notes\n\n${notebook ? notebookBlock(notebook) : "(none yet)"}`,
     `# Experiments so far (metric: ${goal})\n\n${experimentsTable(context, finished)}`,
     `# Hypotheses\n\n${hypothesesList(finished, collectInsights(context.history)) || "(none recorded)"}`,
     `# Your task\n\nRewrite the notes to take in experiments ${fresh[0]!.id}–${fresh.at(-1)!.id}. Use these sections:\n` +
