@@ -62,7 +62,23 @@ export interface RunResult {
   summary: SessionSummary;
 }
 
-const TAG_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const TAG_CHARACTERS = /^[A-Za-z0-9._-]*$/;
+
+/**
+ * Why `tag` cannot name a session, or null. A tag becomes the branch autoresearch/<tag> and the refs
+ * refs/autoresearch/<tag>/<id>, so besides our own character set it must follow git's ref-name rules
+ * (git check-ref-format): no "..", no trailing "." or ".lock".
+ */
+export function tagProblem(tag: string): string | null {
+  if (tag === "") return "it is empty";
+  if (tag.length > 64) return `it is ${tag.length} characters long; the limit is 64`;
+  if (!TAG_CHARACTERS.test(tag)) return `it contains ${JSON.stringify([...tag.replace(/[A-Za-z0-9._-]/g, "")][0])}; only letters, digits, '.', '_' and '-' are allowed`;
+  if (!/^[A-Za-z0-9]/.test(tag)) return "it must start with a letter or a digit";
+  if (tag.includes("..")) return "it contains \"..\", which git does not allow in a branch name";
+  if (tag.endsWith(".")) return "it ends with \".\", which git does not allow in a branch name";
+  if (tag.endsWith(".lock")) return "it ends with \".lock\", which git reserves for its lock files";
+  return null;
+}
 
 /**
  * Opens (or creates) a session for running experiments: takes the run lock, recovers what an
@@ -155,7 +171,8 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
 /** The session a command means: the one asked for, else the latest, else a new one named after today. */
 export function pickTag(ledger: Ledger, requested: string | undefined, clock: Clock = systemClock): string {
   const tag = requested ?? ledger.listSessions().at(-1)?.tag ?? defaultTag(clock);
-  if (!TAG_PATTERN.test(tag)) throw new UsageError(`--tag "${tag}" is not a valid tag`, "Use letters, digits, '.', '_' and '-' (it becomes the branch autoresearch/<tag>).");
+  const problem = tagProblem(tag);
+  if (problem) throw new UsageError(`--tag "${tag}" is not a valid tag: ${problem}`, "Use letters, digits and single '.', '_' or '-' between them, e.g. mar5-lr (it becomes the branch autoresearch/<tag>).");
   return tag;
 }
 
