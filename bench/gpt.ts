@@ -6,6 +6,7 @@
 //   node bench/gpt.ts --data DIR [--prepare-only]   prepared data kept in DIR (made there if missing), reused by
 //                                                    later runs: a GPU machine without npm packages then needs
 //                                                    only Node and this repository (bench/device-pack.sh)
+import { randomBytes } from "node:crypto";
 import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -54,7 +55,8 @@ const base = { AUTORESEARCH_DATA_DIR: dataDir, AUTORESEARCH_DEVICE: device.start
 if (flags.data && existsSync(join(dataDir, "manifest.json"))) {
   console.log(`prepare: reusing ${dataDir} (evaluate.py checks it against its manifest)`);
 } else {
-  const prepared = await run(project, ["prepare.ts"], base);
+  // A fresh split secret per preparation, as a project gets from the harness.
+  const prepared = await run(project, ["prepare.ts"], { ...base, AUTORESEARCH_SPLIT_SECRET: randomBytes(32).toString("hex") });
   if (prepared.code !== 0) fail("prepare", prepared.output);
   console.log(`prepare: ${prepared.seconds.toFixed(1)}s (both profiles, the bundled Brown corpus) into ${dataDir}`);
 }

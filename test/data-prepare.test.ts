@@ -9,7 +9,10 @@ import { verifyDataDir } from "../src/data/index.ts";
 import { prepareData, splitOf, type DataManifest } from "../src/data/prepare.ts";
 import { parseDataSpec } from "../src/data/spec.ts";
 import { Tokenizer } from "../src/data/tokenizer.ts";
-import { tempDir } from "./helpers/ts-demo.ts";
+import { REPO_ROOT, runNode, tempDir } from "./helpers/ts-demo.ts";
+
+const SECRET = "5e".repeat(32);
+const OTHER_SECRET = "a1".repeat(32);
 
 const work = tempDir("data-prepare");
 after(() => work.cleanup());
@@ -31,8 +34,15 @@ function uint16(path: string): Uint16Array {
   return new Uint16Array(new Uint8Array(readFileSync(path)).buffer);
 }
 
-function prepare(into: string) {
-  return prepareData({ dataDir: into, spec, projectDir: work.path, cacheDir: join(work.path, "cache"), log: () => {} });
+function prepare(into: string, splitSecret = SECRET) {
+  return prepareData({ dataDir: into, spec, splitSecret, projectDir: work.path, cacheDir: join(work.path, "cache"), log: () => {} });
+}
+
+/** The documents (by number) a prepared profile's evaluation rows hold, read back from the byte-level rows. */
+function documentsIn(dataDir: string, manifest: DataManifest, split: "val" | "test"): number[] {
+  const tokens = uint16(join(dataDir, manifest.profiles.bytes[split].path));
+  const text = Buffer.from(Array.from(tokens, (token) => (token < 256 ? token : 10))).toString("latin1");
+  return [...new Set([...text.matchAll(/Document (\d+) begins/g)].map((match) => Number(match[1])))].sort((a, b) => a - b);
 }
 
 before(async () => {
@@ -40,14 +50,16 @@ before(async () => {
   manifest = await prepare(dataDir);
 });
 
-test("documents go to fixed splits spread over the data, the same every time", () => {
-  const splits = documents.map((_, index) => splitOf(index, 100, 100));
+test("documents go to splits by the keyed hash, spread over the data, the same every time", () => {
+  const splits = documents.map((text) => splitOf(text, SECRET, 100, 100));
   const count = (split: string) => splits.filter((s) => s === split).length;
   assert.deepEqual(manifest.documents, { train: count("train"), val: count("val"), test: count("test") });
-  assert.ok(count("val") >= 15 && count("val") <= 25 && count("test") >= 15 && count("test") <= 25, "about 100 per mille each");
+  assert.ok(count("val") >= 10 && count("val") <= 30 && count("test") >= 10 && count("test") <= 30, "about 100 per mille each");
   // Spread, not a block: validation documents come from all over the corpus.
   const valIndices = splits.flatMap((split, index) => (split === "val" ? [index] : []));
-  assert.ok(valIndices[0] < 20 && valIndices.at(-1)! > 180, `validation documents ${valIndices}`);
+  for (let quarter = 0; quarter < 4; quarter++) {
+    assert.ok(valIndices.some((index) => Math.floor(index / 50) === quarter), `no validation document in quarter ${quarter + 1}: ${valIndices}`);
+  }
 });
 
 test("every file is in the manifest with its SHA-256, and a second preparation writes identical bytes", async () => {
@@ -72,9 +84,9 @@ test("train shards hold only train documents, each piece led by BOS, and decode 
   assert.equal(tokens.length, data.train.tokens);
   assert.equal(tokens[0], tokenizer.bosId);
   const text = tokenizer.decode(tokens);
-  const trainTexts = documents.filter((_, index) => splitOf(index, 100, 100) === "train");
+  const trainTexts = documents.filter((text) => splitOf(text, SECRET, 100, 100) === "train");
   assert.equal(text, trainTexts.join(""));
-  const valIndex = documents.findIndex((_, index) => splitOf(index, 100, 100) === "val");
+  const valIndex = documents.findIndex((text) => splitOf(text, SECRET, 100, 100) === "val");
   assert.ok(!text.includes(`Document ${valIndex} begins.`), "a validation document leaked into the train shard");
 });
 
@@ -109,7 +121,40 @@ test("verifyDataDir finds a changed shard, a changed tokenizer, and a missing fi
 test("a split left empty is an error that says which setting to change", async () => {
   const none = parseDataSpec({ ...spec, data: { ...spec.data, val_per_mille: 0 } });
   await assert.rejects(
-    prepareData({ dataDir: join(work.path, "data-none"), spec: none, projectDir: work.path, cacheDir: join(work.path, "cache"), log: () => {} }),
+    prepareData({ dataDir: join(work.path, "data-none"), spec: none, splitSecret: SECRET, projectDir: work.path, cacheDir: join(work.path, "cache"), log: () => {} }),
     /the val split is empty; add data or raise val_per_mille/,
   );
+});
+
+test("another split secret puts other documents in validation and test; the same secret the same ones", async () => {
+  const ownVal = documentsIn(dataDir, manifest, "val");
+  const ownTest = documentsIn(dataDir, manifest, "test");
+  assert.ok(ownVal.length >= 10 && ownTest.length >= 10, `rows hold ${ownVal.length} validation and ${ownTest.length} test documents`);
+  const otherDir = join(work.path, "data-other-secret");
+  const other = await prepare(otherDir, OTHER_SECRET);
+  const otherVal = documentsIn(otherDir, other, "val");
+  const otherTest = documentsIn(otherDir, other, "test");
+  assert.notDeepEqual(otherVal, ownVal);
+  assert.notDeepEqual(otherTest, ownTest);
+  // Not a shifted copy either: most held-out documents of one secret are training documents under the other.
+  const shared = ownVal.filter((index) => otherVal.includes(index) || otherTest.includes(index)).length;
+  assert.ok(shared <= ownVal.length / 2, `${shared} of ${ownVal.length} validation documents are held out under both secrets`);
+  // What the source alone gives (the order, an index rule, a guess at the secret) does not reproduce it.
+  const guesses = ["", "0".repeat(64), "autoresearch"].map((guess) => documents.flatMap((text, index) => (splitOf(text, guess, 100, 100) === "val" ? [index] : [])));
+  for (const guess of guesses) assert.notDeepEqual(guess, documents.flatMap((text, index) => (splitOf(text, SECRET, 100, 100) === "val" ? [index] : [])));
+});
+
+test("prepare without AUTORESEARCH_SPLIT_SECRET fails and says how to get one", async () => {
+  const into = join(work.path, "data-no-secret");
+  const env: Record<string, string> = { AUTORESEARCH_DATA_DIR: into };
+  const saved = process.env.AUTORESEARCH_SPLIT_SECRET;
+  delete process.env.AUTORESEARCH_SPLIT_SECRET;
+  try {
+    const result = await runNode(join(REPO_ROOT, "templates", "gpt"), ["prepare.ts"], env, 60_000);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /AUTORESEARCH_SPLIT_SECRET is not set.*autoresearch run.*openssl rand -hex 32/s);
+  } finally {
+    if (saved !== undefined) process.env.AUTORESEARCH_SPLIT_SECRET = saved;
+  }
+  await assert.rejects(prepareData({ dataDir: into, spec, splitSecret: "short", projectDir: work.path, cacheDir: join(work.path, "cache"), log: () => {} }), /split secret has 5 characters; expected at least 32/);
 });

@@ -22,7 +22,7 @@ for (const { name, python, version, reason } of torchLegs()) describe(`gpt templ
   before(async () => {
     mkdirSync(project);
     copyGptTemplate(project, tinyConstants());
-    const prepared = await runNode(project, ["prepare.ts"], { AUTORESEARCH_DATA_DIR: dataDir });
+    const prepared = await runNode(project, ["prepare.ts"], { AUTORESEARCH_DATA_DIR: dataDir, AUTORESEARCH_SPLIT_SECRET: "c0".repeat(32) });
     assert.equal(prepared.code, 0, prepared.stderr);
   });
   after(() => work.cleanup());

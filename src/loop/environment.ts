@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { budgetFor } from "../config/load.ts";
 import type { SlotDevice } from "../executors/devices.ts";
-import { ENV_BUDGET_SECONDS, ENV_DATA_DIR, ENV_DEVICE, ENV_HOME } from "../project/contract.ts";
+import { ENV_BUDGET_SECONDS, ENV_DATA_DIR, ENV_DEVICE, ENV_HOME, ENV_SPLIT_SECRET } from "../project/contract.ts";
 import type { SessionContext } from "./context.ts";
 
 /** Set in every process of one experiment (or of the prepare step): "<session key>/<id>". */
@@ -48,6 +48,8 @@ export function phaseEnvironment(
   env[ENV_DEVICE] = slot?.device ?? "cpu";
   Object.assign(env, slot?.env ?? {});
   Object.assign(env, extra);
+  // The split secret is the prepare step's alone, even when the harness itself was started with one.
+  if (phase !== "prepare") delete env[ENV_SPLIT_SECRET];
   env[MARKER_ENV] = runMarker(ctx, markerId).value;
   env[SESSION_MARKER_ENV] = sessionMarker(ctx).value;
   return env;

@@ -1,6 +1,7 @@
-// The one-time prepare step: run it at the session's base commit, then checksum what it wrote.
-// A later session reuses the data when the prepare command and protected files are unchanged
-// and the data still matches its checksums; otherwise it prepares afresh.
+// The one-time prepare step: run it at the session's base commit, with the project's split secret,
+// then checksum what it wrote. A later session reuses the data when the prepare command, the
+// protected files and the split secret are unchanged and the data still matches its checksums;
+// otherwise it prepares afresh and says why.
 import { createHash, randomUUID } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -8,7 +9,8 @@ import picomatch from "picomatch";
 import * as git from "../git/index.ts";
 import { ALWAYS_EXCLUDED_DIRS, hashTree, protectedFiles, snapshotDirectory, verifySnapshot, type DirectorySnapshot } from "../guard/checksums.ts";
 import { UserError, EXIT } from "../errors.ts";
-import { ENV_PHASE } from "../project/contract.ts";
+import { ENV_PHASE, ENV_SPLIT_SECRET } from "../project/contract.ts";
+import { projectSplitSecret } from "../project/split-secret.ts";
 import { hidingProblem } from "../runner/isolation.ts";
 import { readLogTail } from "../runner/process.ts";
 import { isoAt, type SessionContext } from "./context.ts";
@@ -17,6 +19,8 @@ import { phaseEnvironment, runMarker } from "./environment.ts";
 interface DataManifest {
   key: string;
   preparedAt: string;
+  /** The fingerprint of the split secret the data was prepared with (absent: prepared before there was one). */
+  splitSecret?: string;
   snapshot: DirectorySnapshot;
 }
 
@@ -33,24 +37,32 @@ async function ensurePrepared(ctx: SessionContext, baseCommit: string, signal: A
   const worktree = join(ctx.paths.worktreesDir, `prepare-${randomUUID().slice(0, 8)}`);
   await git.addWorktree(ctx.paths.projectDir, worktree, baseCommit);
   try {
-    const key = preparationKey(prepare.command, await hashTree(worktree, await protectedFiles(worktree, ctx.protectedGlobs, ALWAYS_EXCLUDED_DIRS)));
+    const secret = projectSplitSecret(ctx.paths.splitSecret);
+    const key = preparationKey(prepare.command, await hashTree(worktree, await protectedFiles(worktree, ctx.protectedGlobs, ALWAYS_EXCLUDED_DIRS)), secret.fingerprint);
     const existing = readManifest(ctx.paths.dataManifest);
-    if (existing && existing.key === key && (await verifySnapshot(ctx.paths.dataDir, existing.snapshot)).length === 0) {
+    const changed = existing ? await reasonToPrepareAgain(ctx, existing, key, secret.fingerprint) : null;
+    if (existing && changed === null) {
       ctx.bus.emit({ type: "prepare_finished", at: isoAt(ctx.clock), ok: true, files: Object.keys(existing.snapshot.files).length, wallMs: 0, reused: true });
       return existing.snapshot;
     }
-    ctx.bus.emit({ type: "prepare_started", at: isoAt(ctx.clock), command: prepare.command });
+    if (existing && existing.splitSecret !== secret.fingerprint && ctx.ledger.listExperiments({ tag: ctx.tag, limit: 1 }).length > 0) {
+      ctx.bus.emit({
+        type: "warning", at: isoAt(ctx.clock),
+        message: `the validation and test rows change with this preparation (${changed}); this session's earlier scores were measured on other rows and are not comparable with later ones. Start a new session (--tag) for a clean comparison.`,
+      });
+    }
+    ctx.bus.emit({ type: "prepare_started", at: isoAt(ctx.clock), command: prepare.command, ...(changed ? { reason: changed } : {}) });
     makeWritable(ctx.paths.dataDir);
     rmSync(ctx.paths.dataDir, { recursive: true, force: true });
     rmSync(ctx.paths.dataManifest, { force: true });
     mkdirSync(ctx.paths.dataDir, { recursive: true });
     const logPath = join(ctx.paths.logsDir, "prepare.log");
     mkdirSync(ctx.paths.logsDir, { recursive: true });
-    writeFileSync(logPath, `--- prepare: ${prepare.command}\n`);
+    writeFileSync(logPath, `--- prepare: ${prepare.command}${changed ? ` (${changed})` : ""}\n`);
     const timeoutSeconds = prepare.timeoutSeconds ?? 3600;
     const result = await ctx.executor.runPhase({
       phase: "prepare", command: prepare.command, cwd: worktree,
-      env: phaseEnvironment(ctx, null, "prepare", { [ENV_PHASE]: "prepare" }, "prepare"), logPath,
+      env: phaseEnvironment(ctx, null, "prepare", { [ENV_PHASE]: "prepare", [ENV_SPLIT_SECRET]: secret.value }, "prepare"), logPath,
       timeoutMs: timeoutSeconds * 1000, killGraceMs: ctx.config.killGraceSeconds * 1000, device: "cpu",
       marker: runMarker(ctx, "prepare"),
     }, signal);
@@ -69,7 +81,7 @@ async function ensurePrepared(ctx: SessionContext, baseCommit: string, signal: A
       });
     }
     makeReadOnly(ctx.paths.dataDir);
-    const manifest: DataManifest = { key, preparedAt: isoAt(ctx.clock), snapshot };
+    const manifest: DataManifest = { key, preparedAt: isoAt(ctx.clock), splitSecret: secret.fingerprint, snapshot };
     writeFileSync(ctx.paths.dataManifest, JSON.stringify(manifest, null, 1));
     ctx.bus.emit({ type: "prepare_finished", at: isoAt(ctx.clock), ok: true, files: Object.keys(snapshot.files).length, wallMs: result.wallMs, reused: false });
     return snapshot;
@@ -78,9 +90,18 @@ async function ensurePrepared(ctx: SessionContext, baseCommit: string, signal: A
   }
 }
 
-function preparationKey(command: string, protectedHashes: Record<string, string>): string {
+function preparationKey(command: string, protectedHashes: Record<string, string>, splitSecret: string): string {
   const sorted = Object.keys(protectedHashes).sort().map((path) => [path, protectedHashes[path]]);
-  return createHash("sha256").update(JSON.stringify({ command, protected: sorted })).digest("hex");
+  return createHash("sha256").update(JSON.stringify({ command, protected: sorted, splitSecret })).digest("hex");
+}
+
+/** Why the data prepared earlier cannot be reused (said in the log), or null when it can. */
+async function reasonToPrepareAgain(ctx: SessionContext, existing: DataManifest, key: string, splitSecret: string): Promise<string | null> {
+  if (existing.splitSecret === undefined) return "the data was prepared without a split secret, so its held-out rows could be rebuilt from the source";
+  if (existing.splitSecret !== splitSecret) return `the split secret changed (${ctx.paths.splitSecret})`;
+  if (existing.key !== key) return "the prepare command or a protected file changed";
+  const problems = await verifySnapshot(ctx.paths.dataDir, existing.snapshot);
+  return problems.length > 0 ? `the prepared data no longer matches its checksums: ${problems.slice(0, 3).join("; ")}` : null;
 }
 
 function readManifest(path: string): DataManifest | null {

@@ -6,6 +6,8 @@ export interface ProjectPaths {
   stateDir: string;
   dataDir: string;
   dataManifest: string;
+  /** The project's split secret (0600), handed to the prepare command only; never under dataDir. */
+  splitSecret: string;
   logsDir: string;
   worktreesDir: string;
   runsDir: string;
@@ -22,6 +24,7 @@ export function projectPaths(projectDir: string): ProjectPaths {
     stateDir,
     dataDir: join(stateDir, "data"),
     dataManifest: join(stateDir, "data.manifest.json"),
+    splitSecret: join(stateDir, "split-secret"),
     logsDir: join(stateDir, "logs"),
     worktreesDir: join(stateDir, "worktrees"),
     runsDir: join(stateDir, "runs"),

