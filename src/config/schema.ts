@@ -15,7 +15,7 @@ const evaluateSchema = command.extend({
    */
   serve: z.string().min(1, "must be a non-empty shell command").optional(),
   /** How many isolated model servers the scorer gets (default 2: it can send a check to one and the row it checks to the other). */
-  replicas: z.number().int().min(1).max(8).optional(),
+  replicas: z.number().int().min(1).max(3, "at most 3 (descriptors 3 to 8)").optional(),
 });
 
 /** The sandbox every phase that runs mutable code runs in (Linux, bubblewrap). */
@@ -74,7 +74,7 @@ export const proposerSchema = z.strictObject({
   args: z.array(z.string()).optional(),
   /** claude/codex/command: the agent's time limit for one proposal, in seconds (default 1200). */
   timeoutSeconds: z.number().positive().optional(),
-  /** claude/codex/command: environment variables the agent may see although they look like credentials (e.g. ANTHROPIC_API_KEY). */
+  /** claude/codex/command: environment variables the agent sees besides the harmless defaults (e.g. ANTHROPIC_API_KEY, HTTPS_PROXY). */
   passEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name like ANTHROPIC_API_KEY")).optional(),
   /** claude: --permission-mode (default "acceptEdits"). */
   permissionMode: z.enum(["acceptEdits", "bypassPermissions", "default", "plan"]).optional(),
@@ -138,10 +138,20 @@ export const configSchema = z.strictObject({
   budgetByDevice: z
     .strictObject({ cpu: z.number().positive().optional(), cuda: z.number().positive().optional() })
     .optional(),
-  /** Hard limit for the train command; default the slot's budget * 1.25 + 15. */
+  /** Seconds a train phase may run past its budget, for start-up and the final save; beyond it the run is "timeout". Default 10 + 5% of the budget. */
+  startupSeconds: z.number().min(0).optional(),
+  /** Per device kind, replaces startupSeconds for slots on that kind. */
+  startupByDevice: z
+    .strictObject({ cpu: z.number().min(0).optional(), cuda: z.number().min(0).optional() })
+    .optional(),
+  /** Hard limit for the train command on every device kind: at least each budget, at most each budget + its start-up allowance. */
   timeoutSeconds: z.number().positive().optional(),
   /** Between SIGTERM and SIGKILL of a process group. */
   killGraceSeconds: z.number().min(0).default(5),
+  /** The harness's environment variables that prepare, train and evaluate see besides the harmless defaults (guard/env.ts). */
+  env: z.strictObject({
+    pass: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name like HF_HOME")).default([]),
+  }).default({ pass: [] }),
   /** How the phases that run mutable code are isolated; see README.md "Sandbox". */
   sandbox: sandboxSchema.default({ network: false, readOnly: [], maxProcesses: 4096, tmpMb: 2048, maxFileMb: 16384 }),
   /** Experiments run at once. */

@@ -5,6 +5,7 @@ import { createWriteStream, mkdirSync, openSync, statSync, type WriteStream } fr
 import { dirname } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import type { Readable } from "node:stream";
+import { launchSandboxed, type SandboxSpec } from "../sandbox/index.ts";
 import { launchWithHidden } from "./isolation.ts";
 import { killMarkedProcesses, killProcessGroup, type Marker } from "./kill.ts";
 import { LineNormaliser } from "./lines.ts";
@@ -32,6 +33,13 @@ export interface RunSpec {
   onLine?: (line: string) => void;
   /** Absolute paths of files the command must not be able to read (see isolation.ts; Linux only). */
   hide?: readonly string[];
+  /** Run inside this sandbox (then `hide` is ignored: the sandbox leaves hidden files out). */
+  sandbox?: SandboxSpec;
+  /**
+   * Files (named pipes, for a model server and its scorer) opened on these descriptors before the
+   * command starts, in this order; a named pipe's open waits for the other side. Descriptors 0-9.
+   */
+  redirect?: { fd: number; path: string; mode: "read" | "write" }[];
 }
 
 export interface RunOutcome {
@@ -78,8 +86,22 @@ function closed(stream: Readable): Promise<void> {
   });
 }
 
-async function waitForPipes(child: ChildProcess, timeoutMs: number): Promise<void> {
-  const pipes = [child.stdout, child.stderr].filter((pipe): pipe is Readable => pipe !== null);
+function outputPipes(child: ChildProcess): Readable[] {
+  return [child.stdout, child.stderr].filter((pipe): pipe is Readable => pipe !== null);
+}
+
+/** Opens spec.redirect's files in a shell that then becomes the command (paths are arguments, never parsed). */
+function withRedirects(launch: { file: string; args: string[] }, redirect: NonNullable<RunSpec["redirect"]>): { file: string; args: string[] } {
+  if (redirect.length === 0) return launch;
+  const opens = redirect.map((entry, index) => {
+    if (!Number.isInteger(entry.fd) || entry.fd < 0 || entry.fd > 9) throw new Error(`cannot redirect descriptor ${entry.fd}: only 0-9`);
+    return `${entry.fd}${entry.mode === "read" ? "<" : ">"}"$${index + 1}"`;
+  });
+  const script = `exec ${opens.join(" ")} || exit 95; shift ${redirect.length}; exec "$@"`;
+  return { file: "/bin/sh", args: ["-c", script, "sh", ...redirect.map((entry) => entry.path), launch.file, ...launch.args] };
+}
+
+async function waitForPipes(pipes: Readable[], timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const gaveUp = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, timeoutMs);
@@ -101,9 +123,10 @@ export async function runCommand(spec: RunSpec): Promise<RunOutcome> {
   const env = spec.marker ? { ...spec.env, [spec.marker.name]: spec.marker.value } : spec.env;
   const startedAt = performance.now();
 
-  const launch = launchWithHidden(spec.command, spec.hide ?? []);
-  const child = spawn(launch.file, launch.args, {
-    cwd: spec.cwd,
+  const launch = spec.sandbox ? launchSandboxed(spec.command, spec.sandbox, env) : { ...launchWithHidden(spec.command, spec.hide ?? []), cleanup: () => {} };
+  const { file, args } = withRedirects(launch, spec.redirect ?? []);
+  const child = spawn(file, args, {
+    cwd: spec.sandbox ? "/" : spec.cwd,
     env,
     detached: true, // own process group, so the whole tree can be signalled at once
     stdio: ["ignore", "pipe", "pipe"],
@@ -118,12 +141,13 @@ export async function runCommand(spec: RunSpec): Promise<RunOutcome> {
     });
   } catch (error) {
     log.end();
+    launch.cleanup();
     throw new Error(`cannot start "${spec.command}" in ${spec.cwd}: ${(error as Error).message}`);
   }
   const pid = child.pid as number;
   child.on("error", () => {}); // later errors (a failed kill) are covered by the group and marker sweeps
 
-  const output = attachOutput(child, log, spec.onLine);
+  const output = attachOutput(outputPipes(child), log, spec.onLine);
 
   let timedOut = false;
   let aborted = false;
@@ -153,8 +177,9 @@ export async function runCommand(spec: RunSpec): Promise<RunOutcome> {
   await killing;
   await killProcessGroup(pid, spec.killGraceMs);
   if (spec.marker) await killMarkedProcesses(spec.marker, { graceMs: spec.killGraceMs });
-  await waitForPipes(child, PIPE_CLOSE_WAIT_MS);
+  await waitForPipes(outputPipes(child), PIPE_CLOSE_WAIT_MS);
   await output.finish();
+  launch.cleanup();
 
   return { exitCode: exit.code, signal: exit.signal, timedOut, aborted, wallMs };
 }
@@ -163,8 +188,7 @@ export async function runCommand(spec: RunSpec): Promise<RunOutcome> {
  * Wires stdout and stderr through their own line normalisers (so they never interleave mid-line) into the
  * log, capped to its head and tail (log-cap.ts); `onLine` still sees every line.
  */
-function attachOutput(child: ChildProcess, log: WriteStream, onLine: ((line: string) => void) | undefined) {
-  const pipes = [child.stdout, child.stderr].filter((pipe): pipe is Readable => pipe !== null);
+function attachOutput(pipes: Readable[], log: WriteStream, onLine: ((line: string) => void) | undefined) {
   let lineListener = onLine;
   let waitingForDrain = false;
   const capped = new CappedLog(log);

@@ -1,0 +1,119 @@
+// The sandbox for real (bubblewrap): what a phase can see, write, reach and leave behind, and the
+// model-server pipes between sandboxes.
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { runCommand, type RunSpec } from "../src/runner/process.ts";
+import { runServed } from "../src/runner/served.ts";
+import { interpreterPaths, sandboxProblem, type SandboxSpec } from "../src/sandbox/index.ts";
+
+const problem = await sandboxProblem();
+const skip = problem ? `no sandbox on this machine: ${problem}` : false;
+
+describe("the sandbox", { skip }, () => {
+  let dir: string;
+  let spec: (extra?: Partial<SandboxSpec>) => SandboxSpec;
+  let run: (command: string, extra?: Partial<RunSpec>) => Promise<{ code: number | null; log: string }>;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "autoresearch-sandbox-test-"));
+    for (const sub of ["work", "out", "data/cpu", "state"]) mkdirSync(join(dir, sub), { recursive: true });
+    writeFileSync(join(dir, "data/cpu/train.bin"), "train rows");
+    writeFileSync(join(dir, "data/cpu/val.bin"), "held-out rows");
+    writeFileSync(join(dir, "state/ledger.db"), "the harness's own state");
+    writeFileSync(join(dir, "work/model.txt"), "candidate");
+    const readOnly = interpreterPaths({ path: process.env.PATH ?? "", home: process.env.HOME, excluded: [dir] });
+    spec = (extra = {}) => ({
+      cwd: join(dir, "work"), readOnly: [...readOnly, join(dir, "work")], writable: [join(dir, "out")],
+      data: { dir: join(dir, "data"), hidden: [join(dir, "data/cpu/val.bin")] }, network: false, devices: [],
+      limits: { tmpMb: 64, maxFileMb: 8, maxProcesses: 64 }, ...extra,
+    });
+    let runs = 0;
+    run = async (command, extra = {}) => {
+      const logPath = join(dir, `log-${++runs}`);
+      const outcome = await runCommand({
+        command, cwd: join(dir, "work"), env: { PATH: process.env.PATH ?? "/usr/bin:/bin", SECRET_TOKEN: "passed-on-purpose" }, logPath,
+        timeoutMs: 30_000, killGraceMs: 500, sandbox: spec(), ...extra,
+      });
+      return { code: outcome.exitCode, log: readFileSync(logPath, "utf8") };
+    };
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("shows the training data but not the held-out file, the harness's state or the candidate as writable", async () => {
+    const { log } = await run(`ls ${dir}/data/cpu; cat ${dir}/data/cpu/val.bin || echo no-val; cat ${dir}/state/ledger.db || echo no-state; echo x > model.txt || echo read-only; echo ok > ${dir}/out/result && echo wrote-output`);
+    assert.match(log, /^train\.bin$/m);
+    assert.doesNotMatch(log, /held-out rows|the harness's own state/);
+    assert.match(log, /no-val/);
+    assert.match(log, /no-state/);
+    assert.match(log, /read-only/);
+    assert.match(log, /wrote-output/);
+    assert.equal(readFileSync(join(dir, "work/model.txt"), "utf8"), "candidate");
+  });
+
+  it("has only the environment it is given, an empty HOME and no view of other processes", async () => {
+    const { log } = await run(`env | sort; ls -A "$HOME" | wc -l; ls /proc | grep -c '^[0-9]'; cat /proc/1/cmdline | tr '\\0' ' '; echo`);
+    assert.match(log, /^HOME=\/tmp\/home$/m);
+    assert.match(log, /^SECRET_TOKEN=passed-on-purpose$/m, "what the harness passes arrives");
+    assert.doesNotMatch(log, /^(SSH_AUTH_SOCK|ANTHROPIC_API_KEY|XDG_RUNTIME_DIR)=/m);
+    const counts = log.split("\n").filter((line) => /^\d+$/.test(line)).map(Number);
+    assert.equal(counts[0], 0, "HOME starts empty");
+    assert.ok(counts[1] <= 6, `the sandbox's /proc shows its own few processes, not the machine's (saw ${counts[1]})`);
+    assert.match(log, /^\/bin\/sh -c env \| sort/m, "pid 1 is the phase's own command, not the harness or bwrap");
+  });
+
+  it("cannot reach a server on the host's loopback", async () => {
+    let connections = 0;
+    const server = createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const { log } = await run(`node -e 'require("net").connect(${port}, "127.0.0.1").on("connect", () => console.log("connected")).on("error", (e) => console.log("refused", e.code))'`);
+      assert.match(log, /refused ECONNREFUSED/);
+      assert.equal(connections, 0);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("kills what the phase left running when it ends: nothing writes afterwards", async () => {
+    const late = join(dir, "out/late");
+    const { code } = await run(`setsid sh -c 'sleep 1; echo late > ${late}' & (nohup sh -c 'sleep 1; echo late >> ${late}' >/dev/null 2>&1 &); echo started`);
+    assert.equal(code, 0);
+    await new Promise((resolve) => setTimeout(resolve, 1800));
+    assert.equal(existsSync(late), false);
+  });
+
+  it("limits how many processes a phase may have and how large a file it may write", async () => {
+    const { log } = await run(`for i in $(seq 100); do sleep 5 & done 2>/dev/null; sleep 0.2; echo count $(ls /proc | grep -c '^[0-9]')`);
+    const count = /count (\d+)/.exec(log);
+    assert.ok(count === null || Number(count[1]) <= 64, `at most 64 processes (saw ${count?.[1]})`);
+    const big = await run(`head -c 20000000 /dev/zero > ${dir}/out/big; echo exit $?`);
+    assert.match(big.log, /exit [1-9]/);
+  });
+
+  it("connects model servers in their own sandboxes to the scorer through private pipes", async () => {
+    const logPath = join(dir, "served.log");
+    const server = (index: number): RunSpec => ({
+      command: `while read request; do echo "replica ${index} saw $request"; done`, cwd: join(dir, "work"),
+      env: { PATH: "/usr/bin:/bin" }, logPath, timeoutMs: 20_000, killGraceMs: 200, sandbox: spec({ writable: [] }),
+    });
+    const outcome = await runServed({
+      servers: [server(0), server(1)],
+      scorer: {
+        command: `echo "servers $AUTORESEARCH_MODEL_SERVERS"; echo first >&3; read a <&4; echo second >&5; read b <&6; echo "$a / $b" > ${dir}/out/scored`,
+        cwd: join(dir, "work"), env: { PATH: "/usr/bin:/bin" }, logPath, timeoutMs: 20_000, killGraceMs: 200, sandbox: spec(),
+      },
+    });
+    assert.equal(outcome.exitCode, 0);
+    assert.equal(readFileSync(join(dir, "out/scored"), "utf8").trim(), "replica 0 saw first / replica 1 saw second");
+    assert.match(readFileSync(logPath, "utf8"), /servers 3,4 5,6/);
+    assert.equal(outcome.servers.length, 2);
+  });
+});
