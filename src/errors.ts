@@ -47,3 +47,43 @@ export class EnvironmentError extends UserError {
     this.name = "EnvironmentError";
   }
 }
+
+const DISK_FULL = /no space left on device|disk quota exceeded|database or disk is full|ENOSPC|EDQUOT/i;
+const READ_ONLY = /read-only file system|attempt to write a readonly database|EROFS/i;
+const NO_PERMISSION = /permission denied|operation not permitted|EACCES|EPERM/i;
+// SQLite primary result codes (node:sqlite puts them on `errcode`).
+const SQLITE_READONLY = 8;
+const SQLITE_FULL = 13;
+
+/**
+ * A failure to write the harness's own files (full disk, quota, read-only or unwritable directory)
+ * as an EnvironmentError that says what to do; null for anything else. Node errors carry `code`,
+ * node:sqlite errors `errcode`, git's only say it in their message.
+ */
+export function environmentErrorFrom(error: unknown): EnvironmentError | null {
+  if (error instanceof EnvironmentError) return error;
+  if (!(error instanceof Error) || error instanceof UserError) return null;
+  const { code, errcode } = error as Error & { code?: unknown; errcode?: unknown };
+  const sqlite = typeof errcode === "number" ? errcode & 0xff : null;
+  const text = `${typeof code === "string" ? code : ""} ${error.message}`;
+  if (code === "ENOSPC" || code === "EDQUOT" || sqlite === SQLITE_FULL || DISK_FULL.test(text)) {
+    return new EnvironmentError(
+      `the disk is full (${error.message})`,
+      "Free space on the disk that holds the project's .autoresearch/ (run outputs are under .autoresearch/runs/; the `outputs` setting keeps fewer), " +
+        "then run `autoresearch run` again: the session resumes, and experiments that were running are recorded as interrupted.",
+    );
+  }
+  if (code === "EROFS" || sqlite === SQLITE_READONLY || READ_ONLY.test(text)) {
+    return new EnvironmentError(
+      `cannot write: the file system is read-only (${error.message})`,
+      "autoresearch keeps its ledger, logs and worktrees under .autoresearch/ in the project and must write there: run it where that directory is writable.",
+    );
+  }
+  if (code === "EACCES" || code === "EPERM" || NO_PERMISSION.test(text)) {
+    return new EnvironmentError(
+      `cannot write: permission denied (${error.message})`,
+      "Check the owner and permissions of the project and its .autoresearch/ directory (the ledger, logs and worktrees are written there).",
+    );
+  }
+  return null;
+}

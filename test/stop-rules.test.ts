@@ -48,6 +48,8 @@ test("consecutive failures pause with instructions to inspect, fix and resume", 
   assert.match(verdict!.reason, /3 failed experiments in a row/);
   assert.match(verdict!.reason, /autoresearch show 42/);
   assert.match(verdict!.reason, /autoresearch run` again to resume/);
+  // The config is the one at the session's base: a fix committed to it only takes effect in a new session.
+  assert.match(verdict!.reason, /needs a new session.*--tag <new tag>/);
   // Without a known id the message still says where to look.
   assert.match(checkStopRules(state({ consecutiveFailures: 3 }), rules)!.reason, /autoresearch show <id>/);
 });

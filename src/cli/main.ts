@@ -1,5 +1,5 @@
 // The `autoresearch` command: dispatch to one small module per command, and the one top-level catch.
-import { EXIT, UserError } from "../errors.ts";
+import { environmentErrorFrom, EXIT, UserError } from "../errors.ts";
 import type { Io } from "./args.ts";
 import { COMMANDS, usage } from "./commands.ts";
 
@@ -24,7 +24,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   try {
     return await command.run(rest, io);
-  } catch (error) {
+  } catch (thrown) {
+    const error = environmentErrorFrom(thrown) ?? thrown;
     if (error instanceof UserError) {
       io.stderr(`autoresearch ${name}: ${error.message}\n`);
       if (error.hint) io.stderr(`${error.hint}\n`);

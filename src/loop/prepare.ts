@@ -16,6 +16,17 @@ import { readLogTail } from "../runner/process.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 import { phaseEnvironment, runMarker } from "./environment.ts";
 
+/** Ctrl-C while the data was being prepared: the session is stopped as interrupted, nothing is wrong with prepare. */
+export class PrepareInterruptedError extends UserError {
+  constructor() {
+    super("interrupted (Ctrl-C) while the data was being prepared", {
+      exitCode: EXIT.interrupted,
+      hint: "Run `autoresearch run` again: it prepares the data afresh and resumes the session.",
+    });
+    this.name = "PrepareInterruptedError";
+  }
+}
+
 interface DataManifest {
   key: string;
   preparedAt: string;
@@ -66,12 +77,16 @@ async function ensurePrepared(ctx: SessionContext, baseCommit: string, signal: A
       timeoutMs: timeoutSeconds * 1000, killGraceMs: ctx.config.killGraceSeconds * 1000, device: "cpu",
       marker: runMarker(ctx, "prepare"),
     }, signal);
-    if (result.exitCode !== 0 || result.timedOut || result.aborted) {
-      const what = result.aborted ? "was interrupted" : result.timedOut ? `ran past ${timeoutSeconds}s` : `exited with code ${result.exitCode}`;
+    if (result.aborted) {
+      ctx.bus.emit({ type: "prepare_finished", at: isoAt(ctx.clock), ok: false, files: 0, wallMs: result.wallMs, reused: false, error: "was interrupted" });
+      throw new PrepareInterruptedError();
+    }
+    if (result.exitCode !== 0 || result.timedOut) {
+      const what = result.timedOut ? `ran past ${timeoutSeconds}s` : `exited with code ${result.exitCode}`;
       ctx.bus.emit({ type: "prepare_finished", at: isoAt(ctx.clock), ok: false, files: 0, wallMs: result.wallMs, reused: false, error: what });
       throw new UserError(`prepare (${prepare.command}) ${what}. Last lines of ${logPath}:\n${readLogTail(logPath, { maxLines: 20 })}`, {
-        exitCode: result.aborted ? EXIT.interrupted : EXIT.failure,
-        hint: "Fix the prepare step, commit, and run again.",
+        hint: `If the cause is outside the project (network, disk), run again. A fix to the prepare code or the config needs a new session: ` +
+          `commit it and run with a new --tag (this session always prepares from its base commit ${baseCommit.slice(0, 7)}).`,
       });
     }
     const snapshot = await snapshotDirectory(ctx.paths.dataDir);

@@ -106,7 +106,7 @@ export class ProposalQueue {
   }
 
   failureReason(): string {
-    return `the ${this.#proposer.name} proposer failed ${this.#errors} times in a row (last: ${this.#lastError}); fix it and run \`autoresearch run\` again to resume`;
+    return `the ${this.#proposer.name} proposer failed ${this.#errors} times in a row (last: ${this.#lastError}); fix it (API key, network, the agent's installation) and run \`autoresearch run\` again to resume, or resume with another \`--proposer\` (the proposer settings in the config are those of the session's base commit)`;
   }
 
   async drain(): Promise<void> {

@@ -8,6 +8,7 @@ import { confirmationJob, runExperiment, type ExperimentOutcome, type Job } from
 import { isoAt, type SessionContext } from "./context.ts";
 import { ProposalQueue } from "./proposals.ts";
 import { applyOutcome, type BestState } from "./apply.ts";
+import { environmentErrorFrom, type EnvironmentError } from "../errors.ts";
 
 export interface LoopResult {
   reason: string;
@@ -43,6 +44,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   let started = ctx.ledger.listExperiments({ tag: ctx.tag }).filter((row) => row.status !== "interrupted").length;
   let consecutiveFailures = 0;
   let stop: LoopResult | null = null;
+  let harnessFailure: EnvironmentError | null = null;
   let wake: () => void = () => {};
   const wakeUp = () => wake();
   signal.addEventListener("abort", wakeUp, { once: true });
@@ -56,7 +58,13 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
       .then((outcome) => onFinished(outcome))
       .catch((error: unknown) => {
         consecutiveFailures += 1;
-        ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message: `experiment failed to start: ${(error as Error).message}` });
+        // The harness cannot write its own state (full disk, read-only): going on would only lose results.
+        const environment = environmentErrorFrom(error);
+        if (environment) {
+          harnessFailure ??= environment;
+          stop ??= { paused: true, reason: environment.message };
+        }
+        ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message: `${environment ? "the harness cannot write its state" : "experiment failed to start"}: ${(error as Error).message}` });
       })
       .finally(() => {
         running.delete(task);
@@ -134,6 +142,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   }
   signal.removeEventListener("abort", wakeUp);
   await queue.drain();
+  if (harnessFailure) throw harnessFailure;
   return stop ?? { paused: false, reason: "stopped" };
 }
 

@@ -19,7 +19,7 @@ import { isoAt, systemClock, type Clock, type SessionContext } from "./context.t
 import { createAcceptancePolicy } from "./decide.ts";
 import { SESSION_MARKER_ENV, sessionKey } from "./environment.ts";
 import { acquireRunLock } from "./lock.ts";
-import { readyData } from "./prepare.ts";
+import { PrepareInterruptedError, readyData } from "./prepare.ts";
 import { refreshResultsTsv } from "./apply.ts";
 import { pruneOutputs } from "./outputs.ts";
 import { settleCleanups } from "./experiment.ts";
@@ -140,10 +140,12 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
     const startedMs = clock.now();
     let result: { reason: string; paused: boolean };
     try {
-      await readyData(ctx, session.baseCommit, options.signal);
-      const proposer = options.proposerInstance ?? createProposer(config.proposer, ctx.paths.projectDir);
-      result = await runLoop(ctx, {
-        proposer,
+      const prepared = await readyData(ctx, session.baseCommit, options.signal).then(() => true, (error: unknown) => {
+        if (error instanceof PrepareInterruptedError) return false; // Ctrl-C: an interrupted session, not a broken prepare
+        throw error;
+      });
+      result = !prepared ? { paused: false, reason: new PrepareInterruptedError().message } : await runLoop(ctx, {
+        proposer: options.proposerInstance ?? createProposer(config.proposer, ctx.paths.projectDir),
         policy: createAcceptancePolicy(config.acceptance),
         signal: options.signal,
         baselineRuns: config.acceptance.policy === "noise-aware" ? config.acceptance.baselineRuns : 1,
@@ -151,7 +153,14 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
         proposerConcurrency: config.proposer.concurrency ?? config.proposer.queueDepth ?? ctx.slots.length,
       });
     } catch (error) {
-      ledger.updateSession(tag, { state: "paused", stopReason: (error as Error).message });
+      // Best effort: with a full disk or a read-only ledger these writes fail too, and the next run's recovery does them.
+      const reason = (error as Error).message;
+      try {
+        ledger.markInterrupted(tag, `the harness stopped: ${reason}`);
+        ledger.updateSession(tag, { state: "paused", stopReason: reason });
+      } catch {
+        // the original error says more
+      }
       throw error;
     }
     ledger.updateSession(tag, { state: result.paused ? "paused" : "stopped", stopReason: result.reason });

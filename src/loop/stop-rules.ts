@@ -56,7 +56,9 @@ export function checkStopRules(state: StopState, rules: StopRules): StopVerdict 
     return {
       action: "pause",
       reason: `paused after ${state.consecutiveFailures} failed experiments in a row (crash, timeout, rejected, no_metric or invalid): ` +
-        `${where}, fix the cause, then run \`autoresearch run\` again to resume`,
+        `${where}. A cause outside the project (disk, driver, a missing package): fix it and run \`autoresearch run\` again to resume. ` +
+        "A fix to the project's code, evaluator or config needs a new session, since a session keeps the config and protected files of its base commit: " +
+        "commit the fix and run `autoresearch run --tag <new tag>`",
     };
   }
   return null;

@@ -1,11 +1,31 @@
 // The harness under stress and misuse: huge outputs, bad tags, unwritable state, its own state changed under it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Ledger } from "../../src/ledger/sqlite.ts";
 import { runSession } from "../../src/loop/session.ts";
 import { LOG_HEAD_BYTES, LOG_TAIL_BYTES } from "../../src/runner/log-cap.ts";
 import { baseConfig, gitIn, ledgerRows, makeProject, recordingBus } from "../helpers/project.ts";
+import { privateMountsWork, runWithMount } from "../helpers/tiny-disk.ts";
+
+const CLI = new URL("../../bin/autoresearch.js", import.meta.url).pathname;
+const noPrivateMounts = !privateMountsWork() && "needs a private mount namespace (root + unshare)";
+
+/** A script for runWithMount: runs the CLI in `dir` once per argument list, printing each result as a JSON line. */
+function cliScript(dir: string, runs: Array<{ args: string[]; before?: string }>): string {
+  const path = join(dir, "..", `cli-${Math.random().toString(36).slice(2)}.mjs`);
+  writeFileSync(path, `
+    import { spawnSync } from "node:child_process";
+    import { rmSync } from "node:fs";
+    for (const run of ${JSON.stringify(runs)}) {
+      if (run.before) rmSync(run.before, { recursive: true, force: true });
+      const result = spawnSync(process.execPath, [${JSON.stringify(CLI)}, ...run.args], { cwd: ${JSON.stringify(dir)}, encoding: "utf8", timeout: 120000 });
+      console.log(JSON.stringify({ status: result.status, stdout: result.stdout, stderr: result.stderr }));
+    }
+  `);
+  return path;
+}
 
 const never = new AbortController().signal;
 
@@ -15,7 +35,7 @@ function commitAll(dir: string, message: string): void {
 }
 
 test("a self-reported metric printed in the part of the output the log cap cuts out is still found", async (t) => {
-  const config = baseConfig({ budgetSeconds: 10, timeoutSeconds: 60 });
+  const config = baseConfig({ budgetSeconds: 10, timeoutSeconds: 20 });
   delete config.evaluate;
   const dir = makeProject(t, { config, proposals: [] });
   // 3 MiB of noise, the metric, 3 MiB of noise: the metric line lands between the log's head and tail.
@@ -35,4 +55,66 @@ test("a self-reported metric printed in the part of the output the log cap cuts 
   assert.ok(statSync(baseline!.logPath).size <= LOG_HEAD_BYTES + LOG_TAIL_BYTES + 1000);
   assert.ok(!log.includes("score: 0.25"), "the metric line itself was cut from the log");
   assert.match(log, /bytes \(\d+ lines\) cut/);
+});
+
+test("a full disk under .autoresearch stops the session with a clear error; the next run records the experiment interrupted", { skip: noPrivateMounts }, (t) => {
+  const fill = "const fs = require('fs'); const out = process.env.AUTORESEARCH_OUTPUT_DIR;\n" +
+    "try { fs.writeFileSync(out + '/checkpoint.bin', Buffer.alloc(3 * 1024 * 1024)); } catch (e) { console.log('train: ' + e.message); }\n" +
+    "fs.writeFileSync(out + '/x.json', JSON.stringify({ x: 6 }));\n";
+  const dir = makeProject(t, {
+    config: baseConfig({ budgetSeconds: 5, timeoutSeconds: 15 }),
+    proposals: [{ description: "fill the disk", edits: [{ path: "train.js", content: fill }] }, { description: "x to 5", params: { x: 5, mode: "ok" } }],
+  });
+  const state = join(dir, ".autoresearch");
+  mkdirSync(state);
+  // A 2 MiB disk: the baseline fits, the candidate's 3 MiB checkpoint fills it and the ledger cannot take its result.
+  const script = cliScript(dir, [
+    { args: ["run", "--tag", "t"] },
+    { args: ["run", "--tag", "t", "--max-experiments", "2"], before: join(state, "runs", "2") },
+    { args: ["results", "--tag", "t", "--json"] },
+  ]);
+  const result = runWithMount(state, { kind: "tmpfs", sizeKb: 2048 }, script, [], { timeoutMs: 300_000 });
+  const [full, resumed, results] = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as { status: number; stdout: string; stderr: string });
+  assert.equal(full!.status, 4, full!.stderr);
+  assert.match(full!.stderr, /the disk is full/);
+  assert.match(full!.stderr, /Free space/);
+  assert.doesNotMatch(full!.stderr, /unexpected error|    at /, "no stack trace");
+  assert.equal(resumed!.status, 0, resumed!.stderr);
+  const rows = JSON.parse(results!.stdout) as Array<{ id: number; description: string; status: string; reason: string | null }>;
+  assert.deepEqual(rows.filter((row) => row.status === "running"), [], "nothing is left running");
+  const filled = rows.find((row) => row.description === "fill the disk")!;
+  assert.equal(filled.status, "interrupted", JSON.stringify(filled));
+});
+
+test("a read-only .autoresearch is a clear error (what to do, exit 4), not a stack trace", { skip: noPrivateMounts }, (t) => {
+  const dir = makeProject(t, { proposals: [] });
+  const state = join(dir, ".autoresearch");
+  mkdirSync(state);
+  const script = cliScript(dir, [{ args: ["run", "--tag", "t", "--max-experiments", "1"] }]);
+  const result = runWithMount(state, { kind: "read-only" }, script);
+  const [run] = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as { status: number; stderr: string });
+  assert.equal(run!.status, 4, run!.stderr);
+  assert.match(run!.stderr, /read-only/);
+  assert.match(run!.stderr, /must write there/);
+  assert.doesNotMatch(run!.stderr, /unexpected error|    at /, "no stack trace");
+});
+
+test("Ctrl-C during prepare stops the session as interrupted, not as a broken prepare step", async (t) => {
+  const dir = makeProject(t, { proposals: [] });
+  writeFileSync(join(dir, "prepare.js"), "setTimeout(() => {}, 60000);\n");
+  commitAll(dir, "slow prepare");
+  const { bus, events } = recordingBus();
+  const controller = new AbortController();
+  bus.subscribe((event) => {
+    if (event.type === "prepare_started") controller.abort();
+  });
+  const result = await runSession({ projectDir: dir, tag: "t", bus, signal: controller.signal });
+  assert.match(result.reason, /^interrupted \(Ctrl-C\) while the data was being prepared/);
+  assert.equal(result.paused, false);
+  const stopped = events.find((event) => event.type === "session_stopped");
+  assert.ok(stopped, "the session says it stopped");
+  assert.doesNotMatch(JSON.stringify(events), /[Ff]ix the prepare/);
+  const ledger = Ledger.open(join(dir, ".autoresearch"), { readOnly: true });
+  t.after(() => ledger.close());
+  assert.equal(ledger.getSession("t")!.state, "stopped");
 });
