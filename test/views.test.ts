@@ -226,3 +226,15 @@ test("workload and proposer text with escape sequences never reaches the termina
   assert.ok(screen.text().map(stripAnsi).some((line) => line.includes("#3 ") && line.includes("␛[2K")), screen.text().join("\n"));
   assert.ok(!raw.includes("hidden"), "live log lines are not printed by the terminal view");
 });
+
+test("the header states each device kind's budget and start-up allowance, past which a run is a timeout", () => {
+  const one = plainView();
+  one.view.subscriber({ ...sessionStarted(), trainLimits: [{ kind: "cuda", budgetSeconds: 300, startupSeconds: 25, timeoutSeconds: 325 }] } as EngineEvent);
+  assert.ok(one.lines().includes("  budget  5m00s + 25.0s start-up per run (hard limit 5m25s)"), one.output());
+  const two = plainView();
+  two.view.subscriber({
+    ...sessionStarted(),
+    trainLimits: [{ kind: "cuda", budgetSeconds: 300, startupSeconds: 25, timeoutSeconds: 325 }, { kind: "cpu", budgetSeconds: 60, startupSeconds: 13, timeoutSeconds: 73 }],
+  } as EngineEvent);
+  assert.ok(two.lines().includes("  budget  cuda 5m00s + 25.0s start-up · cpu 1m00s + 13.0s start-up per run"), two.output());
+});

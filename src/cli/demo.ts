@@ -34,7 +34,7 @@ and runs a session with the offline search proposer, then prints the summary and
     const slots = positiveInteger("demo", "slots", values.slots);
     const dir = values.dir ? resolve(io.cwd, values.dir) : join(mkdtempSync(join(tmpdir(), "autoresearch-demo-")), "study");
     const say = values.json ? io.stderr : io.stdout;
-    const projectDir = await initProject(dir, "ts-demo", { configPatch: { budgetSeconds, timeoutSeconds: budgetSeconds * 2 + 30 } });
+    const projectDir = await initProject(dir, "ts-demo", { configPatch: { budgetSeconds } });
     say(`demo project: ${projectDir} (ts-demo, ${budgetSeconds}s budget, ${maxExperiments} experiments)\n\n`);
     const result = await runWithViews(io, Boolean(values.json), (bus, signal) =>
       runSession({ projectDir, maxExperiments, slots, bus, signal }),

@@ -4,28 +4,62 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { z } from "zod";
 import { ConfigError } from "../errors.ts";
-import { deviceKind } from "./device-kind.ts";
+import { deviceKind, type DeviceKind } from "./device-kind.ts";
 import { configSchema, type ParsedConfig } from "./schema.ts";
 
 export const CONFIG_FILE = "autoresearch.config.json";
 
 export interface ResearchConfig extends ParsedConfig {
-  /** Hard limit for the train command at budgetSeconds (normalized: never undefined; see budgetFor for a slot's). */
-  timeoutSeconds: number;
-  /** The timeoutSeconds the file set, if it set one: it then applies to every device kind. */
-  explicitTimeoutSeconds: number | undefined;
   projectDir: string;
   configPath: string;
 }
 
-/** The training budget and the train command's hard limit for an experiment on this device. */
-export function budgetFor(config: Pick<ResearchConfig, "budgetSeconds" | "budgetByDevice" | "explicitTimeoutSeconds">, device: string): { budgetSeconds: number; timeoutSeconds: number } {
-  const budgetSeconds = config.budgetByDevice?.[deviceKind(device)] ?? config.budgetSeconds;
-  return { budgetSeconds, timeoutSeconds: config.explicitTimeoutSeconds ?? defaultTimeout(budgetSeconds) };
+/** What the train phase of an experiment on one device kind gets. */
+export interface TrainLimits {
+  /** Training wall clock, handed to the workload (AUTORESEARCH_BUDGET_SECONDS). */
+  budgetSeconds: number;
+  /** Seconds past the budget for start-up and the final save; the stated allowance every view shows. */
+  startupSeconds: number;
+  /** The hard limit, budget + allowance: a train phase still running then is killed and the run is "timeout". */
+  timeoutSeconds: number;
 }
 
-function defaultTimeout(budgetSeconds: number): number {
-  return budgetSeconds * 1.25 + 15;
+type LimitFields = Pick<ResearchConfig, "budgetSeconds" | "budgetByDevice" | "startupSeconds" | "startupByDevice" | "timeoutSeconds">;
+
+/** The training budget, its start-up allowance and the hard limit for an experiment on this device. */
+export function budgetFor(config: LimitFields, device: string): TrainLimits {
+  const kind = deviceKind(device);
+  const budgetSeconds = budgetOf(config, kind);
+  // An explicit timeoutSeconds can only tighten the allowance (crossFieldProblems refuses more).
+  const timeoutSeconds = config.timeoutSeconds ?? tidy(budgetSeconds + allowanceOf(config, kind));
+  return { budgetSeconds, startupSeconds: tidy(timeoutSeconds - budgetSeconds), timeoutSeconds };
+}
+
+/** budgetFor for each device kind among `devices`, in order of first appearance (what the session header shows). */
+export function trainLimitsByKind(config: LimitFields, devices: readonly string[]): Array<TrainLimits & { kind: DeviceKind }> {
+  const kinds = [...new Set(devices.map(deviceKind))];
+  return kinds.map((kind) => ({ kind, ...budgetFor(config, kind) }));
+}
+
+/**
+ * The default start-up allowance: 10 s for an interpreter and its imports, data loading and the
+ * final save, plus 5% of the budget for what grows with a run (a larger checkpoint); 25 s at 300 s.
+ */
+export function defaultStartupSeconds(budgetSeconds: number): number {
+  return Math.round((10 + 0.05 * budgetSeconds) * 10) / 10;
+}
+
+function budgetOf(config: LimitFields, kind: DeviceKind): number {
+  return config.budgetByDevice?.[kind] ?? config.budgetSeconds;
+}
+
+function allowanceOf(config: LimitFields, kind: DeviceKind): number {
+  return config.startupByDevice?.[kind] ?? config.startupSeconds ?? defaultStartupSeconds(budgetOf(config, kind));
+}
+
+/** Sums of seconds without floating-point dust (0.4 + 10 is 10.4, not 10.400000000000002). */
+function tidy(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
 }
 
 export function loadConfig(projectDir: string): ResearchConfig {
@@ -51,13 +85,7 @@ export function parseConfig(text: string, configPath: string, projectDir: string
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => formatIssue(file, issue)), `See README.md "Config reference" for every field.`);
   }
-  const config: ResearchConfig = {
-    ...result.data,
-    timeoutSeconds: result.data.timeoutSeconds ?? defaultTimeout(result.data.budgetSeconds),
-    explicitTimeoutSeconds: result.data.timeoutSeconds,
-    projectDir,
-    configPath,
-  };
+  const config: ResearchConfig = { ...result.data, projectDir, configPath };
   const problems = crossFieldProblems(config).map((problem) => `${file}: ${problem}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -65,14 +93,7 @@ export function parseConfig(text: string, configPath: string, projectDir: string
 
 function crossFieldProblems(config: ResearchConfig): string[] {
   const problems: string[] = [];
-  if (config.timeoutSeconds < config.budgetSeconds) {
-    problems.push(`timeoutSeconds: ${config.timeoutSeconds} is shorter than budgetSeconds (${config.budgetSeconds}); expected a hard limit above the budget`);
-  }
-  for (const [kind, budget] of Object.entries(config.budgetByDevice ?? {})) {
-    if (config.explicitTimeoutSeconds !== undefined && budget !== undefined && config.explicitTimeoutSeconds < budget) {
-      problems.push(`timeoutSeconds: ${config.explicitTimeoutSeconds} is shorter than budgetByDevice.${kind} (${budget}); expected a hard limit above every budget, or leave timeoutSeconds out (each device kind then gets its budget * 1.25 + 15)`);
-    }
-  }
+  problems.push(...timeoutProblems(config));
   for (const [index, glob] of config.mutable.entries()) {
     if (glob === CONFIG_FILE || glob === config.program) {
       problems.push(`mutable[${index}]: "${glob}" can never be mutable; expected globs of the files proposers may change (the config and ${config.program} are always protected)`);
@@ -111,6 +132,32 @@ function crossFieldProblems(config: ResearchConfig): string[] {
     problems.push(`stop.target: expected a finite number`);
   }
   return problems;
+}
+
+/**
+ * An explicit timeoutSeconds applies to every device kind: it must leave each budget whole, and
+ * must not let a run train past its budget by more than the stated start-up allowance.
+ */
+function timeoutProblems(config: ResearchConfig): string[] {
+  const timeout = config.timeoutSeconds;
+  if (timeout === undefined) return [];
+  const problems = new Set<string>();
+  for (const kind of ["cuda", "cpu"] as const) {
+    const budget = budgetOf(config, kind);
+    const budgetField = config.budgetByDevice?.[kind] !== undefined ? `budgetByDevice.${kind}` : "budgetSeconds";
+    const allowance = allowanceOf(config, kind);
+    const onKind = config.budgetByDevice?.[kind] !== undefined || config.startupByDevice?.[kind] !== undefined ? ` on ${kind}` : "";
+    const allowanceField = config.startupByDevice?.[kind] !== undefined ? `startupByDevice.${kind}` : config.startupSeconds !== undefined ? "startupSeconds" : "the default 10 + 5% of the budget";
+    if (timeout < budget) {
+      problems.add(`timeoutSeconds: ${timeout} is shorter than ${budgetField} (${budget}); expected a hard limit above every budget, or leave timeoutSeconds out (each device kind then gets its budget plus its start-up allowance)`);
+    } else if (timeout > tidy(budget + allowance)) {
+      problems.add(
+        `timeoutSeconds: ${timeout} would let a run${onKind} go ${tidy(timeout - budget)}s past its budget (${budgetField}: ${budget}), more than its start-up allowance of ${allowance}s (${allowanceField}); ` +
+          `expected at most ${tidy(budget + allowance)}, or leave timeoutSeconds out and set startupSeconds${config.budgetByDevice?.[kind] !== undefined ? ` or startupByDevice.${kind}` : ""} to the start-up time runs need`,
+      );
+    }
+  }
+  return [...problems];
 }
 
 /** The llm proposer needs to know which API and model to call. */

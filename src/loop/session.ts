@@ -2,7 +2,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as git from "../git/index.ts";
-import { CONFIG_FILE, loadConfig, parseConfig, type ResearchConfig } from "../config/load.ts";
+import { CONFIG_FILE, loadConfig, parseConfig, trainLimitsByKind, type ResearchConfig } from "../config/load.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { EventBus, type SessionSummary } from "../events/types.ts";
 import { assignDevices } from "../executors/devices.ts";
@@ -124,6 +124,7 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
       type: "session_started", at: isoAt(clock), tag, branch: session.branch, baseCommit: session.baseCommit, resumed: existing !== null,
       slots: ctx.slots.length, devices: ctx.slots.map((slot) => slot.device), metric: config.metric.name, direction: config.metric.direction,
       policy: config.acceptance.policy, projectDir,
+      trainLimits: trainLimitsByKind(config, ctx.slots.map((slot) => slot.device)),
     });
     return { ctx, session, resumed: existing !== null, close };
   } catch (error) {

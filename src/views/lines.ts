@@ -51,8 +51,16 @@ export function headerLines(event: EventOf<"session_started">, colour: boolean):
     `  branch  ${safeLine(event.branch)} from ${shortCommit(event.baseCommit)}`,
     `  metric  ${safeLine(event.metric)} (${better}) · policy ${event.policy}`,
     `  runs    ${slots} on ${devices}`,
+    ...(event.trainLimits && event.trainLimits.length > 0 ? [budgetLine(event.trainLimits)] : []),
     `  project ${safeLine(event.projectDir)}`,
   ];
+}
+
+/** `  budget  5m00s + 25.0s start-up per run (hard limit 5m25s)`: past the hard limit a run is a timeout. */
+function budgetLine(limits: NonNullable<EventOf<"session_started">["trainLimits"]>): string {
+  const allowance = (limit: (typeof limits)[number]) => `${formatDuration(limit.budgetSeconds * 1000)} + ${formatDuration(limit.startupSeconds * 1000)} start-up`;
+  if (limits.length === 1) return `  budget  ${allowance(limits[0])} per run (hard limit ${formatDuration(limits[0].timeoutSeconds * 1000)})`;
+  return `  budget  ${limits.map((limit) => `${limit.kind} ${allowance(limit)}`).join(" · ")} per run`;
 }
 
 /** `#12    keep        0.987600    -0.0123   5m02s  description (reason)`, at most `columns` wide. */

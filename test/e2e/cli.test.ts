@@ -91,7 +91,7 @@ test("run, status, results and show tell the same story", (t) => {
 
 test("kill -9 of the harness mid-experiment, then run again: nothing finished is lost and nothing is left over", async (t) => {
   const dir = makeProject(t, {
-    config: baseConfig({ timeoutSeconds: 120 }),
+    config: baseConfig({ startupSeconds: 119, timeoutSeconds: undefined }),
     proposals: [
       { description: "x to 6", params: { x: 6, mode: "ok" } },
       { description: "slow one", params: { x: 5, mode: "sleep", seconds: 60 } },

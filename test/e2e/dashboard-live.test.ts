@@ -18,7 +18,7 @@ const PROPOSALS: Proposal[] = [
 ];
 
 test("run --dashboard: chart, table and running experiments follow the session live", { skip: chromiumMissing }, async (t) => {
-  const dir = makeProject(t, { config: baseConfig({ timeoutSeconds: 30 }), proposals: PROPOSALS });
+  const dir = makeProject(t, { config: baseConfig({ startupSeconds: 29, timeoutSeconds: undefined }), proposals: PROPOSALS });
   const run = spawnWithUrl(["run", "--dashboard", "--port", "0", "--json", "--max-experiments", "5"], { cwd: dir });
   t.after(() => run.child.kill("SIGKILL"));
   const url = await run.url;
@@ -45,7 +45,7 @@ test("run --dashboard: chart, table and running experiments follow the session l
 });
 
 test("the standalone dashboard refuses requests without the token and follows a run in another process", { skip: chromiumMissing }, async (t) => {
-  const dir = makeProject(t, { config: baseConfig({ timeoutSeconds: 30 }), proposals: PROPOSALS.slice(0, 2) });
+  const dir = makeProject(t, { config: baseConfig({ startupSeconds: 29, timeoutSeconds: undefined }), proposals: PROPOSALS.slice(0, 2) });
   const dashboard = spawnWithUrl(["dashboard", "--port", "0"], { cwd: dir });
   t.after(() => dashboard.child.kill("SIGKILL"));
   const url = await dashboard.url;

@@ -177,7 +177,7 @@ test("hideFromTrain: the train phase reads the held-out file as empty, the evalu
 });
 
 test("budgetByDevice sets the budget and the hard limit of an experiment on that device kind", async (t) => {
-  // 100 s on a GPU (hard limit 140 s), 0.4 s on a CPU (hard limit 15.5 s): the hanging candidate dies at the CPU's.
+  // 100 s on a GPU (hard limit 100 + 15 s), 0.4 s on a CPU (hard limit 0.4 + 10 s): the hanging candidate dies at the CPU's.
   const config = baseConfig({ budgetSeconds: 100, budgetByDevice: { cpu: 0.4 } });
   delete config.timeoutSeconds;
   const dir = makeProject(t, { config, proposals: [{ description: "hang", params: { x: 6, mode: "hang" } }] });
@@ -188,7 +188,7 @@ test("budgetByDevice sets the budget and the hard limit of an experiment on that
   assert.equal(trainEnv.AUTORESEARCH_BUDGET_SECONDS, "0.4");
   assert.deepEqual(events.filter((event) => event.type === "experiment_started").map((event) => event.budgetSeconds), [0.4, 0.4]);
   assert.equal(hang!.status, "timeout");
-  assert.match(hang!.reason ?? "", /hard limit of 15\.5s/);
+  assert.match(hang!.reason ?? "", /hard limit of 10\.4s/);
 });
 
 test("slots run in parallel, each pinned to its own GPU, and the device is recorded", async (t) => {
