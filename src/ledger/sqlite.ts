@@ -13,10 +13,10 @@
 // history(tag, limit)                         what proposers see: newest last, at most `limit`, never held-out metrics
 // findByTree(tag, tree)                       newest experiment of the tag with that candidate tree (duplicate check)
 // checkIntegrity() -> problems                SQLite integrity and foreign-key checks; empty when healthy
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { DatabaseSync, SQLInputValue, SQLOutputValue } from "node:sqlite";
-import { UserError, EXIT } from "../errors.ts";
+import { EnvironmentError, UserError, EXIT } from "../errors.ts";
 import type { HistoryEntry } from "../proposers/types.ts";
 import type { ExperimentStatus, SessionRecord } from "./types.ts";
 import { EXPERIMENT_CODECS, SESSION_CODECS, experimentFromRow, sessionFromRow, toColumns } from "./rows.ts";
@@ -55,11 +55,29 @@ export class Ledger {
   readonly readOnly: boolean;
   #db: DatabaseSync;
 
+  // The file this handle opened (device + inode): SQLite keeps writing to it even after it was deleted or replaced.
+  readonly #identity: string | null;
   private constructor(path: string, db: DatabaseSync, readOnly: boolean) {
     this.path = path;
     this.#db = db;
     this.readOnly = readOnly;
   }
+    this.#identity = readOnly ? null : fileIdentity(path);
+  }
+
+  /**
+   * Throws LedgerChangedError when ledger.db is no longer the file this handle opened (deleted, or
+   * replaced by another file) or no longer holds the session `tag`: writing on would lose the results.
+   */
+  assertIntact(tag?: string): void {
+    if (this.#identity !== null) {
+      const now = fileIdentity(this.path);
+      if (now === null) throw new LedgerChangedError(`the ledger ${this.path} was deleted while the session ran`);
+      if (now !== this.#identity) throw new LedgerChangedError(`the ledger ${this.path} was replaced by another file while the session ran`);
+    }
+    if (tag !== undefined && this.getSession(tag) === null) {
+      throw new LedgerChangedError(`the session "${tag}" is no longer in the ledger ${this.path}: it was deleted while the session ran`);
+    }
 
   static open(stateDir: string, options: { readOnly?: boolean } = {}): Ledger {
     const path = join(stateDir, LEDGER_FILE);
@@ -213,6 +231,7 @@ export class Ledger {
       this.#db.exec("COMMIT");
       return result;
     } catch (error) {
+    this.assertIntact();
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw error;
     }
@@ -253,3 +272,21 @@ function limitValue(limit: number | undefined): number {
   if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
   return limit;
 }
+/** Someone deleted or replaced the ledger under a running session. */
+export class LedgerChangedError extends EnvironmentError {
+  constructor(message: string) {
+    super(message, "The session stopped so that no result is written where nobody will find it. Restore ledger.db from a backup if you have one; " +
+      "otherwise start afresh with `autoresearch run --tag <new tag>`. Do not let anything but autoresearch write under .autoresearch/.");
+    this.name = "LedgerChangedError";
+  }
+}
+
+function fileIdentity(path: string): string | null {
+  try {
+    const stat = statSync(path);
+    return `${stat.dev}:${stat.ino}`;
+  } catch {
+    return null;
+  }
+}
+

@@ -1,7 +1,6 @@
 // After an experiment: decide (pure policy) and apply — one ledger transaction, then the git ref.
 // The ledger is the source of truth: if the harness dies between the two, resume re-points the
 // branch at the ledger's best (see session.ts reconcile).
-import * as git from "../git/index.ts";
 import type { FinishPatch } from "../ledger/sqlite.ts";
 import { writeResultsTsv } from "../ledger/results-tsv.ts";
 import type { AcceptancePolicy } from "./decide.ts";
@@ -10,6 +9,7 @@ import { pruneOutputs } from "./outputs.ts";
 import { confirmationJob, type ExperimentOutcome, type Job } from "./experiment.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 
+import { checkHarnessState, moveBranch } from "./self-check.ts";
 export interface BestState {
   commit: string;
   metric: number | null;
@@ -30,6 +30,7 @@ export async function applyOutcome(
   const base: FinishPatch = {
     status: outcome.status,
     metric: outcome.metric,
+  await checkHarnessState(ctx, state.commit);
     heldOutMetric: outcome.heldOutMetric,
     selfReported: outcome.selfReported,
     reason: outcome.reason,
@@ -90,7 +91,7 @@ export async function applyOutcome(
       if (decision === "keep") {
         const previous = state.metric;
         Object.assign(state, { commit, metric: decided.metric, experimentId: keptId });
-        await git.updateRef(ctx.paths.projectDir, `refs/heads/${ctx.branch}`, commit).catch((error: unknown) => {
+        await moveBranch(ctx, commit).catch((error: unknown) => {
           ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message: `could not move ${ctx.branch} to ${commit}: ${(error as Error).message} (the next run re-points it)` });
         });
         ctx.bus.emit({ type: "best_updated", at: isoAt(ctx.clock), id: keptId, commit, metric: decided.metric, previous });

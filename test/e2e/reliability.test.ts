@@ -1,7 +1,7 @@
 // The harness under stress and misuse: huge outputs, bad tags, unwritable state, its own state changed under it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ledger } from "../../src/ledger/sqlite.ts";
 import { runSession } from "../../src/loop/session.ts";
@@ -118,3 +118,45 @@ test("Ctrl-C during prepare stops the session as interrupted, not as a broken pr
   t.after(() => ledger.close());
   assert.equal(ledger.getSession("t")!.state, "stopped");
 });
+
+test("a branch moved by someone else is put back at the ledger's best before the next decision, and the moved-to commit is kept", async (t) => {
+  const dir = makeProject(t, { proposals: [{ description: "x to 6", params: { x: 6, mode: "ok" } }, { description: "x to 100", params: { x: 100, mode: "ok" } }] });
+  const base = gitIn(dir, "rev-parse", "HEAD");
+  gitIn(dir, "-c", "user.name=x", "-c", "user.email=x@localhost", "commit", "--allow-empty", "-qm", "someone else's work");
+  const foreign = gitIn(dir, "rev-parse", "HEAD");
+  gitIn(dir, "reset", "-q", "--hard", base);
+  const { bus, events } = recordingBus();
+  bus.subscribe((event) => {
+    // While the first candidate trains, something outside the session moves the branch.
+    if (event.type === "experiment_started" && event.kind === "candidate" && event.description === "x to 6") gitIn(dir, "update-ref", "refs/heads/autoresearch/t", foreign);
+  });
+  await runSession({ projectDir: dir, tag: "t", bus, signal: never });
+  const warning = events.find((event) => event.type === "warning" && /was moved by something other than this session/.test(event.message));
+  assert.ok(warning, JSON.stringify(events.filter((event) => event.type === "warning")));
+  const kept = ledgerRows(dir).find((row) => row.description === "x to 6")!;
+  assert.equal(kept.decision, "keep");
+  assert.equal(gitIn(dir, "rev-parse", "autoresearch/t"), kept.candidateCommit, "the branch is at the ledger's best");
+  assert.match(gitIn(dir, "for-each-ref", "--format=%(objectname) %(refname)", "refs/autoresearch/t/"), new RegExp(`${foreign} refs/autoresearch/t/displaced-\\d+`));
+});
+
+for (const change of ["replaced", "deleted"] as const) {
+  test(`a ledger ${change} while the session runs stops it with a clear error before the next result is written`, async (t) => {
+    const dir = makeProject(t, { proposals: [{ description: "x to 6", params: { x: 6, mode: "ok" } }, { description: "x to 5", params: { x: 5, mode: "ok" } }] });
+    const ledgerPath = join(dir, ".autoresearch", "ledger.db");
+    const { bus } = recordingBus();
+    bus.subscribe((event) => {
+      if (event.type !== "experiment_started" || event.kind !== "candidate") return;
+      if (change === "replaced") {
+        copyFileSync(ledgerPath, `${ledgerPath}.copy`);
+        renameSync(`${ledgerPath}.copy`, ledgerPath);
+      } else {
+        for (const suffix of ["", "-wal", "-shm"]) rmSync(`${ledgerPath}${suffix}`, { force: true });
+      }
+    });
+    await assert.rejects(runSession({ projectDir: dir, tag: "t", bus, signal: never }), (error: Error) => {
+      assert.equal(error.name, "LedgerChangedError");
+      assert.match(error.message, new RegExp(`ledger .* was ${change}`));
+      return true;
+    });
+  });
+}
