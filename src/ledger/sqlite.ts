@@ -54,14 +54,13 @@ export class Ledger {
   readonly path: string;
   readonly readOnly: boolean;
   #db: DatabaseSync;
-
   // The file this handle opened (device + inode): SQLite keeps writing to it even after it was deleted or replaced.
   readonly #identity: string | null;
+
   private constructor(path: string, db: DatabaseSync, readOnly: boolean) {
     this.path = path;
     this.#db = db;
     this.readOnly = readOnly;
-  }
     this.#identity = readOnly ? null : fileIdentity(path);
   }
 
@@ -78,6 +77,7 @@ export class Ledger {
     if (tag !== undefined && this.getSession(tag) === null) {
       throw new LedgerChangedError(`the session "${tag}" is no longer in the ledger ${this.path}: it was deleted while the session ran`);
     }
+  }
 
   static open(stateDir: string, options: { readOnly?: boolean } = {}): Ledger {
     const path = join(stateDir, LEDGER_FILE);
@@ -225,13 +225,13 @@ export class Ledger {
   /** Runs `fn` in one IMMEDIATE transaction (the write lock is taken up front, so the busy timeout applies). */
   #write<T>(fn: () => T): T {
     if (this.readOnly) throw new Error(`the ledger ${this.path} was opened read-only`);
+    this.assertIntact();
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       const result = fn();
       this.#db.exec("COMMIT");
       return result;
     } catch (error) {
-    this.assertIntact();
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw error;
     }
@@ -267,11 +267,6 @@ export class Ledger {
   }
 }
 
-function limitValue(limit: number | undefined): number {
-  if (limit === undefined) return -1; // SQLite: no limit
-  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
-  return limit;
-}
 /** Someone deleted or replaced the ledger under a running session. */
 export class LedgerChangedError extends EnvironmentError {
   constructor(message: string) {
@@ -290,3 +285,8 @@ function fileIdentity(path: string): string | null {
   }
 }
 
+function limitValue(limit: number | undefined): number {
+  if (limit === undefined) return -1; // SQLite: no limit
+  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
+  return limit;
+}
