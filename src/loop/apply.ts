@@ -6,10 +6,10 @@ import { writeResultsTsv } from "../ledger/results-tsv.ts";
 import type { AcceptancePolicy } from "./decide.ts";
 import { estimateNoise } from "./noise.ts";
 import { pruneOutputs } from "./outputs.ts";
+import { checkHarnessState, moveBranch } from "./self-check.ts";
 import { confirmationJob, type ExperimentOutcome, type Job } from "./experiment.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 
-import { checkHarnessState, moveBranch } from "./self-check.ts";
 export interface BestState {
   commit: string;
   metric: number | null;
@@ -27,10 +27,10 @@ export async function applyOutcome(
   baselineRuns: number,
 ): Promise<{ confirmation: Job | null }> {
   const { id, job } = outcome;
+  await checkHarnessState(ctx, state.commit);
   const base: FinishPatch = {
     status: outcome.status,
     metric: outcome.metric,
-  await checkHarnessState(ctx, state.commit);
     heldOutMetric: outcome.heldOutMetric,
     selfReported: outcome.selfReported,
     reason: outcome.reason,
