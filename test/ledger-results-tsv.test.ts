@@ -17,9 +17,9 @@ function ledgerWithResults(stateDir: string): { ledger: Ledger; ids: Record<stri
   const discard = ledger.startExperiment(sampleExperiment("mar1", { description: "swap GeLU\tfor ReLU\nin the MLP", device: "cuda:0" }));
   ledger.finishExperiment(discard, {
     status: "ok", decision: "discard", metric: 1.005, heldOutMetric: 1.01, memoryGb: 44, delta: 1.005 - 0.9979, selfReported: true,
-    finishedAt: "2025-03-01T10:10:00.000Z",
+    flags: [{ kind: "slow_evaluation", detail: "evaluation took 60.0s, 4.0× the baseline's 15.0s" }], finishedAt: "2025-03-01T10:10:00.000Z",
   });
-  const crash = ledger.startExperiment(sampleExperiment("mar1", { description: "double the width" }));
+  const crash = ledger.startExperiment(sampleExperiment("mar1", { description: "double the width\x1b[2K\u202e" }));
   ledger.finishExperiment(crash, { status: "crash", reason: "CUDA out of memory\n(exit code 1)", finishedAt: "2025-03-01T10:06:00.000Z" });
   const rejected = ledger.startExperiment(sampleExperiment("mar1", { candidateCommit: null, description: "edit the evaluator" }));
   ledger.finishExperiment(rejected, { status: "rejected", reason: "touches a protected file: prepare.py", finishedAt: "2025-03-01T10:05:00.500Z" });
@@ -38,18 +38,18 @@ test("results.tsv starts with the original five columns and renders keep, discar
   assert.equal(lines.pop(), "", "the file ends with a newline");
   assert.deepEqual(lines[0].split("\t"), [
     "commit", "val_bpb", "memory_gb", "status", "description",
-    "id", "tag", "kind", "test_bpb", "delta", "proposer", "device", "seconds", "self_reported", "reason",
+    "id", "tag", "kind", "test_bpb", "delta", "proposer", "device", "seconds", "self_reported", "reason", "review",
   ]);
   const short = (commit: string) => commit.slice(0, 7);
   assert.deepEqual(lines.slice(1).map((line) => line.split("\t")), [
     [short(COMMIT_A), "0.997900", "44.0", "keep", "baseline",
-      String(ids.baseline), "mar1", "baseline", "1.001230", "", "baseline", "cpu", "305.0", "false", ""],
+      String(ids.baseline), "mar1", "baseline", "1.001230", "", "baseline", "cpu", "305.0", "false", "", ""],
     [short(COMMIT_B), "1.005000", "44.0", "discard", "swap GeLU for ReLU in the MLP",
-      String(ids.discard), "mar1", "candidate", "1.010000", "0.007100", "scripted", "cuda:0", "300.0", "true", ""],
-    [short(COMMIT_B), "0.000000", "0.0", "crash", "double the width",
-      String(ids.crash), "mar1", "candidate", "", "", "scripted", "cpu", "60.0", "false", "CUDA out of memory (exit code 1)"],
+      String(ids.discard), "mar1", "candidate", "1.010000", "0.007100", "scripted", "cuda:0", "300.0", "true", "", "slow_evaluation"],
+    [short(COMMIT_B), "0.000000", "0.0", "crash", "double the width␛[2K⟨U+202E⟩",
+      String(ids.crash), "mar1", "candidate", "", "", "scripted", "cpu", "60.0", "false", "CUDA out of memory (exit code 1)", ""],
     ["-", "0.000000", "0.0", "rejected", "edit the evaluator",
-      String(ids.rejected), "mar1", "candidate", "", "", "scripted", "cpu", "0.5", "false", "touches a protected file: prepare.py"],
+      String(ids.rejected), "mar1", "candidate", "", "", "scripted", "cpu", "0.5", "false", "touches a protected file: prepare.py", ""],
   ]);
   assert.ok(!lines.some((line) => line.includes("still training")), "running experiments are not listed");
 });
@@ -63,7 +63,7 @@ test("without a held-out name there is no held-out column, so held-out values ne
   writeResultsTsv(path, ledger.listExperiments({ tag: "mar1" }), { metricName: "val_loss" });
   const [header, baselineRow] = readFileSync(path, "utf8").split("\n");
   assert.deepEqual(header.split("\t").slice(0, 9), ["commit", "val_loss", "memory_gb", "status", "description", "id", "tag", "kind", "delta"]);
-  assert.equal(header.split("\t").length, 14);
+  assert.equal(header.split("\t").length, 15);
   assert.doesNotMatch(baselineRow, /1\.00123/);
 });
 

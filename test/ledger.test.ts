@@ -45,6 +45,28 @@ test("a ledger written by a newer schema is refused with a message saying to upg
   assert.throws(() => Ledger.open(stateDir, { readOnly: true }), EnvironmentError);
 });
 
+test("a ledger from before review flags and isolation is migrated: old rows read as no flags and unknown isolation", (t) => {
+  const { ledger, stateDir } = freshLedger(t);
+  ledger.createSession(sampleSession("old"));
+  const id = ledger.startExperiment(sampleExperiment("old"));
+  ledger.close();
+  // Back to schema version 1, as an older autoresearch left it.
+  const raw = new DatabaseSync(join(stateDir, "ledger.db"));
+  raw.exec("ALTER TABLE experiments DROP COLUMN flags; ALTER TABLE sessions DROP COLUMN isolation; PRAGMA user_version = 1");
+  raw.close();
+  assert.throws(() => Ledger.open(stateDir, { readOnly: true }), EnvironmentError, "a viewer cannot migrate");
+
+  const migrated = Ledger.open(stateDir);
+  t.after(() => migrated.close());
+  assert.deepEqual(migrated.getExperiment(id)?.flags, []);
+  assert.equal(migrated.getSession("old")?.isolation, null);
+  migrated.setIsolation("old", "unsandboxed");
+  assert.equal(migrated.getSession("old")?.isolation, "unsandboxed");
+  migrated.updateExperiment(id, { flags: [{ kind: "implausible_score", detail: "val_bpb 0.008 improves on 2.6" }] });
+  assert.deepEqual(migrated.getExperiment(id)?.flags, [{ kind: "implausible_score", detail: "val_bpb 0.008 improves on 2.6" }]);
+  assert.throws(() => migrated.updateSession("old", { isolation: "none" as never }), /CHECK constraint/);
+});
+
 test("opening read-only where no ledger exists says so instead of creating one", (t) => {
   const { dir } = useTempDir(t);
   assert.throws(() => Ledger.open(join(dir, "missing"), { readOnly: true }), (error: unknown) =>
@@ -100,6 +122,7 @@ test("an experiment round-trips every field from start to finish, including its 
   const finish = {
     status: "ok" as const, decision: "keep" as const, reason: null, rationale: "beats best by 3 sigma",
     metric: 0.9812, heldOutMetric: 0.9901, secondary: { train_loss: 2.31, mfu: 0.39 }, selfReported: true,
+    flags: [{ kind: "slow_evaluation" as const, detail: "evaluation took 9.0s, 4.5× the baseline's 2.0s" }],
     bestBefore: 0.9979, delta: 0.9812 - 0.9979, memoryGb: 44.2,
     timings: { proposeMs: 1200, setupMs: 40, trainMs: 300_000, evaluateMs: 9000, totalMs: 310_240 },
     usage: { inputTokens: 5000, outputTokens: 700, costUsd: null }, finishedAt: "2025-03-01T10:10:10.000Z",

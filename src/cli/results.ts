@@ -1,6 +1,7 @@
 import { formatResultsTsv } from "../ledger/results-tsv.ts";
 import { safeJson, safeLine } from "../text/safe-text.ts";
 import { formatDelta, formatDuration, formatMetric, truncate } from "../views/format.ts";
+import { isolationLines } from "../views/lines.ts";
 import { UsageError } from "../errors.ts";
 import { parse, type Io } from "./args.ts";
 import type { Command } from "./commands.ts";
@@ -34,10 +35,13 @@ export const resultsCommand: Command = {
         for (const row of rows) {
           const status = row.decision ?? row.status;
           const mark = row.selfReported ? "*" : " ";
-          const line = `${String(row.id).padStart(5)}  ${status.padEnd(11)} ${formatMetric(row.metric).padStart(10)}${mark}${formatDelta(row.delta).padStart(10)} ${formatMetric(row.heldOutMetric).padStart(10)} ${formatDuration(row.timings.totalMs ?? 0).padStart(7)}  ${row.kind === "candidate" ? "" : `[${row.kind}] `}${row.description}`;
+          const review = row.flags.length > 0 ? "⚑ " : "";
+          const line = `${String(row.id).padStart(5)}  ${status.padEnd(11)} ${formatMetric(row.metric).padStart(10)}${mark}${formatDelta(row.delta).padStart(10)} ${formatMetric(row.heldOutMetric).padStart(10)} ${formatDuration(row.timings.totalMs ?? 0).padStart(7)}  ${review}${row.kind === "candidate" ? "" : `[${row.kind}] `}${row.description}`;
           io.stdout(`${truncate(safeLine(line), width)}\n`);
         }
         if (rows.some((row) => row.selfReported)) io.stdout("* self-reported: read from the training output, not from a protected evaluator\n");
+        if (rows.some((row) => row.flags.length > 0)) io.stdout("⚑ flagged for review (implausible score, slow evaluation, or a self-report that disagrees): see autoresearch show <id>\n");
+        for (const line of isolationLines(session.isolation === "sandbox" ? null : session.isolation, false)) io.stdout(`${line.trim()}\n`);
       }
       return 0;
     } finally {

@@ -28,8 +28,10 @@ export const showCommand: Command = {
         return 0;
       }
       const metrics = Object.entries(row.secondary).map(([name, value]) => `${safeLine(name)}=${formatMetric(value)}`).join("  ");
+      const isolation = ledger.getSession(row.tag)?.isolation;
       const lines = [
-        `experiment ${row.id} (${row.kind}) in session ${row.tag}, proposer ${row.proposer}, ${row.device} slot ${row.slot}`,
+        `experiment ${row.id} (${row.kind}) in session ${row.tag}${isolation && isolation !== "sandbox" ? ` (${isolation})` : ""}, proposer ${row.proposer}, ${row.device} slot ${row.slot}`,
+        ...row.flags.map((flag) => `⚑ review:    ${flag.kind.replace(/_/g, " ")}: ${safeLine(flag.detail)}`),
         `status:      ${row.status}${row.decision ? ` → ${row.decision}` : ""}${row.reason ? ` — ${safeLine(row.reason)}` : ""}`,
         `description: ${safeLine(row.description)}`,
         ...(row.hypothesis ? [`hypothesis:  ${safeLine(row.hypothesis)}`] : []),

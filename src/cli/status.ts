@@ -1,5 +1,6 @@
 import { safeJson, safeLine, safeText } from "../text/safe-text.ts";
-import { formatDelta, formatMetric } from "../views/format.ts";
+import { formatDelta, formatFlags, formatMetric } from "../views/format.ts";
+import { isolationLines } from "../views/lines.ts";
 import { lockHolder } from "../loop/lock.ts";
 import { summarize } from "../loop/summary.ts";
 import { parse, type Io } from "./args.ts";
@@ -29,7 +30,8 @@ export const statusCommand: Command = {
       const tokens = rows.reduce((sum, row) => sum + (row.usage ? row.usage.inputTokens + row.usage.outputTokens : 0), 0);
       const status = {
         ...summary, branch: session.branch, state: holder ? "running" : session.state, harnessPid: holder,
-        stopReason: session.stopReason, baseCommit: session.baseCommit, bestExperimentId: session.bestExperimentId, running: running.map((row) => ({ id: row.id, device: row.device, description: row.description, startedAt: row.startedAt })),
+        stopReason: session.stopReason, isolation: session.isolation, baseCommit: session.baseCommit,
+        flagged: rows.filter((row) => row.flags.length > 0).map((row) => ({ id: row.id, flags: row.flags })), bestExperimentId: session.bestExperimentId, running: running.map((row) => ({ id: row.id, device: row.device, description: row.description, startedAt: row.startedAt })),
         llm: { tokens, costUsd }, sessions: ledger.listSessions().map((known) => known.tag),
       };
       if (values.json) {
@@ -44,6 +46,8 @@ export const statusCommand: Command = {
         `  noise σ ${summary.noiseSigma === null ? "unknown" : formatMetric(summary.noiseSigma)}; ${summary.experimentsPerHour.toFixed(1)} experiments/hour`,
         ...(tokens > 0 ? [`  LLM: ${tokens} tokens, $${costUsd.toFixed(4)}`] : []),
         ...running.map((row) => `  running #${row.id} on ${row.device}: ${safeLine(row.description)}`),
+        ...(status.flagged.length > 0 ? [`  ⚑ flagged for review: ${status.flagged.map((item) => `#${item.id} (${formatFlags(item.flags)})`).join(", ")}; see autoresearch show <id>`] : []),
+        ...isolationLines(session.isolation, false),
         ...(status.sessions.length > 1 ? [`  other sessions: ${status.sessions.filter((tag) => tag !== session.tag).join(", ")}`] : []),
       ];
       io.stdout(`${safeText(lines.join("\n"))}\n`);

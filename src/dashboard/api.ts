@@ -1,8 +1,8 @@
 // The JSON the dashboard server sends and the static report embeds. Shared by the server
 // (Node) and the front end (browser), so it holds types and plain data only.
-import type { Decision, ExperimentStatus } from "../ledger/types.ts";
+import type { Decision, ExperimentStatus, ReviewFlag } from "../ledger/types.ts";
 
-export type { Decision, ExperimentStatus };
+export type { Decision, ExperimentStatus, ReviewFlag };
 
 /** One experiment as the table and the live stream carry it: no diff, no log. */
 export interface ExperimentRow {
@@ -26,6 +26,8 @@ export interface ExperimentRow {
   finishedAt: string | null;
   reason: string | null;
   selfReported: boolean;
+  /** Implausible-result flags for review (loop/review-flags.ts); empty when nothing stood out. */
+  flags: ReviewFlag[];
   costUsd: number | null;
   /** LLM tokens (input + output) spent proposing it; 0 for proposers without an LLM. */
   tokens: number;
@@ -49,6 +51,8 @@ export interface SessionSummaryView {
   tag: string;
   state: "running" | "stopped" | "paused";
   stopReason: string | null;
+  /** "sandbox", "sandbox+network", "unsandboxed"; null for sessions from before it was recorded. */
+  isolation: string | null;
   name: string | null;
   metricName: string;
   heldOutName: string | null;

@@ -28,6 +28,7 @@ export function toRow(experiment: LedgerExperiment): ExperimentRow {
     finishedAt: experiment.finishedAt,
     reason: experiment.reason === null ? null : safeText(experiment.reason),
     selfReported: experiment.selfReported,
+    flags: experiment.flags.map((flag) => ({ kind: flag.kind, detail: safeLine(flag.detail) })),
     costUsd: experiment.usage?.costUsd ?? null,
     tokens: experiment.usage ? experiment.usage.inputTokens + experiment.usage.outputTokens : 0,
   };

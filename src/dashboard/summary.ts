@@ -53,6 +53,7 @@ export function summarizeSession(session: SessionRecord, rows: readonly Experime
     tag: session.tag,
     state: session.state,
     stopReason: session.stopReason === null ? null : safeLine(session.stopReason),
+    isolation: session.isolation,
     name: settings.name,
     metricName: settings.metricName,
     heldOutName: settings.heldOutName,

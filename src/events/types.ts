@@ -1,6 +1,6 @@
 // The one typed event stream out of the engine. The terminal view, the --json
 // JSONL printer and (later) the dashboard are all subscribers.
-import type { ExperimentStatus, Decision } from "../ledger/types.ts";
+import type { ExperimentStatus, Decision, ReviewFlag } from "../ledger/types.ts";
 
 /** What a train phase on one device kind gets (config/load.ts budgetFor). */
 export interface TrainLimitsByKind {
@@ -11,7 +11,7 @@ export interface TrainLimitsByKind {
 }
 
 export type EngineEvent =
-  | { type: "session_started"; at: string; tag: string; branch: string; baseCommit: string; resumed: boolean; slots: number; devices: string[]; metric: string; direction: "min" | "max"; policy: string; projectDir: string; /** "sandbox", "sandbox+network" or "unsandboxed". */ isolation: string; /** Per device kind in use: the budget, the start-up allowance and the hard limit of a train phase. */ trainLimits?: TrainLimitsByKind[] }
+  | { type: "session_started"; at: string; tag: string; branch: string; baseCommit: string; resumed: boolean; slots: number; devices: string[]; metric: string; direction: "min" | "max"; policy: string; projectDir: string; /** Per device kind in use: the budget, the start-up allowance and the hard limit of a train phase. */ trainLimits?: TrainLimitsByKind[] }
   | { type: "prepare_started"; at: string; command: string; /** Why the data is prepared again (absent the first time). */ reason?: string }
   | { type: "prepare_finished"; at: string; ok: boolean; files: number; wallMs: number; reused: boolean; error?: string }
   | { type: "proposal_requested"; at: string; proposer: string }
@@ -20,7 +20,7 @@ export type EngineEvent =
   | { type: "experiment_started"; at: string; id: number; kind: ExperimentKind; slot: number; device: string; parentCommit: string; candidateCommit: string; description: string; budgetSeconds: number }
   | { type: "experiment_phase"; at: string; id: number; phase: "train" | "evaluate" }
   | { type: "experiment_log"; at: string; id: number; line: string }
-  | { type: "experiment_finished"; at: string; id: number; status: ExperimentStatus; metric: number | null; heldOutMetric: number | null; selfReported: boolean; wallMs: number; reason?: string }
+  | { type: "experiment_finished"; at: string; id: number; status: ExperimentStatus; metric: number | null; heldOutMetric: number | null; selfReported: boolean; wallMs: number; reason?: string; /** Why the result deserves a person's look (loop/review-flags.ts). */ flags?: ReviewFlag[] }
   | { type: "decision"; at: string; id: number; decision: Decision | "confirm"; metric: number | null; best: number | null; delta: number | null; rationale: string }
   | { type: "best_updated"; at: string; id: number; commit: string; metric: number; previous: number | null }
   | { type: "noise_estimated"; at: string; sigma: number; samples: number; baseline: number }

@@ -41,7 +41,7 @@ export function formatResultsTsv(experiments: readonly ExperimentRecord[], optio
   const header = [
     "commit", cell(options.metricName), "memory_gb", "status", "description",
     "id", "tag", "kind", ...(options.heldOutName ? [cell(options.heldOutName)] : []),
-    "delta", "proposer", "device", "seconds", "self_reported", "reason",
+    "delta", "proposer", "device", "seconds", "self_reported", "reason", "review",
   ];
   const lines = [header.join("\t")];
   for (const experiment of experiments) {
@@ -63,6 +63,7 @@ export function formatResultsTsv(experiments: readonly ExperimentRecord[], optio
       seconds(experiment),
       experiment.selfReported ? "true" : "false",
       cell(experiment.reason),
+      (experiment.flags ?? []).map((flag) => flag.kind).join(","),
     ].join("\t"));
   }
   return lines.join("\n") + "\n";

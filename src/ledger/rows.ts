@@ -63,6 +63,7 @@ export const EXPERIMENT_CODECS = {
   heldOutMetric: real("held_out_metric"),
   secondary: json("secondary"),
   selfReported: bool("self_reported"),
+  flags: json("flags"),
   bestBefore: real("best_before"),
   delta: real("delta"),
   device: plain("device"),
@@ -87,6 +88,7 @@ export const SESSION_CODECS = {
   noiseSigma: real("noise_sigma"),
   state: plain("state"),
   stopReason: plain("stop_reason"),
+  isolation: plain("isolation"),
 } satisfies Record<keyof SessionRecord, Codec>;
 
 type Codecs = Record<string, Codec>;

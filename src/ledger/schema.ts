@@ -65,6 +65,11 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX experiments_by_tag_status ON experiments (tag, status);
   CREATE INDEX experiments_by_tag_tree   ON experiments (tag, candidate_tree);
   `,
+  `
+  -- review flags of implausible results (JSON array of {kind, detail}); how a session's phases were isolated
+  ALTER TABLE experiments ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE sessions ADD COLUMN isolation TEXT CHECK (isolation IN ('sandbox','sandbox+network','unsandboxed'));
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -5,6 +5,7 @@
 // createSession(session)                      one session per tag; UserError if the tag exists
 // getSession(tag) / listSessions()            null when absent / oldest first
 // updateSession(tag, patch)                   patch any field but the tag
+// setIsolation(tag, isolation)                how this run isolates the session's phases (shown in every view)
 // startExperiment(fields) -> id               insert with status 'running'; ids are global, so `show 12` is unambiguous
 // finishExperiment(id, patch, sessionPatch?)  running -> finished, plus an optional session update, in ONE transaction
 // updateExperiment(id, patch, sessionPatch?)  amend any row later (e.g. the decision after confirmation runs), same atomicity
@@ -18,7 +19,7 @@ import { join } from "node:path";
 import type { DatabaseSync, SQLInputValue, SQLOutputValue } from "node:sqlite";
 import { EnvironmentError, UserError, EXIT } from "../errors.ts";
 import type { HistoryEntry } from "../proposers/types.ts";
-import type { ExperimentStatus, SessionRecord } from "./types.ts";
+import type { ExperimentStatus, IsolationLabel, SessionRecord } from "./types.ts";
 import { EXPERIMENT_CODECS, SESSION_CODECS, experimentFromRow, sessionFromRow, toColumns } from "./rows.ts";
 import type { LedgerExperiment } from "./rows.ts";
 import { openReadOnly, openWritable } from "./schema.ts";
@@ -123,6 +124,11 @@ export class Ledger {
     this.#write(() => this.#updateSession(tag, patch));
   }
 
+  /** Called when a session opens: a resume may run with other isolation than the run before. */
+  setIsolation(tag: string, isolation: IsolationLabel): void {
+    this.updateSession(tag, { isolation });
+  }
+
   // ---- experiments
 
   startExperiment(fields: NewExperiment): number {
@@ -131,7 +137,7 @@ export class Ledger {
       logPath: "", timings: {}, usage: null, startedAt: new Date().toISOString(),
       ...fields,
       status: "running", decision: null, reason: null, rationale: null, metric: null, heldOutMetric: null,
-      secondary: {}, selfReported: false, bestBefore: null, delta: null, memoryGb: null, finishedAt: null,
+      secondary: {}, selfReported: false, flags: [], bestBefore: null, delta: null, memoryGb: null, finishedAt: null,
     };
     return this.#write(() => Number(this.#insert("experiments", toColumns(EXPERIMENT_CODECS, record))));
   }

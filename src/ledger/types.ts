@@ -21,6 +21,21 @@ export interface PhaseTimings {
   totalMs?: number;
 }
 
+/** Why a result deserves a person's look (loop/review-flags.ts has the rules); it changes no decision. */
+export type ReviewFlagKind = "implausible_score" | "slow_evaluation" | "self_report_mismatch";
+
+export interface ReviewFlag {
+  kind: ReviewFlagKind;
+  /** One line a person can check, with the numbers. */
+  detail: string;
+}
+
+/**
+ * How the phases that run mutable code were isolated: "sandbox" (no network), "sandbox+network"
+ * (config sandbox.network), "unsandboxed" (run --unsandboxed); null for sessions from before it was recorded.
+ */
+export type IsolationLabel = "sandbox" | "sandbox+network" | "unsandboxed";
+
 export interface SessionRecord {
   tag: string;
   branch: string;
@@ -35,6 +50,8 @@ export interface SessionRecord {
   noiseSigma: number | null;
   state: "running" | "stopped" | "paused";
   stopReason: string | null;
+  /** Set when the session opens (each run); shown in every view when it is not the plain sandbox. */
+  isolation: IsolationLabel | null;
 }
 
 export interface ExperimentRecord {
@@ -58,6 +75,7 @@ export interface ExperimentRecord {
   heldOutMetric: number | null;   // e.g. test_bpb; never shown to proposers
   secondary: Record<string, number>;
   selfReported: boolean;          // metric came from the training output, not a protected evaluator
+  flags: ReviewFlag[];            // implausible results, for review; empty when nothing stood out
   bestBefore: number | null;      // best metric at decision time
   delta: number | null;           // metric - bestBefore
   device: string;

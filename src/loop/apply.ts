@@ -1,10 +1,14 @@
 // After an experiment: decide (pure policy) and apply — one ledger transaction, then the git ref.
 // The ledger is the source of truth: if the harness dies between the two, resume re-points the
 // branch at the ledger's best (see session.ts reconcile).
+import { closeSync, openSync, readSync } from "node:fs";
 import type { FinishPatch } from "../ledger/sqlite.ts";
+import type { ReviewFlag } from "../ledger/types.ts";
 import { writeResultsTsv } from "../ledger/results-tsv.ts";
 import type { AcceptancePolicy } from "./decide.ts";
+import { SelfReportedScanner } from "./metrics.ts";
 import { estimateNoise } from "./noise.ts";
+import { reviewFlags } from "./review-flags.ts";
 import { pruneOutputs } from "./outputs.ts";
 import { checkHarnessState, moveBranch } from "./self-check.ts";
 import { confirmationJob, type ExperimentOutcome, type Job } from "./experiment.ts";
@@ -28,16 +32,18 @@ export async function applyOutcome(
 ): Promise<{ confirmation: Job | null }> {
   const { id, job } = outcome;
   await checkHarnessState(ctx, state.commit);
+  const flags = outcome.status === "ok" ? flagsFor(ctx, state, outcome) : [];
   const base: FinishPatch = {
     status: outcome.status,
     metric: outcome.metric,
     heldOutMetric: outcome.heldOutMetric,
     selfReported: outcome.selfReported,
+    flags,
     reason: outcome.reason,
     timings: outcome.timings,
     finishedAt: isoAt(ctx.clock),
   };
-  emitFinished(ctx, outcome);
+  emitFinished(ctx, outcome, flags);
   let confirmation: Job | null = null;
 
   if (outcome.status !== "ok") {
@@ -108,12 +114,68 @@ export function refreshResultsTsv(ctx: SessionContext): void {
   writeResultsTsv(ctx.paths.resultsTsv, rows, { metricName: ctx.config.metric.name, heldOutName: ctx.config.metric.heldOut });
 }
 
-function emitFinished(ctx: SessionContext, outcome: ExperimentOutcome): void {
+function emitFinished(ctx: SessionContext, outcome: ExperimentOutcome, flags: ReviewFlag[]): void {
   ctx.bus.emit({
     type: "experiment_finished", at: isoAt(ctx.clock), id: outcome.id, status: outcome.status, metric: outcome.metric,
     heldOutMetric: outcome.heldOutMetric, selfReported: outcome.selfReported, wallMs: outcome.timings.totalMs ?? 0,
-    reason: outcome.reason ?? undefined,
+    reason: outcome.reason ?? undefined, ...(flags.length > 0 ? { flags } : {}),
   });
+}
+
+/** The review flags of an ok result (rules in review-flags.ts), against the session's baseline runs and best so far. */
+function flagsFor(ctx: SessionContext, state: BestState, outcome: ExperimentOutcome): ReviewFlag[] {
+  const baselines = ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"] }).filter((row) => row.kind === "baseline" && row.id !== outcome.id);
+  const metrics = baselines.map((row) => row.metric).filter((value): value is number => value !== null);
+  const evaluateTimes = baselines.map((row) => row.timings.evaluateMs).filter((value): value is number => typeof value === "number");
+  const name = ctx.config.metric.name;
+  const reported = ctx.ledger.getExperiment(outcome.id)?.secondary[`self_reported.${name}`];
+  const logPath = ctx.ledger.getExperiment(outcome.id)?.logPath;
+  const printed = reported ?? (ctx.config.evaluate && logPath ? printedInTrainLog(logPath, name) : null);
+  return reviewFlags({
+    metricName: name, direction: ctx.config.metric.direction, metric: outcome.metric!,
+    baseline: metrics.length > 0 ? mean(metrics) : null, best: state.metric, noiseSigma: state.noiseSigma,
+    evaluateMs: outcome.timings.evaluateMs ?? null, baselineEvaluateMs: evaluateTimes.length > 0 ? mean(evaluateTimes) : null,
+    printedMetric: printed, selfReported: outcome.selfReported,
+  });
+}
+
+/** The last `name: value` line the train phase printed (the log up to "--- evaluate:"), read in chunks; null if none. */
+function printedInTrainLog(logPath: string, name: string): number | null {
+  const scanner = new SelfReportedScanner();
+  let fd: number;
+  try {
+    fd = openSync(logPath, "r");
+  } catch {
+    return null;
+  }
+  try {
+    const buffer = Buffer.alloc(1 << 20);
+    let partial = "";
+    for (let position = 0; ;) {
+      const bytes = readSync(fd, buffer, 0, buffer.length, position);
+      if (bytes === 0) break;
+      position += bytes;
+      const lines = (partial + buffer.subarray(0, bytes).toString("latin1")).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        if (line.startsWith("--- evaluate: ")) return readingOf(scanner, name);
+        scanner.push(line);
+      }
+    }
+    scanner.push(partial);
+  } finally {
+    closeSync(fd);
+  }
+  return readingOf(scanner, name);
+}
+
+function readingOf(scanner: SelfReportedScanner, name: string): number | null {
+  const reading = scanner.reading({ name, secondary: [] });
+  return reading.kind === "ok" ? reading.metric : null;
+}
+
+function mean(values: number[]): number {
+  return values.reduce((sum, value) => sum + value, 0) / values.length;
 }
 
 function emitDecision(ctx: SessionContext, id: number, decision: "keep" | "discard" | "confirm", metric: number | null, best: number | null, rationale: string): void {

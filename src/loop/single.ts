@@ -45,8 +45,7 @@ export interface SingleResult {
 }
 
 export async function runSingleExperiment(options: SingleOptions): Promise<SingleResult> {
-  // The candidate is whatever code the driving agent wrote: sandboxed, or refused without --unsandboxed.
-  const opened = await openSession({ ...options, writesCode: true });
+  const opened = await openSession(options);
   const { ctx, session } = opened;
   const { ledger, tag, config, clock } = ctx;
   const startedMs = clock.now();

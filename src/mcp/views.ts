@@ -47,7 +47,8 @@ export function statusView(projectDir: string, ledger: Ledger, session: SessionR
     metric: config.metric?.name, direction: config.metric?.direction,
     mutable: config.mutable, protected: config.protected,
     branch: session.branch, bestCommit: session.bestCommit, bestExperimentId: session.bestExperimentId, baseCommit: session.baseCommit,
-    state: holder ? "running" : session.state, stopReason: session.stopReason, harnessPid: holder,
+    state: holder ? "running" : session.state, stopReason: session.stopReason, harnessPid: holder, isolation: session.isolation,
+    flagged: rows.filter((row) => row.flags.length > 0).map((row) => ({ id: row.id, flags: row.flags })),
     running: rows.filter((row) => row.status === "running").map((row) => ({ id: row.id, description: row.description, startedAt: row.startedAt })),
     notebook: notebookPath(sessionDir(paths, session.tag)),
     sessions: ledger.listSessions().map((known) => known.tag),
@@ -63,7 +64,7 @@ export function resultsTable(ledger: Ledger, session: SessionRecord): string {
   for (const row of rows) {
     const result = row.decision ?? row.status;
     const mark = row.selfReported ? "*" : " ";
-    const what = `${row.kind === "candidate" ? "" : `[${row.kind}] `}${row.description}${row.reason && row.status !== "ok" ? ` — ${row.reason}` : ""}`;
+    const what = `${row.flags.length > 0 ? "⚑ " : ""}${row.kind === "candidate" ? "" : `[${row.kind}] `}${row.description}${row.reason && row.status !== "ok" ? ` — ${row.reason}` : ""}`;
     lines.push(truncate(`${String(row.id).padStart(4)}  ${result.padEnd(11)} ${formatMetric(row.metric).padStart(12)}${mark}${formatDelta(row.delta).padStart(11)} ${formatDuration(row.timings.totalMs ?? 0).padStart(7)}  ${what}`, 200));
   }
   if (rows.some((row) => row.selfReported)) lines.push("* self-reported: read from the training output, not from a protected evaluator");
@@ -78,6 +79,7 @@ export function experimentView(row: LedgerExperiment): string {
     `experiment ${row.id} (${row.kind}) in session ${row.tag}, proposer ${row.proposer}`,
     `status:      ${row.status}${row.decision ? ` → ${row.decision}` : ""}`,
     ...(row.reason ? [`reason:      ${row.reason}`] : []),
+    ...row.flags.map((flag) => `⚑ review:    ${flag.kind.replace(/_/g, " ")}: ${flag.detail}`),
     `description: ${row.description}`,
     ...(row.hypothesis ? [`hypothesis:  ${row.hypothesis}`] : []),
     `metric:      ${formatMetric(row.metric)}${row.selfReported ? " (self-reported)" : ""}  best before ${formatMetric(row.bestBefore)}  delta ${formatDelta(row.delta) || "—"}`,

@@ -24,6 +24,11 @@ export function formatDelta(delta: number | null | undefined): string {
   return (delta < 0 ? "-" : "+") + text;
 }
 
+/** Review flags as short labels for narrow views: "implausible score, slow evaluation". */
+export function formatFlags(flags: readonly { kind: string }[] | null | undefined): string {
+  return (flags ?? []).map((flag) => flag.kind.replace(/_/g, " ")).join(", ");
+}
+
 /** A percentage with one decimal, e.g. `25.0%`; "—" when the denominator is zero. */
 export function formatPercent(numerator: number, denominator: number): string {
   if (denominator === 0) return "—";

@@ -2,11 +2,13 @@
 // Every text that a workload or proposer wrote passes safeLine on its way in: the only escape
 // sequences this view writes are its own colours and cursor moves.
 import type { EventOf, ExperimentKind, SessionSummary } from "../events/types.ts";
+import type { ReviewFlag } from "../ledger/types.ts";
 import { safeLine } from "../text/safe-text.ts";
 import type { Colour } from "./format.ts";
 import {
   formatDelta,
   formatDuration,
+  formatFlags,
   formatMetric,
   formatPercent,
   formatRate,
@@ -28,6 +30,8 @@ export interface ExperimentLine {
   wallMs: number | null;
   description: string;
   reason?: string;
+  /** Review flags (loop/review-flags.ts): the line says so before the description. */
+  flags?: readonly ReviewFlag[];
 }
 
 const statusColours: Record<string, Colour> = {
@@ -53,7 +57,18 @@ export function headerLines(event: EventOf<"session_started">, colour: boolean):
     `  runs    ${slots} on ${devices}`,
     ...(event.trainLimits && event.trainLimits.length > 0 ? [budgetLine(event.trainLimits)] : []),
     `  project ${safeLine(event.projectDir)}`,
+    ...isolationLines("isolation" in event && typeof event.isolation === "string" ? event.isolation : null, colour),
   ];
+}
+
+/** "unsandboxed" and "network on" must be seen: in colour, and spelled out. */
+export function isolationLines(isolation: string | null, colour: boolean): string[] {
+  if (isolation === null) return [];
+  if (isolation === "sandbox") return [`  isolation sandbox (no network)`];
+  const meaning = isolation === "unsandboxed"
+    ? "UNSANDBOXED: the mutable code runs with your full rights and can reach the network"
+    : isolation === "sandbox+network" ? "sandbox, NETWORK ON (sandbox.network)" : safeLine(isolation);
+  return [paint(`  isolation ${meaning}`, "yellow", colour)];
 }
 
 /** `  budget  5m00s + 25.0s start-up per run (hard limit 5m25s)`: past the hard limit a run is a timeout. */
@@ -73,7 +88,8 @@ export function experimentLine(line: ExperimentLine, columns: number, colour: bo
   const duration = padStart(line.wallMs === null ? "" : formatDuration(line.wallMs), 6);
   const prefix = `${id} ${status} ${metric} ${delta} ${duration}  `;
   const label = line.kind === "baseline" ? "[baseline] " : line.kind === "confirmation" ? "[confirm] " : "";
-  const detail = safeLine(line.reason ? `${line.description} (${line.reason})` : line.description);
+  const review = line.flags && line.flags.length > 0 ? `⚑ review: ${formatFlags(line.flags)} · ` : "";
+  const detail = review + safeLine(line.reason ? `${line.description} (${line.reason})` : line.description);
   const text = truncate(label + detail, columns - visibleLength(prefix));
   const statusColour = statusColours[line.status] ?? "bold";
   return `${id} ${paint(status, statusColour, colour)} ${metric} ${delta} ${duration}  ${text}`.trimEnd();

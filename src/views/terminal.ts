@@ -147,7 +147,7 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
           awaiting.set(event.id, { kind: known?.kind ?? null, description: known?.description ?? "", finished: event });
           return [];
         }
-        return [lineFor(event.id, { status: event.status, metric: event.metric, delta: null, wallMs: event.wallMs, reason: event.reason })];
+        return [lineFor(event.id, { status: event.status, metric: event.metric, delta: null, wallMs: event.wallMs, reason: event.reason, flags: event.flags })];
       case "decision": {
         const pending = awaiting.get(event.id);
         awaiting.delete(event.id);
@@ -157,7 +157,7 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
           if (event.metric !== null) best = event.metric;
           bestExperimentId = event.id;
         }
-        return [lineFor(event.id, { status: event.decision, metric: event.metric ?? pending?.finished.metric ?? null, delta: event.delta, wallMs: pending?.finished.wallMs ?? null })];
+        return [lineFor(event.id, { status: event.decision, metric: event.metric ?? pending?.finished.metric ?? null, delta: event.delta, wallMs: pending?.finished.wallMs ?? null, flags: pending?.finished.flags })];
       }
       case "best_updated":
         best = event.metric;
@@ -172,7 +172,7 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
       case "session_stopped": {
         // Finished experiments that never got a decision still deserve their line.
         const leftover = [...awaiting.values()].map((item) =>
-          lineFor(item.finished.id, { status: "ok", metric: item.finished.metric, delta: null, wallMs: item.finished.wallMs }),
+          lineFor(item.finished.id, { status: "ok", metric: item.finished.metric, delta: null, wallMs: item.finished.wallMs, flags: item.finished.flags }),
         );
         awaiting.clear();
         running.clear();

@@ -35,7 +35,7 @@ export function seedSession(stateDir: string, tag: string, rows: readonly SeedRo
   ledger.createSession({
     tag, branch: `autoresearch/${tag}`, baseCommit: commit, createdAt: new Date(startMs).toISOString(),
     config: { name: "seeded study", metric: { name: "val_bpb", direction: "min", heldOut: "test_bpb" }, budgetSeconds: 300, slots: 1 },
-    bestCommit: commit, bestMetric: null, bestExperimentId: null, noiseSigma: null, state: "running", stopReason: null,
+    bestCommit: commit, bestMetric: null, bestExperimentId: null, noiseSigma: null, state: "running", stopReason: null, isolation: null,
   });
   const ids: number[] = [];
   let best: number | null = null;

@@ -44,6 +44,7 @@ export function sampleSession(tag: string, overrides: Partial<SessionRecord> = {
     noiseSigma: null,
     state: "running",
     stopReason: null,
+    isolation: null,
     ...overrides,
   };
 }

@@ -28,6 +28,7 @@ class App {
   #pending: StreamMessage[] = [];
   #select = h("select", { "aria-label": "session" });
   #state = h("span", { class: "badge" });
+  #isolation = h("span", { class: "badge isolation", hidden: true });
   #connection = h("span", { class: "connection" });
   #notice = h("p", { class: "notice", hidden: true });
   #cards = new SummaryCards();
@@ -48,7 +49,7 @@ class App {
     });
     const app = document.getElementById("app")!;
     replaceChildren(app,
-      h("header", {}, h("h1", {}, "autoresearch"), this.#select, this.#state, h("span", { class: "grow" }), this.#connection),
+      h("header", {}, h("h1", {}, "autoresearch"), this.#select, this.#state, this.#isolation, h("span", { class: "grow" }), this.#connection),
       this.#notice,
       h("main", {}, this.#cards.element, this.#charts.element, this.#running.element, this.#table.element),
       this.#detail.element,
@@ -159,6 +160,11 @@ class App {
     this.#state.textContent = this.#summary.state;
     this.#state.className = `badge state-${this.#summary.state}`;
     this.#state.title = this.#summary.stopReason ?? "";
+    // Unsandboxed or networked phases must be visible; the plain sandbox needs no badge.
+    const isolation = this.#summary.isolation;
+    this.#isolation.hidden = isolation === null || isolation === "sandbox";
+    this.#isolation.textContent = isolation === "unsandboxed" ? "UNSANDBOXED" : isolation === "sandbox+network" ? "sandbox · NETWORK ON" : (isolation ?? "");
+    this.#isolation.title = isolation === "unsandboxed" ? "the mutable code ran with the user's full rights and could reach the network" : "";
     document.title = `${this.#summary.name ?? this.#summary.tag} · best ${formatMetric(this.#summary.best)} · autoresearch`;
   }
 

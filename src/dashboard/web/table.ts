@@ -60,7 +60,7 @@ export class ExperimentTable {
       { key: "metric", label: metricName, cell: (row) => `${formatMetric(row.metric)}${row.selfReported ? "*" : ""}`, className: "num" },
       ...(heldOutName ? [{ key: "heldOutMetric" as const, label: heldOutName, cell: (row: ExperimentRow) => formatMetric(row.heldOutMetric), className: "num" }] : []),
       { key: "delta", label: "Δ best", cell: (row) => h("span", { class: deltaClass(row.delta, this.#direction) }, formatDelta(row.delta)), className: "num" },
-      { key: "description", label: "description", cell: (row) => clipped(row.description), className: "text" },
+      { key: "description", label: "description", cell: (row) => clipped(`${row.flags.length > 0 ? `⚑ review: ${row.flags.map((flag) => flag.kind.replace(/_/g, " ")).join(", ")} · ` : ""}${row.description}`), className: "text" },
       { key: "hypothesis", label: "hypothesis", cell: (row) => clipped(row.hypothesis), className: "text" },
       { key: "proposer", label: "proposer", cell: (row) => row.proposer },
       { key: "device", label: "device", cell: (row) => row.device },

@@ -1,5 +1,5 @@
 // Runs one agent invocation through the one process runner: its own process group, a time limit,
-// an environment without credentials (except those the config names), and a log file. Its files
+// an allow-listed environment (the harmless defaults and what the config names), and a log file. Its files
 // (prompt, stdout, final message, log) stay under .autoresearch/agents/<run>/ for inspection.
 import { randomUUID } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -22,7 +22,7 @@ export interface AgentRunSpec {
   worktree: string;
   prompt: string;
   timeoutSeconds: number;
-  /** Credential variables the agent itself needs (named in the config). */
+  /** Variables the agent needs besides the harmless defaults, e.g. its API key (config proposer.passEnv). */
   passEnv: string[];
   /** The session's tag: marks the agent's processes so a resume after a crash kills leftovers. */
   tag: string | undefined;
@@ -50,7 +50,7 @@ export async function runAgent(run: AgentRunSpec): Promise<AgentRunResult> {
   const commandLine = run.spec.commandLine(files);
   writeFileSync(logPath, `--- ${run.spec.name}: ${commandLine}\n`);
 
-  const env = scrubEnvironment(process.env, { allow: run.passEnv }).env;
+  const env = scrubEnvironment(process.env, { pass: run.passEnv }).env;
   env[ENV_PROMPT_FILE] = files.promptFile;
   env[ENV_MESSAGE_FILE] = files.messageFile;
   const key = run.tag ? sessionKey(run.projectDir, run.tag) : "no-session";
