@@ -1,5 +1,6 @@
 import { EXIT, UsageError } from "../errors.ts";
 import { EventBus } from "../events/types.ts";
+import { runEmergencyExitHooks } from "../loop/emergency.ts";
 import { runSession, type RunResult } from "../loop/session.ts";
 import { createJsonlPrinter } from "../views/jsonl.ts";
 import { createTerminalView } from "../views/terminal.ts";
@@ -86,6 +87,7 @@ export async function runWithViews<T>(io: Io, json: boolean, body: (bus: EventBu
       io.stderr(`\n${signal}: stopping — running experiments are interrupted and recorded; press Ctrl-C again to quit at once\n`);
       controller.abort();
     } else {
+      runEmergencyExitHooks();
       process.exit(EXIT.interrupted);
     }
   };

@@ -1,7 +1,7 @@
 import { safeJson, safeLine, safeText } from "../text/safe-text.ts";
 import { formatDelta, formatFlags, formatMetric } from "../views/format.ts";
 import { isolationLines } from "../views/lines.ts";
-import { lockHolder } from "../loop/lock.ts";
+import { lockHolder, sessionState } from "../loop/lock.ts";
 import { summarize } from "../loop/summary.ts";
 import { parse, type Io } from "./args.ts";
 import type { Command } from "./commands.ts";
@@ -25,11 +25,11 @@ export const statusCommand: Command = {
       const elapsedMs = (last ? Date.parse(last) : Date.now()) - first;
       const summary = summarize(ledger, session.tag, elapsedMs);
       const running = rows.filter((row) => row.status === "running");
-      const holder = lockHolder(paths.lockFile);
+      const holder = session.state === "running" ? lockHolder(paths.lockFile, session.tag) : null;
       const costUsd = rows.reduce((sum, row) => sum + (row.usage?.costUsd ?? 0), 0);
       const tokens = rows.reduce((sum, row) => sum + (row.usage ? row.usage.inputTokens + row.usage.outputTokens : 0), 0);
       const status = {
-        ...summary, branch: session.branch, state: holder ? "running" : session.state, harnessPid: holder,
+        ...summary, branch: session.branch, state: sessionState(session.state, holder), harnessPid: holder,
         stopReason: session.stopReason, isolation: session.isolation, baseCommit: session.baseCommit,
         flagged: rows.filter((row) => row.flags.length > 0).map((row) => ({ id: row.id, flags: row.flags })), bestExperimentId: session.bestExperimentId, running: running.map((row) => ({ id: row.id, device: row.device, description: row.description, startedAt: row.startedAt })),
         llm: { tokens, costUsd }, sessions: ledger.listSessions().map((known) => known.tag),

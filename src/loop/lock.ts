@@ -22,14 +22,30 @@ export function acquireRunLock(lockFile: string): () => void {
   throw new UserError(`could not take the run lock ${lockFile}`, { hint: "Remove the file if no autoresearch run is active." });
 }
 
-/** The pid of a live harness holding the lock, or null. */
-export function lockHolder(lockFile: string): number | null {
+/** Adds the session's tag to the lock we hold, so `status` of another tag does not call itself running. */
+export function recordLockTag(lockFile: string, tag: string): void {
+  writeFileSync(lockFile, `${process.pid}\n${tag}\n`);
+}
+
+/** The pid of a live harness holding the lock (for `tag`, when given and the lock names one), or null. */
+export function lockHolder(lockFile: string, tag?: string): number | null {
   try {
-    const pid = Number.parseInt(readFileSync(lockFile, "utf8"), 10);
+    const [pidText = "", lockedTag = ""] = readFileSync(lockFile, "utf8").split("\n");
+    const pid = Number.parseInt(pidText, 10);
+    if (tag !== undefined && lockedTag !== "" && lockedTag !== tag) return null;
     return Number.isInteger(pid) && isAlive(pid) ? pid : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * A session's state as views show it: "running" only while a live harness holds the lock for it; one the
+ * ledger still calls running without such a harness was killed, and shows as "stopped" (a run resumes it).
+ */
+export function sessionState(recorded: "running" | "stopped" | "paused", holder: number | null): "running" | "stopped" | "paused" {
+  if (holder !== null) return "running";
+  return recorded === "running" ? "stopped" : recorded;
 }
 
 function isAlive(pid: number): boolean {

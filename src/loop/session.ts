@@ -18,7 +18,8 @@ import { killMarkedProcesses } from "../runner/process.ts";
 import { isoAt, systemClock, type Clock, type SessionContext } from "./context.ts";
 import { createAcceptancePolicy } from "./decide.ts";
 import { SESSION_MARKER_ENV, sessionKey } from "./environment.ts";
-import { acquireRunLock } from "./lock.ts";
+import { onEmergencyExit } from "./emergency.ts";
+import { acquireRunLock, recordLockTag } from "./lock.ts";
 import { PrepareInterruptedError, readyData } from "./prepare.ts";
 import { refreshResultsTsv } from "./apply.ts";
 import { pruneOutputs } from "./outputs.ts";
@@ -99,12 +100,20 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
   ignoreStateFiles(projectDir);
   const releaseLock = acquireRunLock(paths.lockFile);
   const ledger = Ledger.open(paths.stateDir);
+  let removeEmergencyHook = () => {};
   const close = () => {
+    removeEmergencyHook();
     ledger.close();
     releaseLock();
   };
   try {
     const tag = pickTag(ledger, options.tag, clock);
+    recordLockTag(paths.lockFile, tag);
+    // A second Ctrl-C exits at once: the session and its running experiments are recorded as stopped first.
+    removeEmergencyHook = onEmergencyExit(() => {
+      ledger.markInterrupted(tag, "the harness was stopped at once (Ctrl-C twice)");
+      if (ledger.getSession(tag)) ledger.updateSession(tag, { state: "stopped", stopReason: "interrupted (Ctrl-C twice): stopped at once" });
+    });
     const existing = ledger.getSession(tag);
     const session = existing ?? (await createSession(ledger, projectDir, tag, clock));
     const config = applyOverrides(await sessionConfig(projectDir, session.baseCommit), options);

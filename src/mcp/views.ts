@@ -7,7 +7,7 @@ import { wrapUntrusted, UNTRUSTED_NOTICE } from "../text/untrusted.ts";
 import { notebookPath } from "../proposers/llm/notebook.ts";
 import { Ledger, LEDGER_FILE, type LedgerExperiment } from "../ledger/sqlite.ts";
 import type { SessionRecord } from "../ledger/types.ts";
-import { lockHolder } from "../loop/lock.ts";
+import { lockHolder, sessionState } from "../loop/lock.ts";
 import { summarize } from "../loop/summary.ts";
 import { projectPaths, sessionDir } from "../project/paths.ts";
 import { readLogTail } from "../runner/process.ts";
@@ -40,14 +40,14 @@ export function statusView(projectDir: string, ledger: Ledger, session: SessionR
   const first = rows[0]?.startedAt ? Date.parse(rows[0].startedAt) : Date.now();
   const last = rows.at(-1)?.finishedAt ?? rows.at(-1)?.startedAt;
   const summary = summarize(ledger, session.tag, (last ? Date.parse(last) : Date.now()) - first);
-  const holder = lockHolder(paths.lockFile);
+  const holder = session.state === "running" ? lockHolder(paths.lockFile, session.tag) : null;
   const config = session.config as { metric?: { name?: string; direction?: string }; mutable?: string[]; protected?: string[] };
   return {
     ...summary,
     metric: config.metric?.name, direction: config.metric?.direction,
     mutable: config.mutable, protected: config.protected,
     branch: session.branch, bestCommit: session.bestCommit, bestExperimentId: session.bestExperimentId, baseCommit: session.baseCommit,
-    state: holder ? "running" : session.state, stopReason: session.stopReason, harnessPid: holder, isolation: session.isolation,
+    state: sessionState(session.state, holder), stopReason: session.stopReason, harnessPid: holder, isolation: session.isolation,
     flagged: rows.filter((row) => row.flags.length > 0).map((row) => ({ id: row.id, flags: row.flags })),
     running: rows.filter((row) => row.status === "running").map((row) => ({ id: row.id, description: row.description, startedAt: row.startedAt })),
     notebook: notebookPath(sessionDir(paths, session.tag)),

@@ -1,10 +1,13 @@
 // The harness under stress and misuse: huge outputs, bad tags, unwritable state, its own state changed under it.
+import { spawn, spawnSync } from "node:child_process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ledger } from "../../src/ledger/sqlite.ts";
-import { runSession } from "../../src/loop/session.ts";
+import { SESSION_MARKER_ENV } from "../../src/loop/environment.ts";
+import { runSession, sessionKey } from "../../src/loop/session.ts";
+import { killMarkedProcesses } from "../../src/runner/kill.ts";
 import { LOG_HEAD_BYTES, LOG_TAIL_BYTES } from "../../src/runner/log-cap.ts";
 import { baseConfig, gitIn, ledgerRows, makeProject, recordingBus } from "../helpers/project.ts";
 import { privateMountsWork, runWithMount } from "../helpers/tiny-disk.ts";
@@ -160,3 +163,44 @@ for (const change of ["replaced", "deleted"] as const) {
     });
   });
 }
+
+test("status of a stopped session never borrows another session's harness; a double Ctrl-C leaves nothing running", async (t) => {
+  const dir = makeProject(t, { proposals: [] });
+  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+  assert.equal(cli("run", "--tag", "a", "--max-experiments", "1").status, 0);
+  writeFileSync(join(dir, "params.json"), `${JSON.stringify({ x: 3, mode: "sleep", seconds: 60 })}\n`);
+  writeFileSync(join(dir, "autoresearch.config.json"), `${JSON.stringify(baseConfig({ budgetSeconds: 60, timeoutSeconds: 70 }), null, 2)}\n`);
+  commitAll(dir, "a slow baseline");
+
+  const harness = spawn(process.execPath, [CLI, "run", "--tag", "b", "--json"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<number | null>((resolve) => harness.once("exit", (code) => resolve(code)));
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    harness.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('"phase":"train"')) resolve();
+    });
+    harness.once("exit", () => reject(new Error(`the harness exited early: ${output}`)));
+  });
+
+  const statusOfA = JSON.parse(cli("status", "--tag", "a", "--json").stdout) as { state: string; harnessPid: number | null };
+  assert.equal(statusOfA.state, "stopped");
+  assert.equal(statusOfA.harnessPid, null);
+  const statusOfB = JSON.parse(cli("status", "--tag", "b", "--json").stdout) as { state: string; harnessPid: number | null };
+  assert.equal(statusOfB.state, "running");
+  assert.equal(statusOfB.harnessPid, harness.pid);
+
+  // Quitting at once leaves the train process behind (the next run would kill it); the test kills it itself.
+  t.after(() => killMarkedProcesses({ name: SESSION_MARKER_ENV, value: sessionKey(dir, "b") }, { graceMs: 200 }));
+  harness.kill("SIGINT");
+  harness.kill("SIGINT");
+  assert.equal(await exited, 130);
+  const after = JSON.parse(cli("status", "--tag", "b", "--json").stdout) as { state: string; stopReason: string | null; running: unknown[] };
+  assert.equal(after.state, "stopped");
+  assert.deepEqual(after.running, []);
+  const ledger = Ledger.open(join(dir, ".autoresearch"), { readOnly: true });
+  t.after(() => ledger.close());
+  assert.equal(ledger.getSession("b")!.state, "stopped", "recorded in the ledger, not only shown");
+  assert.match(ledger.getSession("b")!.stopReason ?? "", /Ctrl-C/);
+  assert.deepEqual(ledger.listExperiments({ tag: "b", status: ["running"] }), []);
+});
