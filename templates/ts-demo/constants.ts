@@ -20,11 +20,22 @@ export const SPLIT_SECRET_ENV = "AUTORESEARCH_SPLIT_SECRET";
 /** A shorter secret is refused (the harness hands 64 hex digits). */
 export const MIN_SPLIT_SECRET_LENGTH = 32;
 
-/** The evaluator hands the model at most this many preceding bytes of the split. */
+/** The model sees at most this many preceding bytes of the split (serve.ts cuts each context to it). */
 export const EVAL_CONTEXT_BYTES = 64;
-/** Positions per predictBatch call during evaluation. */
-export const EVAL_BATCH = 512;
-/** A prediction is a distribution if its 256 values are finite, >= 0 and sum to 1 within this. */
+/**
+ * One request to a model server: EVAL_ROWS rows of EVAL_COLUMNS bytes of a split. A row's first
+ * EVAL_CONTEXT_BYTES columns are only context (except at the start of a split); the rest are scored.
+ */
+export const EVAL_ROWS = 4;
+export const EVAL_COLUMNS = 512;
+/**
+ * Share of the scored rows whose copy, with every byte from a random column on taken from another
+ * row, also goes to another replica: up to that column both answers must agree (causality).
+ */
+export const CAUSALITY_CHECK_SHARE = 0.5;
+/** How far (nats) two log-probabilities of the same byte after the same bytes may differ. */
+export const CAUSALITY_TOLERANCE = 1e-3;
+/** A prediction is a distribution if its 256 probabilities sum to 1 within this. */
 export const DISTRIBUTION_TOLERANCE = 1e-3;
 /**
  * Probabilities below this count as this when scoring (at most ~30 bits for one byte), so a
