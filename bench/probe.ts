@@ -94,6 +94,13 @@ export function probeExecutor(inner: Executor, probe: SessionProbe): Executor {
       if (experiment && (spec.phase === "train" || spec.phase === "evaluate")) experiment[spec.phase] = span;
       return result;
     },
+    async runServedPhase(spec, signal) {
+      const calledAt = performance.now();
+      const result = await inner.runServedPhase(spec, signal);
+      const experiment = probe.experiments.get(Number(spec.scorer.env[ENV_EXPERIMENT_ID]));
+      if (experiment) experiment.evaluate = { calledAt, returnedAt: performance.now(), processWallMs: result.wallMs };
+      return result;
+    },
   };
 }
 

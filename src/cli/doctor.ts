@@ -1,11 +1,15 @@
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { CONFIG_FILE } from "../config/load.ts";
 import { EXIT } from "../errors.ts";
 import { listGpus } from "../executors/devices.ts";
 import { hidingProblem } from "../runner/isolation.ts";
+import { runCommand } from "../runner/process.ts";
+import { cgroupSupport, interpreterPaths, sandboxProblem } from "../sandbox/index.ts";
+import { harnessHome } from "../loop/environment.ts";
 import { parse, type Io } from "./args.ts";
 import type { Command } from "./commands.ts";
 import { findProjectDir } from "./project.ts";
@@ -21,7 +25,7 @@ interface Check {
 }
 
 export const doctorCommand: Command = {
-  summary: "check Node, git, and (where the project needs them) Python and PyTorch",
+  summary: "check Node, git, the sandbox, and (where the project needs them) Python and PyTorch",
   help: `usage: autoresearch doctor [--json] [--project DIR]`,
   async run(argv: string[], io: Io) {
     const { values } = parse("doctor", argv, { json: { type: "boolean" }, project: { type: "string" } });
@@ -29,8 +33,12 @@ export const doctorCommand: Command = {
     const checks = [checkNode(), await checkGit(), await checkGpus()];
     const commands = projectCommands(projectDir);
     // "python train.py", "node run-python.ts train.py" (the gpt template), "uv run train.py", ...
-    if (commands.some((command) => /\bpython|\.py\b/.test(command))) checks.push(await checkTorch());
-    if (hidesFromTrain(projectDir)) checks.push(await checkHiding());
+    const usesPython = commands.some((command) => /\bpython|\.py\b/.test(command));
+    if (usesPython) checks.push(await checkTorch());
+    const sandbox = await checkSandbox();
+    checks.push(sandbox);
+    if (sandbox.ok && usesPython) checks.push(await checkTorchInSandbox(projectDir));
+    if (hidesFromTrain(projectDir) && !sandbox.ok) checks.push(await checkHiding());
     if (values.json) io.stdout(`${JSON.stringify(checks, null, 2)}\n`);
     else {
       for (const check of checks) {
@@ -88,6 +96,49 @@ export async function checkTorch(): Promise<Check> {
     name: "pytorch", required: true, ok: false, detail: `no PyTorch with numpy in ${tried.join(", ")}`,
     fix: "Install PyTorch (pip install torch numpy), or on Debian: apt-get install python3-torch python3-numpy; set AUTORESEARCH_PYTHON to choose the interpreter.",
   };
+}
+
+async function checkSandbox(): Promise<Check> {
+  const problem = await sandboxProblem();
+  const limits = cgroupSupport();
+  if (problem) {
+    return {
+      name: "sandbox", required: false, ok: false, detail: `proposed code cannot be sandboxed here: ${problem}`,
+      fix: "Install bubblewrap (apt-get install bubblewrap) and allow user namespaces. Without it, `run` refuses the llm and agent proposers unless you pass --unsandboxed.",
+    };
+  }
+  return {
+    name: "sandbox", required: false, ok: true,
+    detail: `bubblewrap: own PID, network and user namespaces, read-only files, clean environment; ${limits ? `${limits} limits processes and memory per phase` : "no cgroup to limit a whole phase: per-process limits only"}`,
+  };
+}
+
+/** The sandbox sees only the interpreters it finds on PATH (and AUTORESEARCH_PYTHON, sandbox.readOnly): try PyTorch in it. */
+async function checkTorchInSandbox(projectDir: string): Promise<Check> {
+  const python = process.env.AUTORESEARCH_PYTHON ?? "python3";
+  const readOnly = [...interpreterPaths({ path: process.env.PATH ?? "", python: process.env.AUTORESEARCH_PYTHON, home: process.env.HOME, excluded: [projectDir, harnessHome()] }), ...configuredReadOnly(projectDir)];
+  const found: string[] = [];
+  for (const candidate of [python, "/usr/bin/python3"]) {
+    const logPath = join(tmpdir(), `autoresearch-doctor-${process.pid}.log`);
+    const outcome = await runCommand({
+      command: `${candidate} -c "import torch, numpy; print('torch', torch.__version__)"`, cwd: "/", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      logPath, timeoutMs: 60_000, killGraceMs: 1000,
+      sandbox: { cwd: "/", readOnly, writable: [], network: false, devices: [], limits: { tmpMb: 64, maxFileMb: 64, maxProcesses: 256 } },
+    });
+    const output = existsSync(logPath) ? readFileSync(logPath, "utf8").trim() : "";
+    rmSync(logPath, { force: true });
+    if (outcome.exitCode === 0) return { name: "pytorch in the sandbox", required: false, ok: true, detail: `${candidate}: ${output.split("\n").pop()}` };
+    found.push(`${candidate} (${output.split("\n").pop() || `exit ${outcome.exitCode}`})`);
+  }
+  return {
+    name: "pytorch in the sandbox", required: false, ok: false, detail: `no PyTorch inside the sandbox: ${found.join("; ")}`,
+    fix: `The sandbox sees system directories and the interpreters on PATH; add the interpreter's installation to "sandbox": {"readOnly": [...]} in ${CONFIG_FILE}, or set AUTORESEARCH_PYTHON.`,
+  };
+}
+
+function configuredReadOnly(projectDir: string): string[] {
+  const sandbox = rawConfig(projectDir).sandbox as { readOnly?: unknown } | undefined;
+  return Array.isArray(sandbox?.readOnly) ? sandbox.readOnly.filter((path): path is string => typeof path === "string") : [];
 }
 
 async function checkHiding(): Promise<Check> {

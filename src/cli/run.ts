@@ -19,6 +19,8 @@ Running it again on the same tag resumes the session.
   --target X            stop once the best metric reaches X
   --slots N             experiments at once (one GPU each when GPUs are used)
   --proposer NAME       search | replay | llm | claude | codex | command (overrides the config)
+  --unsandboxed         run the mutable code without the sandbox (full rights, network, held-out data readable);
+                        needed only where bubblewrap cannot run, for proposers that write code
   --json                print the engine's event stream as JSON lines instead of the live view
   --dashboard           also serve the live web dashboard on 127.0.0.1 (its URL, with an access token, is printed)
   --port N              the dashboard's port (default: a free one)
@@ -36,6 +38,7 @@ export const runCommand: Command = {
       slots: { type: "string" },
       proposer: { type: "string" },
       json: { type: "boolean" },
+      unsandboxed: { type: "boolean" },
       project: { type: "string" },
       dashboard: { type: "boolean" },
       port: { type: "string" },
@@ -53,6 +56,7 @@ export const runCommand: Command = {
         target: finiteNumber("run", "target", values.target),
         slots: positiveInteger("run", "slots", values.slots),
         proposer: values.proposer,
+        unsandboxed: Boolean(values.unsandboxed),
         bus,
         signal,
       });

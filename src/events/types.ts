@@ -11,7 +11,7 @@ export interface TrainLimitsByKind {
 }
 
 export type EngineEvent =
-  | { type: "session_started"; at: string; tag: string; branch: string; baseCommit: string; resumed: boolean; slots: number; devices: string[]; metric: string; direction: "min" | "max"; policy: string; projectDir: string; /** Per device kind in use: the budget, the start-up allowance and the hard limit of a train phase. */ trainLimits?: TrainLimitsByKind[] }
+  | { type: "session_started"; at: string; tag: string; branch: string; baseCommit: string; resumed: boolean; slots: number; devices: string[]; metric: string; direction: "min" | "max"; policy: string; projectDir: string; /** "sandbox", "sandbox+network" or "unsandboxed". */ isolation: string; /** Per device kind in use: the budget, the start-up allowance and the hard limit of a train phase. */ trainLimits?: TrainLimitsByKind[] }
   | { type: "prepare_started"; at: string; command: string; /** Why the data is prepared again (absent the first time). */ reason?: string }
   | { type: "prepare_finished"; at: string; ok: boolean; files: number; wallMs: number; reused: boolean; error?: string }
   | { type: "proposal_requested"; at: string; proposer: string }

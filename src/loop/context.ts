@@ -6,6 +6,7 @@ import type { SlotDevice } from "../executors/devices.ts";
 import type { Ledger } from "../ledger/sqlite.ts";
 import type { ProjectPaths } from "../project/paths.ts";
 import type { DirectorySnapshot } from "../guard/checksums.ts";
+import type { Isolation } from "./sandboxes.ts";
 
 export interface Clock {
   now(): number;
@@ -33,6 +34,8 @@ export interface SessionContext {
   slots: SlotDevice[];
   /** Absolute paths of prepared files the train phase cannot read (config hideFromTrain, where hiding works). */
   hiddenFromTrain: string[];
+  /** Whether (and how) the phases that run mutable code are sandboxed. */
+  isolation: Isolation;
   /** Work left running after an experiment handed its slot back (removing its worktree); awaited before the session ends. */
   cleanups: Set<Promise<void>>;
 }

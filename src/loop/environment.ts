@@ -34,7 +34,7 @@ export function sessionMarker(ctx: SessionContext): { name: string; value: strin
 export function phaseEnvironment(
   ctx: SessionContext,
   slot: SlotDevice | null,
-  phase: "prepare" | "train" | "evaluate",
+  phase: "prepare" | "train" | "evaluate" | "serve",
   extra: Record<string, string>,
   markerId: number | "prepare",
 ): Record<string, string> {

@@ -9,14 +9,15 @@ import * as git from "../git/index.ts";
 import { checkScope } from "../guard/scope.ts";
 import { ALWAYS_EXCLUDED_DIRS, diffHashes, hashTree, protectedFiles, verifySnapshot } from "../guard/checksums.ts";
 import type { ExperimentStatus, PhaseTimings } from "../ledger/types.ts";
-import { ENV_EXPERIMENT_ID, ENV_METRICS_FILE, ENV_OUTPUT_DIR, ENV_PHASE } from "../project/contract.ts";
+import { ENV_DATA_DIR, ENV_EXPERIMENT_ID, ENV_METRICS_FILE, ENV_REPLICA, ENV_OUTPUT_DIR, ENV_PHASE } from "../project/contract.ts";
 import { candidateRef, experimentLogPath, experimentOutputDir } from "../project/paths.ts";
 import { killMarkedProcesses, readLogTail } from "../runner/process.ts";
 import type { SlotDevice } from "../executors/devices.ts";
-import type { PhaseResult } from "../executors/types.ts";
+import type { PhaseResult, PhaseSpec } from "../executors/types.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 import { readMetricsJson, SelfReportedScanner, type MetricsReading } from "./metrics.ts";
 import { phaseEnvironment, runMarker } from "./environment.ts";
+import { scorerSandbox, serveSandbox, trainSandbox } from "./sandboxes.ts";
 
 export type Job =
   | { kind: "baseline"; commit: string; description: string }
@@ -110,7 +111,7 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
     rmSync(runDir, { recursive: true, force: true });
     mkdirSync(outputDir, { recursive: true });
 
-    const phaseEnv = (phase: "train" | "evaluate", extra: Record<string, string>) =>
+    const phaseEnv = (phase: "train" | "evaluate" | "serve", extra: Record<string, string>) =>
       phaseEnvironment(ctx, slot, phase, { [ENV_EXPERIMENT_ID]: String(id), [ENV_OUTPUT_DIR]: outputDir, [ENV_PHASE]: phase, ...extra }, id);
 
     appendFileSync(logPath, `--- train: ${ctx.config.train.command}\n`);
@@ -126,6 +127,7 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
         ctx.bus.emit({ type: "experiment_log", at: isoAt(ctx.clock), id, line });
       },
       hide: ctx.hiddenFromTrain,
+      sandbox: trainSandbox(ctx, slot, { worktree, outputDir }),
     }, signal);
     timings.trainMs = ctx.clock.now() - trainStarted;
     const trainFailure = phaseFailure("train", train, limits.timeoutSeconds);
@@ -146,12 +148,22 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
       ctx.bus.emit({ type: "experiment_phase", at: isoAt(ctx.clock), id, phase: "evaluate" });
       const evaluateStarted = ctx.clock.now();
       const evaluateTimeout = ctx.config.evaluate.timeoutSeconds ?? 600;
-      const evaluation = await ctx.executor.runPhase({
+      const scorer: PhaseSpec = {
         phase: "evaluate", command: ctx.config.evaluate.command, cwd: worktree,
         env: phaseEnv("evaluate", { [ENV_METRICS_FILE]: metricsPath }), logPath,
         timeoutMs: evaluateTimeout * 1000, killGraceMs: ctx.config.killGraceSeconds * 1000, device: slot.device,
-        marker: runMarker(ctx, id),
-      }, signal);
+        marker: runMarker(ctx, id), sandbox: scorerSandbox(ctx, slot, { worktree, outputDir, metricsDir: evalDir }),
+      };
+      const serve = ctx.config.evaluate.serve;
+      const evaluation = serve
+        ? await ctx.executor.runServedPhase({
+            scorer,
+            servers: Array.from({ length: ctx.config.evaluate.replicas ?? 2 }, (_, replica) => ({
+              ...scorer, phase: "serve" as const, command: serve, sandbox: serveSandbox(ctx, slot, { worktree, outputDir }),
+              env: serverEnvironment(phaseEnv("serve", { [ENV_REPLICA]: String(replica) })),
+            })),
+          }, signal)
+        : await ctx.executor.runPhase(scorer, signal);
       timings.evaluateMs = ctx.clock.now() - evaluateStarted;
       const evaluateFailure = phaseFailure("evaluate", evaluation, evaluateTimeout);
       if (evaluateFailure) return finish(evaluateFailure.status, evaluateFailure.reason);
@@ -163,6 +175,12 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
       reading = selfReportedScan.reading(ctx.config.metric);
     }
     if (reading.kind !== "ok") return finish(reading.kind, reading.reason, { selfReported });
+    if (ctx.config.evaluate) {
+      const tamperedInEvaluation = diffHashes(protectedBefore, await hashProtected(ctx, worktree)).join(", ");
+      if (tamperedInEvaluation) return finish("rejected", `protected file(s) changed during evaluation: ${tamperedInEvaluation}`);
+      const dataAfterEvaluation = await checkData(ctx);
+      if (dataAfterEvaluation) return finish("rejected", `${dataAfterEvaluation} (during evaluation)`, { dataTampered: true });
+    }
     timings.totalMs = ctx.clock.now() - startedMs;
     ctx.ledger.updateExperiment(id, { secondary: reading.secondary, memoryGb: reading.memoryGb });
     return {
@@ -215,6 +233,12 @@ async function checkData(ctx: SessionContext): Promise<string | null> {
   if (!ctx.dataSnapshot) return null;
   const problems = await verifySnapshot(ctx.paths.dataDir, ctx.dataSnapshot);
   return problems.length > 0 ? `prepared data does not match its checksums: ${problems.slice(0, 5).join("; ")}` : null;
+}
+
+/** A model server learns nothing of the data: no data directory, no metrics path. */
+function serverEnvironment(env: Record<string, string>): Record<string, string> {
+  const { [ENV_DATA_DIR]: _data, [ENV_METRICS_FILE]: _metrics, ...rest } = env;
+  return rest;
 }
 
 function phaseFailure(phase: string, result: PhaseResult, timeoutSeconds: number): { status: Exclude<ExperimentStatus, "running">; reason: string } | null {

@@ -162,7 +162,8 @@ async function filesHiddenFromTrain(ctx: SessionContext): Promise<string[]> {
     warn(`hideFromTrain (${globs.join(", ")}) matches none of the prepared files; nothing is hidden from training`);
     return [];
   }
-  const problem = await hidingProblem();
+  // The sandbox leaves hidden files out of the train phase's view; without it, a mount namespace covers them.
+  const problem = ctx.isolation.sandboxed ? null : await hidingProblem();
   if (problem) {
     warn(`the train phase can read the ${files.length} prepared file(s) hideFromTrain names (${files.slice(0, 3).join(", ")}${files.length > 3 ? ", ..." : ""}): ${problem}. The held-out score still shows training on them.`);
     return [];

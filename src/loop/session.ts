@@ -24,6 +24,7 @@ import { PrepareInterruptedError, readyData } from "./prepare.ts";
 import { refreshResultsTsv } from "./apply.ts";
 import { pruneOutputs } from "./outputs.ts";
 import { settleCleanups } from "./experiment.ts";
+import { chooseIsolation, isolationLabel } from "./sandboxes.ts";
 import { runLoop } from "./scheduler.ts";
 import { summarize } from "./summary.ts";
 
@@ -40,6 +41,10 @@ export interface OpenOptions {
   executor?: Executor;
   /** GPU indices instead of asking nvidia-smi (tests). */
   gpus?: number[];
+  /** Run the mutable code without the sandbox (the user's explicit choice; every view says so). */
+  unsandboxed?: boolean;
+  /** The candidates are arbitrary code (an agent over MCP), whatever the configured proposer. */
+  writesCode?: boolean;
 }
 
 export interface RunOptions extends OpenOptions {
@@ -125,16 +130,20 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
       dataSnapshot: null,
       slots: await assignDevices(config.slots, config.devices, options.gpus),
       hiddenFromTrain: [],
+      isolation: { sandboxed: false, reason: "not decided yet" },
       cleanups: new Set(),
     };
+    const chosen = await chooseIsolation(config, { unsandboxed: options.unsandboxed ?? false, writesCode: options.writesCode ?? false, env: process.env });
+    ctx.isolation = chosen.isolation;
     if (existing) await recover(ctx, session);
     ledger.updateSession(tag, { state: "running", stopReason: null });
     options.bus.emit({
       type: "session_started", at: isoAt(clock), tag, branch: session.branch, baseCommit: session.baseCommit, resumed: existing !== null,
       slots: ctx.slots.length, devices: ctx.slots.map((slot) => slot.device), metric: config.metric.name, direction: config.metric.direction,
-      policy: config.acceptance.policy, projectDir,
+      policy: config.acceptance.policy, projectDir, isolation: isolationLabel(ctx.isolation),
       trainLimits: trainLimitsByKind(config, ctx.slots.map((slot) => slot.device)),
     });
+    if (chosen.warning) options.bus.emit({ type: "warning", at: isoAt(clock), message: chosen.warning });
     return { ctx, session, resumed: existing !== null, close };
   } catch (error) {
     close();

@@ -45,7 +45,8 @@ export interface SingleResult {
 }
 
 export async function runSingleExperiment(options: SingleOptions): Promise<SingleResult> {
-  const opened = await openSession(options);
+  // The candidate is whatever code the driving agent wrote: sandboxed, or refused without --unsandboxed.
+  const opened = await openSession({ ...options, writesCode: true });
   const { ctx, session } = opened;
   const { ledger, tag, config, clock } = ctx;
   const startedMs = clock.now();

@@ -25,7 +25,7 @@ export const scriptedSummary: SessionSummary = {
 export function sessionStarted(): EngineEvent {
   return {
     type: "session_started", at: at(0), tag: "mar5", branch: "autoresearch/mar5", baseCommit: "abc1234def5678abc1234def5678abc1234def56",
-    resumed: false, slots: 2, devices: ["cuda:0", "cuda:1"], metric: "val_bpb", direction: "min", policy: "noise-aware", projectDir: "/tmp/project",
+    resumed: false, slots: 2, devices: ["cuda:0", "cuda:1"], metric: "val_bpb", direction: "min", policy: "noise-aware", projectDir: "/tmp/project", isolation: "sandbox",
   };
 }
 

@@ -20,8 +20,8 @@ switch (params.mode) {
   case "crash": console.error("boom: simulated crash"); process.exit(3);
   case "hang": setInterval(() => {}, 1000); break;
   case "orphans": {
-    const child = spawn("sleep", ["1000"], { detached: false, stdio: "ignore" });
-    const escapee = spawn("setsid", ["sleep", "1001"], { stdio: "ignore" });
+    const child = spawn("sh", ["-c", "sleep 1; echo late > late-child; sleep 1000"], { cwd: out, detached: false, stdio: "ignore" });
+    const escapee = spawn("setsid", ["sh", "-c", "sleep 1; echo late > late-escapee; sleep 1001"], { cwd: out, stdio: "ignore" });
     console.log("pids " + child.pid + " " + escapee.pid);
     fs.writeFileSync(out + "/x.json", JSON.stringify({ x: params.x }));
     setTimeout(() => process.exit(0), 300);
@@ -30,7 +30,12 @@ switch (params.mode) {
   case "tamper-protected": fs.appendFileSync("evaluate.js", "\\n// changed by train\\n"); break;
   case "tamper-data": fs.chmodSync(process.env.AUTORESEARCH_DATA_DIR + "/d.txt", 0o644); fs.appendFileSync(process.env.AUTORESEARCH_DATA_DIR + "/d.txt", "x"); break;
   case "print-score": console.log("score: 0.5"); break;
-  case "peek": fs.writeFileSync(out + "/peek.json", JSON.stringify({ seen: fs.readFileSync(process.env.AUTORESEARCH_DATA_DIR + "/d.txt", "utf8") })); break;
+  case "peek": {
+    let seen;
+    try { seen = fs.readFileSync(process.env.AUTORESEARCH_DATA_DIR + "/d.txt", "utf8"); } catch (error) { seen = error.code; }
+    fs.writeFileSync(out + "/peek.json", JSON.stringify({ seen }));
+    break;
+  }
   case "sleep": setTimeout(() => fs.writeFileSync(out + "/x.json", JSON.stringify({ x: params.x })), (params.seconds || 30) * 1000); break;
   default: fs.writeFileSync(out + "/x.json", JSON.stringify({ x: params.x }));
 }
@@ -40,7 +45,7 @@ if (!["hang", "orphans", "sleep"].includes(params.mode)) fs.writeFileSync(out + 
 const EVALUATE = `
 const fs = require("fs");
 const { x } = JSON.parse(fs.readFileSync(process.env.AUTORESEARCH_OUTPUT_DIR + "/x.json", "utf8"));
-fs.writeFileSync(process.env.AUTORESEARCH_OUTPUT_DIR + "/eval-env.json", JSON.stringify(process.env));
+fs.writeFileSync(require("path").dirname(process.env.AUTORESEARCH_METRICS_FILE) + "/eval-env.json", JSON.stringify(process.env));
 const data = fs.readFileSync(process.env.AUTORESEARCH_DATA_DIR + "/d.txt", "utf8");
 fs.writeFileSync(process.env.AUTORESEARCH_METRICS_FILE, JSON.stringify({ score: (x - 7) ** 2, heldout: (x - 7) ** 2 + 0.5, data_bytes: data.length }));
 `;
