@@ -6,6 +6,7 @@
 import { EnvironmentError } from "../errors.ts";
 import type { ResearchConfig } from "../config/load.ts";
 import type { SlotDevice } from "../executors/devices.ts";
+import type { IsolationLabel } from "../ledger/types.ts";
 import { gpuDeviceNodes, interpreterPaths, sandboxProblem, type SandboxSpec } from "../sandbox/index.ts";
 import { harnessHome } from "./environment.ts";
 import type { SessionContext } from "./context.ts";
@@ -19,7 +20,7 @@ export type Isolation =
 const CODE_WRITING_PROPOSERS = new Set(["llm", "claude", "codex", "command"]);
 
 /** "sandbox", "sandbox+network" or "unsandboxed": what every view shows. */
-export function isolationLabel(isolation: Isolation): string {
+export function isolationLabel(isolation: Isolation): IsolationLabel {
   if (!isolation.sandboxed) return "unsandboxed";
   return isolation.network ? "sandbox+network" : "sandbox";
 }

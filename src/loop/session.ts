@@ -135,6 +135,7 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
     };
     const chosen = await chooseIsolation(config, { unsandboxed: options.unsandboxed ?? false, writesCode: options.writesCode ?? false, env: process.env });
     ctx.isolation = chosen.isolation;
+    ledger.setIsolation(tag, isolationLabel(ctx.isolation));
     if (existing) await recover(ctx, session);
     ledger.updateSession(tag, { state: "running", stopReason: null });
     options.bus.emit({
@@ -211,6 +212,11 @@ async function createSession(ledger: Ledger, projectDir: string, tag: string, cl
   if (committed === null) throw new UserError(`${CONFIG_FILE} is not committed`, { exitCode: EXIT.config, hint: `The session runs from commit ${head.slice(0, 7)}: git add ${CONFIG_FILE} && git commit` });
   if (committed !== readFileSync(join(projectDir, CONFIG_FILE), "utf8")) {
     throw new UserError(`${CONFIG_FILE} has uncommitted changes`, { exitCode: EXIT.config, hint: `The session runs from commit ${head.slice(0, 7)}; commit the config first.` });
+  }
+  // The session's scope is frozen with its base: what only the files can tell is checked before it starts.
+  const scope = scopeProblems(parseConfig(committed, join(projectDir, CONFIG_FILE), projectDir), await git.listFilesAt(projectDir, head));
+  if (scope.length > 0) {
+    throw new ConfigError(scope.map((problem) => `${CONFIG_FILE} at ${head.slice(0, 7)}: ${problem}`), "Fix the globs, commit, and run again (the session keeps the config of the commit it starts from).");
   }
   const branch = branchName(tag);
   if (await git.branchExists(projectDir, branch)) {
