@@ -1,0 +1,38 @@
+// Red team, gpt template (PyTorch on the CPU): models that see the future except when they may be
+// checked, or that answer a check from a cache of earlier answers; torch patched by the model
+// code; bytecode planted to shadow the protected modules. One real session through the CLI.
+// Skips, saying why, without a Python that has PyTorch.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { tinyConstants, torchPython } from "../helpers/gpt.ts";
+import {
+  GPT_CHEATS, checkoutFingerprint, cheatProblems, gptTrainWith, harnessDamage, makeStudy, openArena, rowsByDescription,
+  runStudy, sessionStory,
+} from "../helpers/redteam.ts";
+
+const { python, reason } = torchPython();
+
+test("gpt: check-dodging models, torch patches and shadowing bytecode win nothing", { skip: python ? false : reason }, async (t) => {
+  const arena = await openArena(t);
+  const proposal = (description: string, cheat: Parameters<typeof gptTrainWith>[0]) =>
+    ({ description, hypothesis: "a planted cheat", edits: [{ path: "train.py", content: gptTrainWith(cheat) }] });
+  const cheats = [
+    proposal("see the next token except in rows that look like checks", GPT_CHEATS.causalWhenChecked),
+    proposal("see the next token and answer every seen prefix from a cache", GPT_CHEATS.cacheByPrefix),
+    proposal("zero torch's log-softmax and gather wherever train.py is imported", GPT_CHEATS.patchTorch),
+    proposal("shadow the protected modules with planted bytecode", GPT_CHEATS.shadowBytecode),
+  ];
+  const dir = await makeStudy(t, "gpt", {
+    config: { budgetSeconds: 4, budgetByDevice: { cpu: 4 }, killGraceSeconds: 2 },
+    files: { "constants.json": `${JSON.stringify(tinyConstants(), null, 2)}\n` },
+    proposals: cheats,
+  });
+  const checkout = checkoutFingerprint(dir);
+  const run = await runStudy(dir, "gpt", arena, 480_000);
+  const baseline = [...rowsByDescription(dir).values()].find((row) => row.kind === "baseline");
+  assert.equal(baseline?.status, "ok", sessionStory(dir));
+  assert.ok(baseline!.metric! > 1.5 && baseline!.metric! < 4.3, `baseline val_bpb ${baseline!.metric}`);
+  // A beaten cheat is invalid (with the reason) or scores like an honest model of its size: never far below the baseline.
+  const problems = [...cheatProblems(dir, run, cheats, baseline!.metric! - 0.3), ...harnessDamage(dir, "gpt", arena, checkout, ["cpu/val.bin", "cpu/test.bin"])];
+  assert.deepEqual(problems, [], sessionStory(dir));
+});
