@@ -2,6 +2,7 @@
 // Every problem is reported as "file: path.to.field: what is wrong, what was expected".
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import picomatch from "picomatch";
 import type { z } from "zod";
 import { ConfigError } from "../errors.ts";
 import { deviceKind, type DeviceKind } from "./device-kind.ts";
@@ -94,6 +95,7 @@ export function parseConfig(text: string, configPath: string, projectDir: string
 function crossFieldProblems(config: ResearchConfig): string[] {
   const problems: string[] = [];
   problems.push(...timeoutProblems(config));
+  problems.push(...overlapProblems(config, literalPaths(config)));
   for (const [index, glob] of config.mutable.entries()) {
     if (glob === CONFIG_FILE || glob === config.program) {
       problems.push(`mutable[${index}]: "${glob}" can never be mutable; expected globs of the files proposers may change (the config and ${config.program} are always protected)`);
@@ -132,6 +134,45 @@ function crossFieldProblems(config: ResearchConfig): string[] {
     problems.push(`stop.target: expected a finite number`);
   }
   return problems;
+}
+
+/**
+ * What needs the project's files (at the session's base commit): every mutable glob matches a file, and
+ * no file is both mutable and protected. Each problem as "path.to.field: what is wrong, what was expected".
+ */
+export function scopeProblems(config: ResearchConfig, files: readonly string[]): string[] {
+  const problems = overlapProblems(config, files);
+  for (const [index, glob] of config.mutable.entries()) {
+    const matches = picomatch(glob, { dot: true });
+    if (!files.some((file) => matches(file))) {
+      problems.push(`mutable[${index}]: "${glob}" matches no committed file; expected a glob of files that exist (a typo? commit a first version of a file proposers should create)`);
+    }
+  }
+  return problems;
+}
+
+/** The mutable and protected entries that are plain paths, not globs: overlaps among them are known without the files. */
+function literalPaths(config: ResearchConfig): string[] {
+  return [...config.mutable, ...config.protected].filter((entry) => !picomatch.scan(entry).isGlob);
+}
+
+function overlapProblems(config: ResearchConfig, files: readonly string[]): string[] {
+  const mutable = config.mutable.map((glob) => picomatch(glob, { dot: true }));
+  const guarded = config.protected.map((glob) => ({ glob, test: picomatch(glob, { dot: true }) }));
+  // One problem per pair of globs, naming its first file and how many there are.
+  const overlaps = new Map<string, { mutableIndex: number; protectedGlob: string; files: string[] }>();
+  for (const file of new Set(files)) {
+    const mutableIndex = mutable.findIndex((test) => test(file));
+    const protectedMatch = guarded.find((entry) => entry.test(file));
+    if (mutableIndex < 0 || !protectedMatch) continue;
+    const key = `${mutableIndex}\0${protectedMatch.glob}`;
+    const overlap = overlaps.get(key) ?? { mutableIndex, protectedGlob: protectedMatch.glob, files: [] };
+    overlap.files.push(file);
+    overlaps.set(key, overlap);
+  }
+  return [...overlaps.values()].map(({ mutableIndex, protectedGlob, files: both }) =>
+    `mutable[${mutableIndex}]: "${config.mutable[mutableIndex]}" makes ${both[0]}${both.length > 1 ? ` (and ${both.length - 1} more)` : ""} mutable, ` +
+    `but protected "${protectedGlob}" protects it; expected each file to be either mutable or protected (narrow one of the globs)`);
 }
 
 /**

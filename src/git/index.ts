@@ -18,6 +18,7 @@ export {
   repoRoot,
   revParse,
   treeOf,
+  uncommittedPaths,
   type ChangedPath,
   type ChangeStatus,
   type RefEntry,

@@ -111,6 +111,13 @@ export async function isClean(cwd: string): Promise<boolean> {
   return stdout === "";
 }
 
+/** Paths with staged, unstaged or untracked (non-ignored) changes in the working tree, relative to its root. */
+export async function uncommittedPaths(cwd: string): Promise<string[]> {
+  const { stdout } = await runGit(cwd, ["status", "--porcelain", "-z", "--untracked-files=all", "--no-renames"]);
+  // Records "XY path\0"; the two status letters and a space come first.
+  return stdout.split("\0").filter((record) => record.length > 3).map((record) => record.slice(3));
+}
+
 /** The tree object of a commit: equal trees mean identical files. */
 export async function treeOf(cwd: string, commit: string): Promise<string> {
   assertRevision(commit);

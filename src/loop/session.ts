@@ -1,9 +1,10 @@
 // Opening a session (new or resumed), making git, worktrees and ledger consistent, and running the loop.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import picomatch from "picomatch";
 import * as git from "../git/index.ts";
-import { CONFIG_FILE, loadConfig, parseConfig, trainLimitsByKind, type ResearchConfig } from "../config/load.ts";
-import { EXIT, UsageError, UserError } from "../errors.ts";
+import { CONFIG_FILE, loadConfig, parseConfig, scopeProblems, trainLimitsByKind, type ResearchConfig } from "../config/load.ts";
+import { ConfigError, EXIT, UsageError, UserError } from "../errors.ts";
 import { EventBus, type SessionSummary } from "../events/types.ts";
 import { assignDevices } from "../executors/devices.ts";
 import { createLocalExecutor } from "../executors/local.ts";
@@ -157,6 +158,7 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
   const { ctx, session } = opened;
   const { ledger, tag, clock, config } = ctx;
   try {
+    await warnAboutUncommittedEdits(ctx);
     const startedMs = clock.now();
     let result: { reason: string; paused: boolean };
     try {
@@ -265,6 +267,19 @@ async function recover(ctx: SessionContext, session: SessionRecord): Promise<voi
     await git.updateRef(ctx.paths.projectDir, branchRef, session.bestCommit);
     ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message: `${ctx.branch} re-pointed at the ledger's best ${session.bestCommit.slice(0, 7)}` });
   }
+}
+
+/** Edits to mutable files that are not committed never reach an experiment: say so once, at the start. */
+async function warnAboutUncommittedEdits(ctx: SessionContext): Promise<void> {
+  const mutable = picomatch(ctx.config.mutable, { dot: true });
+  const edited = (await git.uncommittedPaths(ctx.paths.projectDir).catch(() => [])).filter((path) => mutable(path));
+  if (edited.length === 0) return;
+  const best = ctx.ledger.getSession(ctx.tag)?.bestCommit ?? "";
+  ctx.bus.emit({
+    type: "warning", at: isoAt(ctx.clock),
+    message: `uncommitted changes to ${edited.length} mutable file(s) (${edited.slice(0, 3).join(", ")}${edited.length > 3 ? ", ..." : ""}) are not used: ` +
+      `experiments start from committed code (the session's best, ${ctx.branch} at ${best.slice(0, 7)}). To try them, commit them and start a new session with --tag.`,
+  });
 }
 
 async function removeWorktrees(paths: ProjectPaths): Promise<void> {

@@ -204,3 +204,31 @@ test("status of a stopped session never borrows another session's harness; a dou
   assert.match(ledger.getSession("b")!.stopReason ?? "", /Ctrl-C/);
   assert.deepEqual(ledger.listExperiments({ tag: "b", status: ["running"] }), []);
 });
+
+test("a mutable glob that matches no file, or a file both mutable and protected, is refused before the session starts", async (t) => {
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{ mutable: ["params.json", "trian.js"] }, /mutable\[1\]: "trian\.js" matches no committed file/],
+    [{ mutable: ["params.json", "*.js"] }, /mutable\[1\]: "\*\.js" makes evaluate\.js mutable, but protected "evaluate\.js" protects it/],
+  ];
+  for (const [override, message] of cases) {
+    const dir = makeProject(t, { config: baseConfig(override), proposals: [] });
+    const { bus } = recordingBus();
+    await assert.rejects(runSession({ projectDir: dir, tag: "t", bus, signal: never }), (error: Error) => {
+      assert.equal(error.name, "ConfigError");
+      assert.match(error.message, message);
+      return true;
+    });
+    assert.equal(gitIn(dir, "branch", "--list", "autoresearch/t"), "", "no session (branch) was made");
+  }
+});
+
+test("uncommitted edits to mutable files are named once at the start: the run uses committed code", async (t) => {
+  const dir = makeProject(t, { proposals: [] });
+  writeFileSync(join(dir, "params.json"), `${JSON.stringify({ x: 7, mode: "ok" })}\n`);
+  const { bus, events } = recordingBus();
+  await runSession({ projectDir: dir, tag: "t", bus, signal: never, maxExperiments: 1 });
+  const warnings = events.filter((event) => event.type === "warning" && /uncommitted changes/.test(event.message));
+  assert.equal(warnings.length, 1);
+  assert.match((warnings[0] as { message: string }).message, /params\.json\) are not used: experiments start from committed code/);
+  assert.equal(ledgerRows(dir)[0]!.metric, 16, "the baseline ran the committed x = 3, not the edited x = 7");
+});
