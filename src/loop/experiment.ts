@@ -18,6 +18,8 @@ import { isoAt, type SessionContext } from "./context.ts";
 import { readMetricsJson, SelfReportedScanner, type MetricsReading } from "./metrics.ts";
 import { phaseEnvironment, runMarker } from "./environment.ts";
 import { scorerSandbox, serveSandbox, trainSandbox } from "./sandboxes.ts";
+import { evaluationLimitSeconds } from "./evaluation-limit.ts";
+import { deviceKind } from "../config/device-kind.ts";
 
 export type Job =
   | { kind: "baseline"; commit: string; description: string }
@@ -147,7 +149,10 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
       appendFileSync(logPath, `--- evaluate: ${ctx.config.evaluate.command}\n`);
       ctx.bus.emit({ type: "experiment_phase", at: isoAt(ctx.clock), id, phase: "evaluate" });
       const evaluateStarted = ctx.clock.now();
-      const evaluateTimeout = ctx.config.evaluate.timeoutSeconds ?? 600;
+      const baselineEvaluations = ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"] })
+        .filter((row) => row.kind === "baseline" && deviceKind(row.device) === deviceKind(slot.device))
+        .map((row) => row.timings.evaluateMs ?? 0);
+      const evaluateTimeout = evaluationLimitSeconds(ctx.config.evaluate.timeoutSeconds ?? 600, baselineEvaluations);
       const scorer: PhaseSpec = {
         phase: "evaluate", command: ctx.config.evaluate.command, cwd: worktree,
         env: phaseEnv("evaluate", { [ENV_METRICS_FILE]: metricsPath }), logPath,
