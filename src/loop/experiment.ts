@@ -107,7 +107,7 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
 
     const dataProblems = await checkData(ctx);
     if (dataProblems) return finish("rejected", dataProblems, { dataTampered: true });
-    const protectedBefore = await hashProtected(ctx, worktree);
+    const codeBefore = await hashCode(ctx, worktree, candidateCommit);
     const outputDir = experimentOutputDir(ctx.paths, id);
     const runDir = dirname(outputDir);
     rmSync(runDir, { recursive: true, force: true });
@@ -135,8 +135,8 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
     const trainFailure = phaseFailure("train", train, limits.timeoutSeconds);
     if (trainFailure) return finish(trainFailure.status, trainFailure.reason);
 
-    const tamperedProtected = diffHashes(protectedBefore, await hashProtected(ctx, worktree)).join(", ");
-    if (tamperedProtected) return finish("rejected", `protected file(s) changed during training: ${tamperedProtected}`);
+    const tamperedCode = diffHashes(codeBefore, await hashCode(ctx, worktree, candidateCommit)).join(", ");
+    if (tamperedCode) return finish("rejected", `files of the candidate changed during training (the scored code must be the committed code): ${tamperedCode}`);
     const dataAfterTrain = await checkData(ctx);
     if (dataAfterTrain) return finish("rejected", `${dataAfterTrain} (during training)`, { dataTampered: true });
 
@@ -181,8 +181,8 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
     }
     if (reading.kind !== "ok") return finish(reading.kind, reading.reason, { selfReported });
     if (ctx.config.evaluate) {
-      const tamperedInEvaluation = diffHashes(protectedBefore, await hashProtected(ctx, worktree)).join(", ");
-      if (tamperedInEvaluation) return finish("rejected", `protected file(s) changed during evaluation: ${tamperedInEvaluation}`);
+      const tamperedInEvaluation = diffHashes(codeBefore, await hashCode(ctx, worktree, candidateCommit)).join(", ");
+      if (tamperedInEvaluation) return finish("rejected", `files of the candidate changed during evaluation: ${tamperedInEvaluation}`);
       const dataAfterEvaluation = await checkData(ctx);
       if (dataAfterEvaluation) return finish("rejected", `${dataAfterEvaluation} (during evaluation)`, { dataTampered: true });
     }
@@ -230,8 +230,14 @@ export function alwaysProtected(ctx: SessionContext): string[] {
   return ["autoresearch.config.json", ctx.config.program];
 }
 
-async function hashProtected(ctx: SessionContext, worktree: string): Promise<Record<string, string>> {
-  return hashTree(worktree, await protectedFiles(worktree, ctx.protectedGlobs, ALWAYS_EXCLUDED_DIRS));
+/**
+ * Hashes of the protected files and of every file the candidate commit tracks, as they are in its
+ * worktree: unsandboxed, a phase could rewrite the evaluator or its own committed code (so that what is
+ * scored is not what was committed); in the sandbox they are read-only, and this confirms it.
+ */
+async function hashCode(ctx: SessionContext, worktree: string, commit: string): Promise<Record<string, string>> {
+  const files = new Set([...(await protectedFiles(worktree, ctx.protectedGlobs, ALWAYS_EXCLUDED_DIRS)), ...(await git.listFilesAt(worktree, commit))]);
+  return hashTree(worktree, [...files]);
 }
 
 async function checkData(ctx: SessionContext): Promise<string | null> {

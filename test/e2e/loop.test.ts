@@ -125,6 +125,7 @@ test("unsandboxed too, no process of an experiment outlives it", async (t) => {
 const TAMPERING = [
   { description: "tamper with the evaluator at run time", params: { x: 7, mode: "tamper-protected" } },
   { description: "tamper with the data", params: { x: 7, mode: "tamper-data" } },
+  { description: "rewrite its own committed code", params: { x: 1, mode: "rewrite-self" } },
   { description: "x to 6", params: { x: 6, mode: "ok" } },
 ];
 
@@ -136,7 +137,7 @@ test("in the sandbox, training cannot change a protected file or the prepared da
   const result = await runSession({ projectDir: dir, tag: "t", bus: recordingBus().bus, signal: never });
   assert.equal(result.paused, false, "nothing was modified, so nothing pauses");
   const rows = ledgerRows(dir);
-  for (const description of ["tamper with the evaluator at run time", "tamper with the data"]) {
+  for (const description of ["tamper with the evaluator at run time", "tamper with the data", "rewrite its own committed code"]) {
     const row = rows.find((candidate) => candidate.description === description)!;
     assert.equal(row.status, "crash", `${description}: the write fails inside the sandbox`);
     assert.match(readFileSync(row.logPath, "utf8"), /EROFS|read-only file system/i);
@@ -161,6 +162,9 @@ test("unsandboxed, changing a protected file or the prepared data during trainin
   // Running again re-prepares the data and carries on.
   const second = await runSession({ projectDir: dir, tag: "t", bus, signal: never, unsandboxed: true });
   assert.equal(second.paused, false);
+  const rewritten = ledgerRows(dir).find((row) => row.description === "rewrite its own committed code")!;
+  assert.equal(rewritten.status, "rejected", "the scored code must be the committed code");
+  assert.match(rewritten.reason!, /changed: params\.json/);
   assert.equal(ledgerRows(dir).find((row) => row.description === "x to 6")?.decision, "keep");
 });
 

@@ -28,6 +28,7 @@ switch (params.mode) {
     break;
   }
   case "tamper-protected": fs.appendFileSync("evaluate.js", "\\n// changed by train\\n"); break;
+  case "rewrite-self": fs.writeFileSync("params.json", JSON.stringify({ x: 1, mode: "ok" })); break;
   case "tamper-data": fs.chmodSync(process.env.AUTORESEARCH_DATA_DIR + "/d.txt", 0o644); fs.appendFileSync(process.env.AUTORESEARCH_DATA_DIR + "/d.txt", "x"); break;
   case "print-score": console.log("score: 0.5"); break;
   case "peek": {
