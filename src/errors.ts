@@ -1,4 +1,5 @@
 // Few typed errors, one exit-code table, one top-level catch (src/cli/main.ts).
+import { statfsSync } from "node:fs";
 
 export const EXIT = {
   ok: 0,
@@ -54,6 +55,23 @@ const NO_PERMISSION = /permission denied|operation not permitted|EACCES|EPERM/i;
 // SQLite primary result codes (node:sqlite puts them on `errcode`).
 const SQLITE_READONLY = 8;
 const SQLITE_FULL = 13;
+
+// Below this much free space, a failure to write is taken for a full disk even when the tool (git) did not say so.
+const NEARLY_FULL_BYTES = 1024 * 1024;
+
+/** environmentErrorFrom, or a full-disk EnvironmentError when `dir`'s file system has (almost) no space left. */
+export function environmentErrorAt(error: unknown, dir: string): EnvironmentError | null {
+  const known = environmentErrorFrom(error);
+  if (known || error instanceof UserError) return known;
+  let free: number;
+  try {
+    const stats = statfsSync(dir);
+    free = stats.bavail * stats.bsize;
+  } catch {
+    return null;
+  }
+  return free < NEARLY_FULL_BYTES ? environmentErrorFrom(Object.assign(new Error(`${(error as Error)?.message ?? String(error)} (${free} bytes free under ${dir})`), { code: "ENOSPC" })) : null;
+}
 
 /**
  * A failure to write the harness's own files (full disk, quota, read-only or unwritable directory)

@@ -8,7 +8,7 @@ import { confirmationJob, runExperiment, type ExperimentOutcome, type Job } from
 import { isoAt, type SessionContext } from "./context.ts";
 import { ProposalQueue } from "./proposals.ts";
 import { applyOutcome, type BestState } from "./apply.ts";
-import { environmentErrorFrom, type EnvironmentError } from "../errors.ts";
+import { environmentErrorAt, type EnvironmentError } from "../errors.ts";
 
 export interface LoopResult {
   reason: string;
@@ -59,7 +59,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
       .catch((error: unknown) => {
         consecutiveFailures += 1;
         // The harness cannot write its own state (full disk, read-only): going on would only lose results.
-        const environment = environmentErrorFrom(error);
+        const environment = environmentErrorAt(error, ctx.paths.stateDir);
         if (environment) {
           harnessFailure ??= environment;
           stop ??= { paused: true, reason: environment.message };
@@ -77,6 +77,15 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
 
   const onFinished = async (outcome: ExperimentOutcome) => {
     const result = await applyOutcome(ctx, options.policy, state, outcome, options.baselineRuns);
+    // A harness error recorded against the experiment (its log could not be written...) that is the disk's or the
+    // permissions' fault stops the session: every later experiment would fail the same way.
+    if (outcome.status === "crash" && outcome.reason?.startsWith("harness error: ")) {
+      const environment = environmentErrorAt(new Error(outcome.reason.slice("harness error: ".length)), ctx.paths.stateDir);
+      if (environment) {
+        harnessFailure ??= environment;
+        stop ??= { paused: true, reason: environment.message };
+      }
+    }
     if (result.confirmation) confirmations.push(result.confirmation);
     if (outcome.status === "ok") consecutiveFailures = 0;
     else if (outcome.status !== "interrupted") consecutiveFailures += 1;
