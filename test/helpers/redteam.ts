@@ -508,11 +508,14 @@ const alive = (pid) => { try { const s = fs.readFileSync("/proc/" + pid + "/stat
 const environOf = (pid) => { try { return Object.fromEntries(fs.readFileSync("/proc/" + pid + "/environ", "latin1").split("\\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])); } catch { return {}; } };
 const FAKE = JSON.stringify({ val_bpb: 0.000123, test_bpb: 0.000123, params: 1 }) + "\\n";
 const SWAP = ${JSON.stringify(swap)};
-let survived = false, evalPid = null, metricsFile = null, goneAt = 0;
+let survived = false, trainGoneAt = 0, evalPid = null, metricsFile = null, goneAt = 0;
 setInterval(() => {
   if (Date.now() - started > 25000) process.exit(0);
   if (!survived) {
+    // Survival means outliving the phase, not just the train process: a second after it ended, the harness has moved on.
     if (alive(trainPid)) return;
+    trainGoneAt ||= Date.now();
+    if (Date.now() - trainGoneAt < 1000) return;
     survived = true;
     for (const dir of [drop, outDir]) { try { fs.writeFileSync(path.join(dir, plant + "-survived-" + kind), "alive after the train phase\\n"); } catch {} }
   }
@@ -560,6 +563,15 @@ export const TAMPER = blocks({
   for (const root of projectRoots()) {
     const file = path.join(root, ".autoresearch", "ledger.db");
     try { const db = new DatabaseSync(file); db.exec("PRAGMA busy_timeout = 5000"); db.exec("UPDATE experiments SET metric = 99 WHERE kind = 'baseline'"); db.exec("UPDATE sessions SET best_metric = 99"); db.close(); note("rewrote the ledger " + file); } catch (error) { note("ledger " + file + ": " + error.message); }
+  }`,
+  /** Moves the session branch to this candidate (the harness must put it back). */
+  moveBranch: `
+  const own = spawnSync("git", ["hash-object", "model.ts"], { encoding: "utf8" }).stdout?.trim();
+  for (const line of (spawnSync("git", ["for-each-ref", "--format=%(refname) %(objectname)", "refs/autoresearch/"], { encoding: "utf8" }).stdout ?? "").split("\\n").filter(Boolean)) {
+    const [ref, commit] = line.split(" ");
+    if (spawnSync("git", ["rev-parse", commit + ":model.ts"], { encoding: "utf8" }).stdout?.trim() !== own) continue;
+    const target = "refs/heads/autoresearch/" + ref.split("/")[2];
+    note("update-ref " + target + ": exit " + spawnSync("git", ["update-ref", target, commit]).status);
   }`,
   /** Moves the session branch (and the user's main) to this candidate, fakes a results.tsv row, writes into the user's checkout and other runs' outputs. */
   branchResultsCheckout: `

@@ -3,10 +3,13 @@
 // weights — and a ledger replaced under the running session. Real sessions through the CLI.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import {
   TAMPER, UNIFORM_BPB, cheatModel, cheatProblems, cheatTrain, checkoutFingerprint, harnessDamage, makeStudy, openArena,
-  runStudy, sessionStory, templateModel, tsProposal, warmStart,
+  runCli, runStudy, sessionStory, templateModel, tsProposal, warmStart,
 } from "../helpers/redteam.ts";
+import { gitIn } from "../helpers/project.ts";
 
 test("ts-demo: the ledger, results.tsv, the branch, .git, the user's checkout and other runs' files are out of reach", async (t) => {
   const arena = await openArena(t);
@@ -25,17 +28,24 @@ test("ts-demo: the ledger, results.tsv, the branch, .git, the user's checkout an
   assert.deepEqual(problems, [], sessionStory(dir));
 });
 
-test("ts-demo: a ledger replaced from inside training stops the session with a clear error", async (t) => {
+// The harness's own checks are what is left where the sandbox is off (--unsandboxed, or a machine without
+// one), so they are tested there: the only place a workload can reach the branch and the ledger.
+test("ts-demo, unsandboxed: a moved branch is put back and a replaced ledger stops the session with a clear error", async (t) => {
   const arena = await openArena(t);
-  const cheat = tsProposal("replace ledger.db with an empty database", { train: cheatTrain(arena, TAMPER.ledgerReplace), model: cheatModel(arena) });
-  const dir = await makeStudy(t, "ts-demo", { config: { budgetSeconds: 1 }, proposals: [cheat] });
-  const run = await runStudy(dir, "ledger", arena);
+  const cheats = [
+    tsProposal("move the session branch to this candidate", { train: cheatTrain(arena, TAMPER.moveBranch), model: cheatModel(arena) }),
+    tsProposal("replace ledger.db with an empty database", { train: cheatTrain(arena, TAMPER.ledgerReplace), model: `${cheatModel(arena)}\n` }),
+  ];
+  const dir = await makeStudy(t, "ts-demo", { config: { budgetSeconds: 1 }, proposals: cheats });
+  const baselineCommit = gitIn(dir, "rev-parse", "HEAD");
+  const run = await runCli(["run", "--project", dir, "--tag", "self", "--unsandboxed"], arena);
   const output = run.stdout + run.stderr;
-  // Either the ledger was out of reach (the replay ran out as usual) or the harness noticed and said so.
-  if (/replay file exhausted/.test(output)) {
-    assert.deepEqual(cheatProblems(dir, run, [cheat], UNIFORM_BPB - 0.01), [], sessionStory(dir));
-  } else {
-    assert.notEqual(run.code, 0, output);
-    assert.match(output, /ledger\.db/, output);
-  }
+  // Experiment 2 (after the baseline) moved the branch: its log says so.
+  const log = join(dir, ".autoresearch", "logs", "2.log");
+  assert.ok(existsSync(log), `experiment 2 never ran:\n${output}`);
+  assert.match(readFileSync(log, "utf8"), /CHEAT update-ref refs\/heads\/autoresearch\/self: exit 0/, "the branch cheat ran");
+  assert.equal(gitIn(dir, "rev-parse", "autoresearch/self"), baselineCommit, "the moved branch was put back at the best");
+  assert.notEqual(run.code, 0, output);
+  assert.match(output, /ledger\.db was replaced|ledger\.db .*(deleted|replaced)/, output);
+  assert.doesNotMatch(output, /replay file exhausted/, "the session went on as if nothing happened");
 });
