@@ -82,24 +82,36 @@ export function probeEvents(bus: EventBus): SessionProbe {
   return { experiments, warnings, proposalLatenciesMs, stop };
 }
 
-/** Wraps an executor so each phase's call, return and process wall time land on its experiment. */
+/**
+ * Wraps an executor so each job's phases land on its experiment: when each phase started (the job's
+ * phase callbacks) and how long it took (the job's own timings, which include the runner's work).
+ */
 export function probeExecutor(inner: Executor, probe: SessionProbe): Executor {
   return {
     name: `${inner.name} (probed)`,
-    async runPhase(spec, signal) {
-      const calledAt = performance.now();
-      const result = await inner.runPhase(spec, signal);
-      const span: PhaseSpan = { calledAt, returnedAt: performance.now(), processWallMs: result.wallMs };
-      const experiment = probe.experiments.get(Number(spec.env[ENV_EXPERIMENT_ID]));
-      if (experiment && (spec.phase === "train" || spec.phase === "evaluate")) experiment[spec.phase] = span;
-      return result;
-    },
-    async runServedPhase(spec, signal) {
-      const calledAt = performance.now();
-      const result = await inner.runServedPhase(spec, signal);
-      const experiment = probe.experiments.get(Number(spec.scorer.env[ENV_EXPERIMENT_ID]));
-      if (experiment) experiment.evaluate = { calledAt, returnedAt: performance.now(), processWallMs: result.wallMs };
-      return result;
+    capacity: () => inner.capacity(),
+    submit(job, listener = {}) {
+      const phaseStarts: Partial<Record<"train" | "evaluate", number>> = {};
+      const handle = inner.submit(job, {
+        ...listener,
+        onPhase: (phase) => {
+          phaseStarts[phase] = performance.now();
+          listener.onPhase?.(phase);
+        },
+      });
+      return {
+        cancel: () => handle.cancel(),
+        wait: async () => {
+          const result = await handle.wait();
+          const experiment = probe.experiments.get(Number(job.env[ENV_EXPERIMENT_ID]));
+          for (const phase of ["train", "evaluate"] as const) {
+            const calledAt = phaseStarts[phase];
+            const wallMs = result.timings[phase === "train" ? "trainMs" : "evaluateMs"];
+            if (experiment && calledAt !== undefined && wallMs !== undefined) experiment[phase] = { calledAt, returnedAt: calledAt + wallMs, processWallMs: wallMs };
+          }
+          return result;
+        },
+      };
     },
   };
 }

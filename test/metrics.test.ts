@@ -1,7 +1,7 @@
 // Reading metrics: non-finite values are named as such; the self-reported scan is fed line by line.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { readMetricsJson, readSelfReported, SelfReportedScanner } from "../src/loop/metrics.ts";
+import { readMetricsJson, readSelfReported, SelfReportedScanner } from "../src/job/metrics.ts";
 
 const names = { name: "val_bpb", secondary: [] };
 

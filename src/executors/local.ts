@@ -1,19 +1,16 @@
-// Runs phases as local processes through the one process runner.
-import { runCommand } from "../runner/process.ts";
-import { runServed } from "../runner/served.ts";
-import type { Executor, PhaseResult, PhaseSpec, ServedPhaseSpec } from "./types.ts";
+// Runs jobs on this machine, in this process: each job's phases are local process groups (sandboxed
+// where the session is), through the same runJob that `autoresearch job` runs elsewhere.
+import { runJob } from "../job/run.ts";
+import type { Executor, JobHandle } from "./types.ts";
 
-export function createLocalExecutor(): Executor {
+export function createLocalExecutor(devices: string[] = ["cpu"]): Executor {
   return {
     name: "local",
-    async runPhase(spec: PhaseSpec, signal: AbortSignal): Promise<PhaseResult> {
-      const { phase: _phase, device: _device, ...run } = spec;
-      return runCommand({ ...run, signal });
-    },
-    async runServedPhase(spec: ServedPhaseSpec, signal: AbortSignal): Promise<PhaseResult> {
-      const strip = ({ phase: _phase, device: _device, ...run }: PhaseSpec) => run;
-      const { servers: _servers, ...scorer } = await runServed({ scorer: { ...strip(spec.scorer), signal }, servers: spec.servers.map(strip) });
-      return scorer;
+    capacity: () => ({ jobs: devices.length, devices: [...devices] }),
+    submit(job, listener = {}): JobHandle {
+      const controller = new AbortController();
+      const result = runJob(job, { signal: controller.signal, onPhase: listener.onPhase, onLine: listener.onLine });
+      return { wait: () => result, cancel: () => controller.abort() };
     },
   };
 }

@@ -1,26 +1,23 @@
-// Where a phase of an experiment runs. Local slots now; cluster schedulers later, behind the same interface.
-import type { Marker } from "../runner/kill.ts";
-import type { RunOutcome, RunSpec } from "../runner/process.ts";
+// Where an experiment job runs. The harness builds a job spec (job/spec.ts) and submits it; nothing
+// above the executor knows whether it runs in this process, on a cluster node or in a pod.
+import type { JobResult, JobSpec } from "../job/spec.ts";
 
-/** A phase is a process run (see RunSpec) plus where it belongs; the marker is required here. */
-export interface PhaseSpec extends Omit<RunSpec, "signal" | "marker"> {
-  phase: "prepare" | "train" | "evaluate" | "serve";
-  device: string;
-  /** Env var that marks every process of this phase, so escaped ones can be found and killed. */
-  marker: Marker;
+/** What the harness hears from a running job besides its result (in-process only; a remote job has its log). */
+export interface JobListener {
+  onPhase?: (phase: "train" | "evaluate") => void;
+  onLine?: (line: string) => void;
 }
 
-export type PhaseResult = RunOutcome;
-
-/** An evaluation split into a trusted scorer and untrusted model servers (see runner/served.ts). */
-export interface ServedPhaseSpec {
-  scorer: PhaseSpec;
-  servers: PhaseSpec[];
+export interface JobHandle {
+  /** The job's result; resolves once the job has ended and its processes are gone, whatever its status. */
+  wait(): Promise<JobResult>;
+  /** Stops the job (its result is then `interrupted`). */
+  cancel(): void;
 }
 
 export interface Executor {
   readonly name: string;
-  runPhase(spec: PhaseSpec, signal: AbortSignal): Promise<PhaseResult>;
-  /** Runs the scorer with its model servers; the result is the scorer's (a server's end is not the evaluation's). */
-  runServedPhase(spec: ServedPhaseSpec, signal: AbortSignal): Promise<PhaseResult>;
+  /** How many jobs it runs at once, and on which devices ("cpu", "cuda:0", ...). */
+  capacity(): { jobs: number; devices: string[] };
+  submit(job: JobSpec, listener?: JobListener): JobHandle;
 }

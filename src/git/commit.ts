@@ -1,6 +1,8 @@
 // Committing on the harness's behalf: a fixed identity, no signing, no hooks, so a
 // user's git setup (a failing pre-commit hook, gpgsign=true) never blocks the loop.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { assertRevision, GitError, runGit } from "./exec.ts";
 import { withRepositoryLock } from "./lock.ts";
 import { revParse } from "./query.ts";
@@ -69,6 +71,42 @@ export async function commitWorktree(worktreeDir: string, message: string, paren
   const tree = (await runGit(worktreeDir, ["write-tree"], { retryOnLock: true })).stdout.trim();
   const commit = (await runGit(worktreeDir, [...COMMIT_CONFIG, "commit-tree", "--no-gpg-sign", tree, "-p", parent, "-m", message], { env: COMMIT_ENV })).stdout.trim();
   return { commit, tree };
+}
+
+/**
+ * A commit of `parent` with `files` (path → new content) replaced or added, written without a
+ * worktree: a private index (read-tree, update-index, write-tree) and commit-tree. It writes only new
+ * objects, so it needs no lock on the repository and slots build candidates in parallel. A file keeps
+ * its mode (an executable stays executable); new files are 100644.
+ */
+export async function commitFiles(repo: string, parent: string, files: Record<string, string>, message: string): Promise<{ commit: string; tree: string }> {
+  assertRevision(parent);
+  const indexDir = mkdtempSync(join(tmpdir(), "autoresearch-index-"));
+  const env = { GIT_INDEX_FILE: join(indexDir, "index") };
+  try {
+    await runGit(repo, ["read-tree", parent], { env });
+    const paths = Object.keys(files).sort();
+    const modes = new Map<string, string>();
+    if (paths.length > 0) {
+      const listed = await runGit(repo, ["ls-tree", "-z", parent, "--", ...paths]);
+      for (const entry of listed.stdout.split("\0").filter(Boolean)) {
+        const tab = entry.indexOf("\t");
+        modes.set(entry.slice(tab + 1), entry.split(" ")[0]!);
+      }
+    }
+    const lines: string[] = [];
+    for (const path of paths) {
+      const blob = (await runGit(repo, ["hash-object", "-w", "--no-filters", "--stdin"], { input: files[path] })).stdout.trim();
+      const mode = modes.get(path) === "100755" ? "100755" : "100644";
+      lines.push(`${mode} ${blob}\t${path}`);
+    }
+    if (lines.length > 0) await runGit(repo, ["update-index", "--add", "--index-info"], { env, input: `${lines.join("\n")}\n` });
+    const tree = (await runGit(repo, ["write-tree"], { env })).stdout.trim();
+    const commit = (await runGit(repo, [...COMMIT_CONFIG, "commit-tree", "--no-gpg-sign", tree, "-p", parent, "-m", message], { env: COMMIT_ENV })).stdout.trim();
+    return { commit, tree };
+  } finally {
+    rmSync(indexDir, { recursive: true, force: true });
+  }
 }
 
 /** Creates a repository in `dir` (made if missing) whose first branch is `main`. */

@@ -41,6 +41,8 @@ export interface GitOptions {
   env?: Record<string, string>;
   /** Retry while another process holds a `.lock` file (index.lock, a ref lock, config.lock). */
   retryOnLock?: boolean;
+  /** Written to the command's stdin (e.g. a blob for `hash-object --stdin`). */
+  input?: string;
 }
 
 // Variables that would point git somewhere other than `cwd` (set, e.g., when we run inside a git hook).
@@ -76,9 +78,9 @@ function describe(args: string[]): string {
   return `git ${args.map((arg) => (/^[\w@%+=:,./^{}~-]+$/.test(arg) ? arg : JSON.stringify(arg))).join(" ")}`;
 }
 
-function execOnce(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+function execOnce(cwd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<{ stdout: string; stderr: string; exitCode: number }> {
   return new Promise((resolve, reject) => {
-    execFile("git", args, { cwd, env, maxBuffer: MAX_OUTPUT_BYTES, encoding: "utf8" }, (error, stdout, stderr) => {
+    const child = execFile("git", args, { cwd, env, maxBuffer: MAX_OUTPUT_BYTES, encoding: "utf8" }, (error, stdout, stderr) => {
       if (error === null) return resolve({ stdout, stderr, exitCode: 0 });
       if (typeof error.code === "number") return resolve({ stdout, stderr, exitCode: error.code });
       if (error.code === "ENOENT") {
@@ -86,6 +88,8 @@ function execOnce(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<
       }
       reject(new GitError(`${describe(args)} could not run in ${cwd}: ${error.message}`, { command: describe(args), cwd, exitCode: null, stderr }));
     });
+    child.stdin?.on("error", () => {}); // git exiting before it read everything is reported through its exit code
+    child.stdin?.end(input ?? "");
   });
 }
 
@@ -105,7 +109,7 @@ export async function runGit(cwd: string, args: string[], options: GitOptions = 
   const okExitCodes = options.okExitCodes ?? [];
   const giveUpAt = Date.now() + LOCK_RETRY_LIMIT_MS;
   for (let attempt = 1; ; attempt++) {
-    const result = await execOnce(cwd, args, env);
+    const result = await execOnce(cwd, args, env, options.input);
     if (result.exitCode === 0 || okExitCodes.includes(result.exitCode)) return result;
     if (options.retryOnLock && LOCK_CONTENTION.test(result.stderr) && Date.now() < giveUpAt) {
       // Another process (an IDE, a user's git command) holds a lock; it is usually released within milliseconds.

@@ -24,6 +24,7 @@ export {
   type RefEntry,
 } from "./query.ts";
 export { createBranch, deleteRef, updateRef } from "./refs.ts";
-export { addWorktree, listWorktrees, pruneWorktrees, removeWorktree, type WorktreeEntry } from "./worktree.ts";
-export { commitAll, commitInitial, commitWorktree, initRepo, HARNESS_EMAIL, HARNESS_NAME } from "./commit.ts";
+export { addWorktree, listWorktrees, pruneWorktrees, removeWorktree, resetWorktree, type WorktreeEntry } from "./worktree.ts";
+export { commitAll, commitFiles, commitInitial, commitWorktree, initRepo, HARNESS_EMAIL, HARNESS_NAME } from "./commit.ts";
 export { withRepositoryLock } from "./lock.ts";
+export { extractCommit } from "./archive.ts";

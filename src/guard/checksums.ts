@@ -5,7 +5,11 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import picomatch from "picomatch";
+import { extractCommit } from "../git/archive.ts";
+import { listFilesAt } from "../git/query.ts";
 
 export interface DirectorySnapshot {
   /** Posix paths relative to the snapshot root, sorted. */
@@ -101,6 +105,26 @@ export async function verifySnapshot(dir: string, snapshot: DirectorySnapshot): 
     }
   }
   return problems;
+}
+
+/**
+ * sha256 of the protected files of `commit` (what protectedFiles would find in its checkout), read
+ * from the repository without a worktree: the session's reference that every job's checkout must match.
+ */
+export async function protectedChecksumsAt(repository: string, commit: string, globs: string[]): Promise<Record<string, string>> {
+  if (globs.length === 0) return {};
+  const matches = picomatch(globs, { dot: true });
+  const excluded = new Set(ALWAYS_EXCLUDED_DIRS);
+  const paths = (await listFilesAt(repository, commit))
+    .filter((path) => matches(path) && !path.split("/").slice(0, -1).some((dir) => excluded.has(dir)));
+  if (paths.length === 0) return {};
+  const dir = await mkdtemp(join(tmpdir(), "autoresearch-protected-"));
+  try {
+    await extractCommit(repository, commit, dir, paths);
+    return await hashTree(dir, paths);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Files under rootDir matching any glob (posix, relative, dotfiles included), sorted; skips .git, node_modules, .autoresearch and excludeDirs. */

@@ -6,7 +6,7 @@ import type { FinishPatch } from "../ledger/sqlite.ts";
 import type { ReviewFlag } from "../ledger/types.ts";
 import { writeResultsTsv } from "../ledger/results-tsv.ts";
 import type { AcceptancePolicy } from "./decide.ts";
-import { SelfReportedScanner } from "./metrics.ts";
+import { SelfReportedScanner } from "../job/metrics.ts";
 import { estimateNoise } from "./noise.ts";
 import { reviewFlags } from "./review-flags.ts";
 import { pruneOutputs } from "./outputs.ts";

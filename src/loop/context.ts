@@ -36,8 +36,8 @@ export interface SessionContext {
   hiddenFromTrain: string[];
   /** Whether (and how) the phases that run mutable code are sandboxed. */
   isolation: Isolation;
-  /** Work left running after an experiment handed its slot back (removing its worktree); awaited before the session ends. */
-  cleanups: Set<Promise<void>>;
+  /** sha256 of every protected file at the session's base: each job's checkout must match it before it runs. */
+  protectedChecksums: Record<string, string>;
 }
 
 export function isoAt(clock: Clock): string {

@@ -12,7 +12,7 @@ import { UserError, EXIT } from "../errors.ts";
 import { ENV_PHASE, ENV_SPLIT_SECRET } from "../project/contract.ts";
 import { projectSplitSecret } from "../project/split-secret.ts";
 import { hidingProblem } from "../runner/isolation.ts";
-import { readLogTail } from "../runner/process.ts";
+import { readLogTail, runCommand } from "../runner/process.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 import { phaseEnvironment, runMarker } from "./environment.ts";
 
@@ -71,12 +71,13 @@ async function ensurePrepared(ctx: SessionContext, baseCommit: string, signal: A
     mkdirSync(ctx.paths.logsDir, { recursive: true });
     writeFileSync(logPath, `--- prepare: ${prepare.command}${changed ? ` (${changed})` : ""}\n`);
     const timeoutSeconds = prepare.timeoutSeconds ?? 3600;
-    const result = await ctx.executor.runPhase({
-      phase: "prepare", command: prepare.command, cwd: worktree,
+    // Prepare is protected code and runs where the data lives, on this machine (it may download): no job, no sandbox.
+    const result = await runCommand({
+      command: prepare.command, cwd: worktree,
       env: phaseEnvironment(ctx, null, "prepare", { [ENV_PHASE]: "prepare", [ENV_SPLIT_SECRET]: secret.value }, "prepare"), logPath,
-      timeoutMs: timeoutSeconds * 1000, killGraceMs: ctx.config.killGraceSeconds * 1000, device: "cpu",
-      marker: runMarker(ctx, "prepare"),
-    }, signal);
+      timeoutMs: timeoutSeconds * 1000, killGraceMs: ctx.config.killGraceSeconds * 1000,
+      marker: runMarker(ctx, "prepare"), signal,
+    });
     if (result.aborted) {
       ctx.bus.emit({ type: "prepare_finished", at: isoAt(ctx.clock), ok: false, files: 0, wallMs: result.wallMs, reused: false, error: "was interrupted" });
       throw new PrepareInterruptedError();

@@ -1,15 +1,10 @@
-// What each phase of an experiment may see and write, when the session is sandboxed:
-//   train   the candidate (read-only), the training data (held-out files absent), its output dir (writable)
-//   serve   the candidate and the trained output (both read-only); no data at all
-//   scorer  the candidate, the output (read-only) and all prepared data; writes only its metrics dir
-// Each also gets the interpreters and the private /tmp and HOME of the sandbox (sandbox/bwrap.ts).
+// Whether a session's jobs run sandboxed: chosen once when the session opens, carried by every job
+// spec (job/sandboxes.ts says what each phase may see and write).
 import { EnvironmentError } from "../errors.ts";
 import type { ResearchConfig } from "../config/load.ts";
-import type { SlotDevice } from "../executors/devices.ts";
 import type { IsolationLabel } from "../ledger/types.ts";
-import { gpuDeviceNodes, interpreterPaths, sandboxProblem, type SandboxSpec } from "../sandbox/index.ts";
+import { interpreterPaths, sandboxProblem } from "../sandbox/index.ts";
 import { harnessHome } from "./environment.ts";
-import type { SessionContext } from "./context.ts";
 
 /** How a session isolates the mutable code. */
 export type Isolation =
@@ -51,47 +46,4 @@ export async function chooseIsolation(config: ResearchConfig, options: { unsandb
   ];
   const network = config.sandbox.network;
   return { isolation: { sandboxed: true, network, readOnly }, warning: network ? "sandbox.network is on: sandboxed phases can reach the network" : null };
-}
-
-interface PhasePaths {
-  worktree: string;
-  outputDir: string;
-}
-
-function base(ctx: SessionContext, slot: SlotDevice, isolation: Extract<Isolation, { sandboxed: true }>, paths: PhasePaths): SandboxSpec {
-  const { sandbox } = ctx.config;
-  return {
-    cwd: paths.worktree,
-    readOnly: [...isolation.readOnly, paths.worktree],
-    writable: [],
-    network: isolation.network,
-    devices: gpuDeviceNodes(slot.device),
-    limits: { tmpMb: sandbox.tmpMb, maxFileMb: sandbox.maxFileMb, maxProcesses: sandbox.maxProcesses, memoryMb: sandbox.memoryMb },
-  };
-}
-
-export function trainSandbox(ctx: SessionContext, slot: SlotDevice, paths: PhasePaths): SandboxSpec | undefined {
-  if (!ctx.isolation.sandboxed) return undefined;
-  const spec = base(ctx, slot, ctx.isolation, paths);
-  return { ...spec, writable: [paths.outputDir], data: { dir: ctx.paths.dataDir, hidden: ctx.hiddenFromTrain } };
-}
-
-export function serveSandbox(ctx: SessionContext, slot: SlotDevice, paths: PhasePaths): SandboxSpec | undefined {
-  if (!ctx.isolation.sandboxed) return undefined;
-  const spec = base(ctx, slot, ctx.isolation, paths);
-  return { ...spec, readOnly: [...spec.readOnly, paths.outputDir] };
-}
-
-/** The scorer runs protected code, but in a sandbox too: it can write nothing but its metrics, and reach nothing. */
-export function scorerSandbox(ctx: SessionContext, slot: SlotDevice, paths: PhasePaths & { metricsDir: string }): SandboxSpec | undefined {
-  if (!ctx.isolation.sandboxed) return undefined;
-  const spec = base(ctx, slot, ctx.isolation, paths);
-  return { ...spec, readOnly: [...spec.readOnly, paths.outputDir], writable: [paths.metricsDir], data: { dir: ctx.paths.dataDir, hidden: [] } };
-}
-
-/** The sandbox settings that matter for `status` and the ledger, in one line. */
-export function describeIsolation(config: ResearchConfig, isolation: Isolation): string {
-  if (!isolation.sandboxed) return `unsandboxed (${isolation.reason})`;
-  const memory = config.sandbox.memoryMb ? `, ${config.sandbox.memoryMb} MiB` : "";
-  return `sandbox (bubblewrap${isolation.network ? ", network ON" : ", no network"}${memory}, ≤ ${config.sandbox.maxProcesses} processes)`;
 }

@@ -24,8 +24,9 @@ import { acquireRunLock, recordLockTag } from "./lock.ts";
 import { PrepareInterruptedError, readyData } from "./prepare.ts";
 import { refreshResultsTsv } from "./apply.ts";
 import { pruneOutputs } from "./outputs.ts";
-import { settleCleanups } from "./experiment.ts";
+import { releaseSlots } from "./experiment.ts";
 import { chooseIsolation, isolationLabel } from "./sandboxes.ts";
+import { protectedChecksumsAt } from "../guard/checksums.ts";
 import { runLoop } from "./scheduler.ts";
 import { summarize } from "./summary.ts";
 
@@ -123,21 +124,23 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
     const existing = ledger.getSession(tag);
     const session = existing ?? (await createSession(ledger, projectDir, tag, clock));
     const config = applyOverrides(await sessionConfig(projectDir, session.baseCommit), options);
+    const slots = await assignDevices(config.slots, config.devices, options.gpus);
     const ctx: SessionContext = {
       config, paths, tag, branch: session.branch, sessionKey: sessionKey(projectDir, tag), ledger,
-      executor: options.executor ?? createLocalExecutor(), bus: options.bus, clock,
+      executor: options.executor ?? createLocalExecutor(slots.map((slot) => slot.device)), bus: options.bus, clock,
       baseEnv: scrubEnvironment(process.env, { pass: config.env.pass }).env,
       protectedGlobs: [...config.protected, CONFIG_FILE, config.program],
       dataSnapshot: null,
-      slots: await assignDevices(config.slots, config.devices, options.gpus),
+      slots,
       hiddenFromTrain: [],
       isolation: { sandboxed: false, reason: "not decided yet" },
-      cleanups: new Set(),
+      protectedChecksums: {},
     };
     const chosen = await chooseIsolation(config, { unsandboxed: options.unsandboxed ?? false, writesCode: options.writesCode ?? false, env: process.env });
     ctx.isolation = chosen.isolation;
     ledger.setIsolation(tag, isolationLabel(ctx.isolation));
     if (existing) await recover(ctx, session);
+    ctx.protectedChecksums = await protectedChecksumsAt(projectDir, session.baseCommit, ctx.protectedGlobs);
     ledger.updateSession(tag, { state: "running", stopReason: null });
     options.bus.emit({
       type: "session_started", at: isoAt(clock), tag, branch: session.branch, baseCommit: session.baseCommit, resumed: existing !== null,
@@ -194,7 +197,7 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
     if (result.paused) options.bus.emit({ type: "session_stopped", at: isoAt(clock), reason: result.reason, summary });
     return { tag, reason: result.reason, paused: result.paused, summary };
   } finally {
-    await settleCleanups(opened.ctx);
+    await releaseSlots(opened.ctx);
     opened.close();
   }
 }

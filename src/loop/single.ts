@@ -5,7 +5,7 @@ import type { LedgerExperiment } from "../ledger/sqlite.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 import { applyOutcome, type BestState } from "./apply.ts";
 import { createAcceptancePolicy } from "./decide.ts";
-import { runExperiment, settleCleanups, type ExperimentOutcome, type Job } from "./experiment.ts";
+import { runExperiment, releaseSlots, type ExperimentOutcome, type Job } from "./experiment.ts";
 import { readyData } from "./prepare.ts";
 import { collectNoiseGroups } from "./scheduler.ts";
 import { openSession, type OpenOptions } from "./session.ts";
@@ -108,7 +108,7 @@ export async function runSingleExperiment(options: SingleOptions): Promise<Singl
       noiseSigma: after.noiseSigma,
     };
   } finally {
-    await settleCleanups(opened.ctx);
+    await releaseSlots(opened.ctx);
     opened.close();
   }
 }

@@ -1,0 +1,233 @@
+// Running one experiment job, start to finish, on the machine it is called on: check the commit out,
+// verify the protected files and the data against the spec before anything runs, train under the
+// budget (sandboxed), verify again, evaluate with the protected scorer (and its model servers),
+// verify again, read the metrics, write the result. The local executor calls this in-process;
+// `autoresearch job <spec.json>` calls it on another machine.
+import { execFile } from "node:child_process";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { promisify } from "node:util";
+import * as git from "../git/index.ts";
+import { ALWAYS_EXCLUDED_DIRS, diffHashes, hashTree, protectedFiles, verifySnapshot } from "../guard/checksums.ts";
+import { ENV_DATA_DIR, ENV_METRICS_FILE, ENV_PHASE, ENV_REPLICA } from "../project/contract.ts";
+import { runCommand, type RunOutcome, type RunSpec } from "../runner/process.ts";
+import { runServed } from "../runner/served.ts";
+import { readMetricsJson, SelfReportedScanner, type MetricsReading } from "./metrics.ts";
+import { scorerSandbox, serveSandbox, trainSandbox } from "./sandboxes.ts";
+import type { JobResult, JobSpec } from "./spec.ts";
+
+const execFileAsync = promisify(execFile);
+
+export interface JobHooks {
+  signal: AbortSignal;
+  /** Called as each phase starts (the harness turns it into an event). */
+  onPhase?: (phase: "train" | "evaluate") => void;
+  /** Each normalised line of the train output, as it is written. */
+  onLine?: (line: string) => void;
+}
+
+type Status = JobResult["status"];
+
+export async function runJob(job: JobSpec, hooks: JobHooks): Promise<JobResult> {
+  const started = performance.now();
+  const timings: JobResult["timings"] = { checkoutMs: 0, totalMs: 0 };
+  const device = { requested: job.device, name: await deviceName(job.device) };
+  const result = (status: Status, reason: string | null, extra: Partial<JobResult> = {}): JobResult => {
+    timings.totalMs = Math.round(performance.now() - started);
+    return {
+      version: 1, experimentId: job.experimentId, status, reason, metric: null, heldOut: null, secondary: {}, memoryGb: null,
+      selfReported: false, dataTampered: false, timings, device, logPath: job.logPath, ...extra,
+    };
+  };
+  mkdirSync(dirname(job.logPath), { recursive: true });
+  let checkout: Checkout | null = null;
+  try {
+    checkout = await checkOut(job);
+    timings.checkoutMs = Math.round(performance.now() - started);
+    const refused = await integrityProblem(job, checkout.dir);
+    if (refused) {
+      appendFileSync(job.logPath, `--- refused before running: ${refused.reason}\n`);
+      return finishJob(job, result("rejected", refused.reason, { dataTampered: refused.dataTampered }));
+    }
+    const codeBefore = await hashCode(job, checkout.dir);
+    rmSync(job.outputDir, { recursive: true, force: true });
+    mkdirSync(job.outputDir, { recursive: true });
+
+    const base: Omit<RunSpec, "command" | "env" | "timeoutMs"> = {
+      cwd: checkout.dir, logPath: job.logPath, killGraceMs: job.killGraceSeconds * 1000, signal: hooks.signal, marker: job.marker,
+    };
+    const env = (phase: string, extra: Record<string, string> = {}) => ({ ...job.env, [ENV_PHASE]: phase, ...extra });
+
+    appendFileSync(job.logPath, `--- train: ${job.train.command}\n`);
+    hooks.onPhase?.("train");
+    const selfReportedScan = new SelfReportedScanner();
+    const trainStarted = performance.now();
+    const train = await runCommand({
+      ...base, command: job.train.command, env: env("train"), timeoutMs: job.train.timeoutSeconds * 1000,
+      onLine: (line) => {
+        selfReportedScan.push(line); // scanned as written: the capped log may have cut the line out
+        hooks.onLine?.(line);
+      },
+      hide: job.sandbox ? [] : job.data.hidden,
+      sandbox: trainSandbox(job, checkout.dir),
+    });
+    timings.trainMs = Math.round(performance.now() - trainStarted);
+    const trainFailure = phaseFailure("train", train, job.train.timeoutSeconds);
+    if (trainFailure) return finishJob(job, result(trainFailure.status, trainFailure.reason));
+    const afterTrain = await changedSince(job, checkout.dir, codeBefore, "training");
+    if (afterTrain) return finishJob(job, result("rejected", afterTrain.reason, { dataTampered: afterTrain.dataTampered }));
+
+    let reading: MetricsReading;
+    let selfReported = false;
+    if (job.evaluate) {
+      const evaluate = job.evaluate;
+      const metricsDir = join(job.runDir, `eval-${randomUUID().slice(0, 8)}`);
+      mkdirSync(metricsDir, { recursive: true });
+      const metricsPath = join(metricsDir, "metrics.json");
+      appendFileSync(job.logPath, `--- evaluate: ${evaluate.command}\n`);
+      hooks.onPhase?.("evaluate");
+      const evaluateStarted = performance.now();
+      const scorer: RunSpec = {
+        ...base, command: evaluate.command, env: env("evaluate", { [ENV_METRICS_FILE]: metricsPath }), timeoutMs: evaluate.timeoutSeconds * 1000,
+        sandbox: scorerSandbox(job, checkout.dir, metricsDir),
+      };
+      const evaluation = evaluate.serve
+        ? await runServed({
+            scorer,
+            servers: Array.from({ length: evaluate.replicas }, (_, replica) => ({
+              ...base, command: evaluate.serve!, timeoutMs: scorer.timeoutMs, sandbox: serveSandbox(job, checkout!.dir),
+              env: serverEnvironment(env("serve", { [ENV_REPLICA]: String(replica) })),
+            })),
+          })
+        : await runCommand(scorer);
+      timings.evaluateMs = Math.round(performance.now() - evaluateStarted);
+      const evaluateFailure = phaseFailure("evaluate", evaluation, evaluate.timeoutSeconds);
+      if (evaluateFailure) return finishJob(job, result(evaluateFailure.status, evaluateFailure.reason));
+      reading = existsSync(metricsPath)
+        ? readMetricsJson(readFileSync(metricsPath, "utf8"), job.metric)
+        : { kind: "no_metric", reason: "the evaluator exited 0 but wrote no metrics file" };
+      const afterEvaluation = await changedSince(job, checkout.dir, codeBefore, "evaluation");
+      if (afterEvaluation) return finishJob(job, result("rejected", afterEvaluation.reason, { dataTampered: afterEvaluation.dataTampered }));
+    } else {
+      selfReported = true;
+      reading = selfReportedScan.reading(job.metric);
+    }
+    if (reading.kind !== "ok") return finishJob(job, result(reading.kind, reading.reason, { selfReported }));
+    return finishJob(job, result("ok", null, {
+      metric: reading.metric, heldOut: reading.heldOut, secondary: reading.secondary, memoryGb: reading.memoryGb, selfReported,
+    }));
+  } catch (error) {
+    // A failure of the job's own machinery (git, disk): reported as the job's result, never left unanswered.
+    const status: Status = hooks.signal.aborted ? "interrupted" : "crash";
+    return finishJob(job, result(status, `harness error: ${(error as Error).message}`));
+  } finally {
+    await checkout?.release();
+  }
+}
+
+/** Writes the result where the spec says (atomically: a reader never sees half a file), and returns it. */
+function finishJob(job: JobSpec, result: JobResult): JobResult {
+  try {
+    mkdirSync(dirname(job.resultPath), { recursive: true });
+    const temporary = `${job.resultPath}.${process.pid}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify(result, null, 2)}\n`);
+    renameSync(temporary, job.resultPath);
+  } catch (error) {
+    // The in-process caller has the result anyway; a remote caller sees the missing file as a lost job.
+    process.emitWarning(`could not write the job result to ${job.resultPath}: ${(error as Error).message}`);
+  }
+  return result;
+}
+
+interface Checkout {
+  dir: string;
+  release(): Promise<void>;
+}
+
+/**
+ * The commit's files: the slot's persistent checkout reset to it (made on first use), or, without
+ * one, a scratch directory filled from `git archive` (no .git inside, nothing registered in the
+ * repository) and removed afterwards.
+ */
+async function checkOut(job: JobSpec): Promise<Checkout> {
+  if (job.workdir) {
+    if (existsSync(join(job.workdir, ".git"))) await git.resetWorktree(job.workdir, job.commit);
+    else await git.addWorktree(job.repository, job.workdir, job.commit);
+    return { dir: job.workdir, release: async () => {} };
+  }
+  const dir = mkdtempSync(join(tmpdir(), `autoresearch-job-${job.experimentId}-`));
+  try {
+    await git.extractCommit(job.repository, job.commit, dir);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return { dir, release: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Why the checkout must not run at all: its protected files or the data differ from what the session has. */
+async function integrityProblem(job: JobSpec, dir: string): Promise<{ reason: string; dataTampered: boolean } | null> {
+  const actual = hashTree(dir, await protectedFiles(dir, job.protectedGlobs, ALWAYS_EXCLUDED_DIRS));
+  const differences = diffHashes(job.protectedChecksums, await actual);
+  if (differences.length > 0) {
+    return { reason: `the checked-out commit's protected files differ from the session's: ${differences.slice(0, 5).join(", ")}`, dataTampered: false };
+  }
+  const data = await dataProblem(job);
+  return data ? { reason: data, dataTampered: true } : null;
+}
+
+async function dataProblem(job: JobSpec): Promise<string | null> {
+  if (!job.data.snapshot) return null;
+  const problems = await verifySnapshot(job.data.dir, job.data.snapshot);
+  return problems.length > 0 ? `prepared data does not match its checksums: ${problems.slice(0, 5).join("; ")}` : null;
+}
+
+/**
+ * Hashes of the protected files and of every file the commit tracks, as they are in the checkout:
+ * unsandboxed, a phase could rewrite the evaluator or its own committed code (so that what is scored
+ * is not what was committed); in the sandbox they are read-only, and this confirms it.
+ */
+async function hashCode(job: JobSpec, dir: string): Promise<Record<string, string>> {
+  const files = new Set([...(await protectedFiles(dir, job.protectedGlobs, ALWAYS_EXCLUDED_DIRS)), ...(await git.listFilesAt(job.repository, job.commit))]);
+  return hashTree(dir, [...files]);
+}
+
+async function changedSince(job: JobSpec, dir: string, before: Record<string, string>, phase: string): Promise<{ reason: string; dataTampered: boolean } | null> {
+  const changed = diffHashes(before, await hashCode(job, dir)).join(", ");
+  if (changed) return { reason: `files of the candidate changed during ${phase} (the scored code must be the committed code): ${changed}`, dataTampered: false };
+  const data = await dataProblem(job);
+  return data ? { reason: `${data} (during ${phase})`, dataTampered: true } : null;
+}
+
+/** A model server learns nothing of the data: no data directory, no metrics path. */
+function serverEnvironment(env: Record<string, string>): Record<string, string> {
+  const { [ENV_DATA_DIR]: _data, [ENV_METRICS_FILE]: _metrics, ...rest } = env;
+  return rest;
+}
+
+function phaseFailure(phase: string, outcome: RunOutcome, timeoutSeconds: number): { status: Status; reason: string } | null {
+  if (outcome.aborted) return { status: "interrupted", reason: `${phase} was interrupted (the harness was stopped)` };
+  if (outcome.timedOut) return { status: "timeout", reason: `${phase} ran past its hard limit of ${timeoutSeconds}s and was killed` };
+  if (outcome.exitCode !== 0) {
+    const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
+    return { status: "crash", reason: `${phase} ${how}` };
+  }
+  return null;
+}
+
+const deviceNames = new Map<string, Promise<string | null>>();
+
+/** The model of the device a job ran on: the GPU's name from nvidia-smi, or the CPU's. Read once per device. */
+function deviceName(device: string): Promise<string | null> {
+  let name = deviceNames.get(device);
+  if (!name) {
+    const gpu = /^cuda:(\d+)$/.exec(device);
+    name = gpu
+      ? execFileAsync("nvidia-smi", ["--query-gpu=name", "--format=csv,noheader", "-i", gpu[1]!], { timeout: 10_000 }).then(({ stdout }) => stdout.trim() || null, () => null)
+      : Promise.resolve(cpus()[0]?.model.trim() ?? null);
+    deviceNames.set(device, name);
+  }
+  return name;
+}
