@@ -1,0 +1,73 @@
+// `autoresearch job <spec.json>`: runs one experiment job on this machine, as an executor on another
+// machine (a cluster node) would have it run; also reruns an experiment by hand from its
+// .autoresearch/runs/<id>/job.json.
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { EXIT, UsageError, UserError } from "../errors.ts";
+import { runJob } from "../job/run.ts";
+import { jobSpecSchema, type JobSpec } from "../job/spec.ts";
+import { parse, type Command, type Io } from "./args.ts";
+
+export const jobCommand: Command = {
+  help: `usage: autoresearch job <spec.json> [--result PATH] [--output DIR] [--log PATH] [--scratch]
+
+Runs one experiment job: checks its commit out, refuses to run anything if the protected files or the
+prepared data differ from the spec's checksums, trains under the budget (sandboxed when the spec says
+so), evaluates, and writes the result as JSON. Executors run this on the machine where the GPU is;
+every experiment's spec is kept as .autoresearch/runs/<id>/job.json, so
+
+  autoresearch job .autoresearch/runs/12/job.json --result /tmp/12.json --output /tmp/12-out --log /tmp/12.log
+
+reruns experiment 12 by hand without touching the session's files.
+
+  --result PATH   where to write the result (default: the spec's resultPath)
+  --output DIR    the output directory for the run (default: the spec's outputDir)
+  --log PATH      the log to append to (default: the spec's logPath)
+  --scratch       check out into a scratch directory, even if the spec names a slot's checkout
+
+Exit code 0 when the job produced a result (whatever its status; the result says), 2 for a bad spec.`,
+  async run(argv: string[], io: Io) {
+    const { values, positionals } = parse("job", argv, {
+      result: { type: "string" }, output: { type: "string" }, log: { type: "string" }, scratch: { type: "boolean" },
+    }, 1);
+    const file = positionals[0];
+    if (file === undefined) throw new UsageError("job: missing <spec.json>", "Usage: autoresearch job <spec.json> (each experiment's is .autoresearch/runs/<id>/job.json)");
+    const spec = readSpec(resolve(io.cwd, file));
+    const job: JobSpec = {
+      ...spec,
+      ...(values.result ? { resultPath: resolve(io.cwd, values.result) } : {}),
+      ...(values.output ? { outputDir: resolve(io.cwd, values.output), runDir: resolve(io.cwd, values.output, "..") } : {}),
+      ...(values.log ? { logPath: resolve(io.cwd, values.log) } : {}),
+      ...(values.scratch ? { workdir: null } : {}),
+    };
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    try {
+      const result = await runJob(job, { signal: controller.signal });
+      const metric = result.metric === null ? "" : ` ${job.metric.name} ${result.metric}`;
+      io.stdout(`job ${job.experimentId}: ${result.status}${metric}${result.reason ? ` (${result.reason})` : ""}; result in ${job.resultPath}\n`);
+      return EXIT.ok;
+    } finally {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+    }
+  },
+};
+
+function readSpec(path: string): JobSpec {
+  if (!existsSync(path)) throw new UsageError(`job: ${path} does not exist`, "Give the path of a job spec, e.g. .autoresearch/runs/<id>/job.json.");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new UsageError(`job: ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = jobSpecSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.slice(0, 8).map((issue) => `${issue.path.join(".") || "(top level)"}: ${issue.message}`);
+    throw new UserError(`job: ${path} is not a job spec:\n  ${problems.join("\n  ")}`, { exitCode: EXIT.usage, hint: "A job spec is written by the harness for every experiment (.autoresearch/runs/<id>/job.json); see src/job/spec.ts." });
+  }
+  return parsed.data;
+}
