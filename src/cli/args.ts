@@ -38,6 +38,12 @@ export function finiteNumber(command: string, flag: string, value: string | unde
   return number;
 }
 
+/** What a command module exports; its one-line summary lives in the table in commands.ts. */
+export interface Command {
+  help: string;
+  run(argv: string[], io: Io): Promise<number>;
+}
+
 export interface Io {
   stdout: (text: string) => void;
   /** Bytes written to stdout that its reader has not taken yet (run --json drops log lines above a mark). */

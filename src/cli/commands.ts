@@ -1,33 +1,25 @@
-// The command table. Each command lives in its own file.
-import type { Io } from "./args.ts";
-import { dashboardCommand } from "./dashboard.ts";
-import { demoCommand } from "./demo.ts";
-import { doctorCommand } from "./doctor.ts";
-import { initCommand } from "./init.ts";
-import { mcpCommand } from "./mcp.ts";
-import { reportCommand } from "./report.ts";
-import { resultsCommand } from "./results.ts";
-import { runCommand } from "./run.ts";
-import { showCommand } from "./show.ts";
-import { statusCommand } from "./status.ts";
+// The command table. Each command lives in its own module, imported only when it is called:
+// `--version`, `status` or `show` never pay for the MCP SDK, the AI SDK or the dashboard.
+import type { Command } from "./args.ts";
 
-export interface Command {
+export interface CommandEntry {
+  /** The line in `autoresearch --help`; here, not in the module, so the list needs no import. */
   summary: string;
-  help: string;
-  run(argv: string[], io: Io): Promise<number>;
+  load(): Promise<Command>;
 }
 
-export const COMMANDS: Record<string, Command> = {
-  init: initCommand,
-  run: runCommand,
-  status: statusCommand,
-  results: resultsCommand,
-  show: showCommand,
-  dashboard: dashboardCommand,
-  report: reportCommand,
-  demo: demoCommand,
-  doctor: doctorCommand,
-  mcp: mcpCommand,
+export const COMMANDS: Record<string, CommandEntry> = {
+  init: { summary: "create a research project (a git repo) from a template", load: async () => (await import("./init.ts")).initCommand },
+  run: { summary: "run the research loop (resumes an existing tag)", load: async () => (await import("./run.ts")).runCommand },
+  status: { summary: "where a session stands (--json for scripts)", load: async () => (await import("./status.ts")).statusCommand },
+  results: { summary: "the experiment table (--json, --tsv)", load: async () => (await import("./results.ts")).resultsCommand },
+  show: { summary: "one experiment: description, diff, metrics, decision, log tail", load: async () => (await import("./show.ts")).showCommand },
+  dashboard: { summary: "a live web dashboard of the project's sessions on 127.0.0.1 (read-only)", load: async () => (await import("./dashboard.ts")).dashboardCommand },
+  report: { summary: "a self-contained HTML report plus progress.png/.svg of the progress chart", load: async () => (await import("./report.ts")).reportCommand },
+  demo: { summary: "a short real research session on the bundled ts-demo workload (no GPU, no API key)", load: async () => (await import("./demo.ts")).demoCommand },
+  doctor: { summary: "check Node, git, the sandbox, and (where the project needs them) Python and PyTorch", load: async () => (await import("./doctor.ts")).doctorCommand },
+  mcp: { summary: "serve MCP over stdio so an agent (Claude Code, Codex, Cursor) can drive a session", load: async () => (await import("./mcp.ts")).mcpCommand },
+  job: { summary: "run one experiment job from its spec (.autoresearch/runs/<id>/job.json): what executors run where the GPU is", load: async () => (await import("./job.ts")).jobCommand },
 };
 
 export function usage(): string {

@@ -1,15 +1,12 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CONFIG_FILE } from "../config/load.ts";
 import { startDashboard, type RunningDashboard } from "../dashboard/dashboard.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
-import { projectPaths } from "../project/paths.ts";
-import { parse, type Io } from "./args.ts";
-import type { Command } from "./commands.ts";
+import { CONFIG_FILE, projectPaths } from "../project/paths.ts";
+import { parse, type Command, type Io } from "./args.ts";
 import { findProjectDir } from "./project.ts";
 
 export const dashboardCommand: Command = {
-  summary: "a live web dashboard of the project's sessions on 127.0.0.1 (read-only)",
   help: `usage: autoresearch dashboard [--port N] [--project DIR]
 
 Serves the dashboard until Ctrl-C: the progress chart, the running experiments with their logs,

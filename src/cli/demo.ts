@@ -3,14 +3,12 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { runSession } from "../loop/session.ts";
 import { initProject } from "../project/init.ts";
-import { parse, positiveInteger, positiveNumber, type Io } from "./args.ts";
-import type { Command } from "./commands.ts";
+import { parse, positiveInteger, positiveNumber, type Command, type Io } from "./args.ts";
 import { exitCodeFor, runWithViews } from "./run.ts";
 
 export const DEMO_DEFAULTS = { budgetSeconds: 10, maxExperiments: 10 };
 
 export const demoCommand: Command = {
-  summary: "a short real research session on the bundled ts-demo workload (no GPU, no API key)",
   help: `usage: autoresearch demo [--dir DIR] [--budget S] [--max-experiments N] [--slots N] [--json]
 
 Creates a ts-demo project (a byte-level language model in TypeScript, trained on the Brown corpus)

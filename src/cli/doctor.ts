@@ -10,8 +10,7 @@ import { hidingProblem } from "../runner/isolation.ts";
 import { runCommand } from "../runner/process.ts";
 import { cgroupSupport, interpreterPaths, sandboxProblem } from "../sandbox/index.ts";
 import { harnessHome } from "../loop/environment.ts";
-import { parse, type Io } from "./args.ts";
-import type { Command } from "./commands.ts";
+import { parse, type Command, type Io } from "./args.ts";
 import { findProjectDir } from "./project.ts";
 
 const execFileAsync = promisify(execFile);
@@ -25,7 +24,6 @@ interface Check {
 }
 
 export const doctorCommand: Command = {
-  summary: "check Node, git, the sandbox, and (where the project needs them) Python and PyTorch",
   help: `usage: autoresearch doctor [--json] [--project DIR]`,
   async run(argv: string[], io: Io) {
     const { values } = parse("doctor", argv, { json: { type: "boolean" }, project: { type: "string" } });

@@ -1,10 +1,8 @@
-import { parse, type Io } from "./args.ts";
+import { parse, type Command, type Io } from "./args.ts";
 import { UsageError } from "../errors.ts";
 import { initProject, listTemplates } from "../project/init.ts";
-import type { Command } from "./commands.ts";
 
 export const initCommand: Command = {
-  summary: "create a research project (a git repo) from a template",
   help: `usage: autoresearch init <dir> --template NAME
 
 Creates <dir> as a new git repository from a template and commits it.

@@ -1,4 +1,4 @@
-// The `autoresearch` command: dispatch to one small module per command, and the one top-level catch.
+// The `autoresearch` command: dispatch to one small module per command, loaded when called, and the one top-level catch.
 import { environmentErrorFrom, EXIT, UserError } from "../errors.ts";
 import type { Io } from "./args.ts";
 import { COMMANDS, usage } from "./commands.ts";
@@ -13,16 +13,18 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.stdout(`${await version()}\n`);
     return EXIT.ok;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!entry) {
     io.stderr(`autoresearch: unknown command "${name}"\n${usage()}`);
     return EXIT.usage;
   }
-  if (rest.includes("--help") || rest.includes("-h")) {
-    io.stdout(`${command.help}\n`);
-    return EXIT.ok;
-  }
   try {
+    // Only the called command's module is loaded (and what it imports).
+    const command = await entry.load();
+    if (rest.includes("--help") || rest.includes("-h")) {
+      io.stdout(`${command.help}\n`);
+      return EXIT.ok;
+    }
     return await command.run(rest, io);
   } catch (thrown) {
     const error = environmentErrorFrom(thrown) ?? thrown;

@@ -1,11 +1,9 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { createResearchServer } from "../mcp/server.ts";
-import { parse, type Io } from "./args.ts";
-import type { Command } from "./commands.ts";
+import { parse, type Command, type Io } from "./args.ts";
 import { findProjectDir } from "./project.ts";
 
 export const mcpCommand: Command = {
-  summary: "serve MCP over stdio so an agent (Claude Code, Codex, Cursor) can drive a session",
   help: `usage: autoresearch mcp [--tag T] [--project DIR]
 
 Serves the Model Context Protocol on stdin/stdout. Tools: status, results, show_experiment,

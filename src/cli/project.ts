@@ -4,8 +4,7 @@ import { join } from "node:path";
 import { EXIT, UserError } from "../errors.ts";
 import { Ledger, LEDGER_FILE } from "../ledger/sqlite.ts";
 import type { SessionRecord } from "../ledger/types.ts";
-import { projectPaths, type ProjectPaths } from "../project/paths.ts";
-import { CONFIG_FILE } from "../config/load.ts";
+import { CONFIG_FILE, projectPaths, type ProjectPaths } from "../project/paths.ts";
 
 export function findProjectDir(start: string): string {
   let dir = start;

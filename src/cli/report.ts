@@ -1,12 +1,10 @@
 import { join, resolve } from "node:path";
 import { writeReport } from "../dashboard/report.ts";
 import { projectPaths } from "../project/paths.ts";
-import { parse, type Io } from "./args.ts";
-import type { Command } from "./commands.ts";
+import { parse, type Command, type Io } from "./args.ts";
 import { openLedgerReadOnly } from "./project.ts";
 
 export const reportCommand: Command = {
-  summary: "a self-contained HTML report plus progress.png/.svg of the progress chart",
   help: `usage: autoresearch report [--out DIR] [--tag T] [--project DIR]
 
 Writes index.html (the dashboard with the data inlined: it opens from disk, no server, no network),

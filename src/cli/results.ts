@@ -3,12 +3,10 @@ import { safeJson, safeLine } from "../text/safe-text.ts";
 import { formatDelta, formatDuration, formatMetric, truncate } from "../views/format.ts";
 import { isolationLines } from "../views/lines.ts";
 import { UsageError } from "../errors.ts";
-import { parse, type Io } from "./args.ts";
-import type { Command } from "./commands.ts";
+import { parse, type Command, type Io } from "./args.ts";
 import { openLedgerReadOnly, pickSession } from "./project.ts";
 
 export const resultsCommand: Command = {
-  summary: "the experiment table (--json, --tsv)",
   help: `usage: autoresearch results [--tag T] [--json | --tsv] [--project DIR]
 
   --tag T         the session (default: the latest)

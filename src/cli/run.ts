@@ -4,8 +4,7 @@ import { runEmergencyExitHooks } from "../loop/emergency.ts";
 import { runSession, type RunResult } from "../loop/session.ts";
 import { createJsonlPrinter } from "../views/jsonl.ts";
 import { createTerminalView } from "../views/terminal.ts";
-import { parse, finiteNumber, positiveInteger, positiveNumber, type Io } from "./args.ts";
-import type { Command } from "./commands.ts";
+import { parse, finiteNumber, positiveInteger, positiveNumber, type Command, type Io } from "./args.ts";
 import { portFlag, startRunDashboard } from "./dashboard.ts";
 
 export const RUN_HELP = `usage: autoresearch run [flags]
@@ -27,7 +26,6 @@ Running it again on the same tag resumes the session.
   --project DIR         the project directory (default: the current directory)`;
 
 export const runCommand: Command = {
-  summary: "run the research loop (resumes an existing tag)",
   help: RUN_HELP,
   async run(argv: string[], io: Io) {
     const { values } = parse("run", argv, {

@@ -1,16 +1,13 @@
 import { existsSync } from "node:fs";
-import { EXIT, UserError } from "../errors.ts";
+import { EXIT, UsageError, UserError } from "../errors.ts";
 import { experimentOutputDir } from "../project/paths.ts";
-import { readLogTail } from "../runner/process.ts";
+import { readLogTail } from "../runner/log-tail.ts";
 import { safeJson, safeLine, safeText } from "../text/safe-text.ts";
 import { formatDelta, formatDuration, formatMetric } from "../views/format.ts";
-import { parse, positiveInteger, type Io } from "./args.ts";
-import type { Command } from "./commands.ts";
+import { parse, positiveInteger, type Command, type Io } from "./args.ts";
 import { openLedgerReadOnly } from "./project.ts";
-import { UsageError } from "../errors.ts";
 
 export const showCommand: Command = {
-  summary: "one experiment: description, diff, metrics, decision, log tail",
   help: `usage: autoresearch show <id> [--json] [--project DIR]`,
   async run(argv: string[], io: Io) {
     const { values, positionals } = parse("show", argv, { json: { type: "boolean" }, project: { type: "string" } }, 1);

@@ -3,12 +3,10 @@ import { formatDelta, formatFlags, formatMetric } from "../views/format.ts";
 import { isolationLines } from "../views/lines.ts";
 import { lockHolder, sessionState } from "../loop/lock.ts";
 import { summarize } from "../loop/summary.ts";
-import { parse, type Io } from "./args.ts";
-import type { Command } from "./commands.ts";
+import { parse, type Command, type Io } from "./args.ts";
 import { openLedgerReadOnly, pickSession } from "./project.ts";
 
 export const statusCommand: Command = {
-  summary: "where a session stands (--json for scripts)",
   help: `usage: autoresearch status [--tag T] [--json] [--project DIR]
 
   --tag T         the session (default: the latest)

@@ -7,8 +7,9 @@ import type { z } from "zod";
 import { ConfigError } from "../errors.ts";
 import { deviceKind, type DeviceKind } from "./device-kind.ts";
 import { configSchema, type ParsedConfig } from "./schema.ts";
+import { CONFIG_FILE } from "../project/paths.ts";
 
-export const CONFIG_FILE = "autoresearch.config.json";
+export { CONFIG_FILE };
 
 export interface ResearchConfig extends ParsedConfig {
   projectDir: string;

@@ -15,6 +15,9 @@ export interface ProjectPaths {
   resultsTsv: string;
 }
 
+/** The project's config file; here rather than in config/ so that finding a project does not load the schema. */
+export const CONFIG_FILE = "autoresearch.config.json";
+
 export const STATE_DIR_NAME = ".autoresearch";
 
 export function projectPaths(projectDir: string): ProjectPaths {
