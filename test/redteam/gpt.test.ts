@@ -29,6 +29,7 @@ test("gpt: check-dodging models, torch patches and shadowing bytecode win nothin
   });
   const checkout = checkoutFingerprint(dir);
   const run = await runStudy(dir, "gpt", arena, 480_000);
+  t.diagnostic(sessionStory(dir));
   const baseline = [...rowsByDescription(dir).values()].find((row) => row.kind === "baseline");
   assert.equal(baseline?.status, "ok", sessionStory(dir));
   assert.ok(baseline!.metric! > 1.5 && baseline!.metric! < 4.3, `baseline val_bpb ${baseline!.metric}`);

@@ -29,6 +29,7 @@ test("ts-demo: escaped processes, late changes, overtime, check-dodging models a
   const dir = await makeStudy(t, "ts-demo", { config: { budgetSeconds: 1 }, proposals: [...cheats, overtime] });
   const checkout = checkoutFingerprint(dir);
   const run = await runStudy(dir, "escape", arena);
+  t.diagnostic(sessionStory(dir));
 
   const problems = cheatProblems(dir, run, cheats, UNIFORM_BPB - 0.01);
   const rows = rowsByDescription(dir);

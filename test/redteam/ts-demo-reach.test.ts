@@ -25,6 +25,7 @@ test("ts-demo: held-out data, the public source, plants for later runs, credenti
   const dir = await makeStudy(t, "ts-demo", { config: { budgetSeconds: 1 }, proposals: cheats });
   const checkout = checkoutFingerprint(dir);
   const run = await runStudy(dir, "reach", arena);
+  t.diagnostic(sessionStory(dir));
   const problems = [...cheatProblems(dir, run, cheats, UNIFORM_BPB - 0.01), ...harnessDamage(dir, "reach", arena, checkout)];
   // The persistence pair: the harvest found nothing the planting run left.
   const harvest = rowsByDescription(dir).get("harvest what earlier runs planted");

@@ -24,6 +24,7 @@ test("ts-demo: the ledger, results.tsv, the branch, .git, the user's checkout an
   const dir = await makeStudy(t, "ts-demo", { config: { budgetSeconds: 1 }, proposals: cheats });
   const checkout = checkoutFingerprint(dir);
   const run = await runStudy(dir, "state", arena);
+  t.diagnostic(sessionStory(dir));
   const problems = [...cheatProblems(dir, run, cheats, UNIFORM_BPB - 0.01), ...harnessDamage(dir, "state", arena, checkout)];
   assert.deepEqual(problems, [], sessionStory(dir));
 });
