@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 import * as git from "../git/index.ts";
 import { ALWAYS_EXCLUDED_DIRS, diffHashes, hashTree, protectedFiles, verifySnapshot } from "../guard/checksums.ts";
-import { ENV_DATA_DIR, ENV_METRICS_FILE, ENV_PHASE, ENV_REPLICA } from "../project/contract.ts";
+import { ENV_BUDGET_SECONDS, ENV_DATA_DIR, ENV_DEVICE, ENV_EXPERIMENT_ID, ENV_METRICS_FILE, ENV_OUTPUT_DIR, ENV_PHASE, ENV_REPLICA } from "../project/contract.ts";
 import { runCommand, type RunOutcome, type RunSpec } from "../runner/process.ts";
 import { runServed } from "../runner/served.ts";
 import { readMetricsJson, SelfReportedScanner, type MetricsReading } from "./metrics.ts";
@@ -58,7 +58,12 @@ export async function runJob(job: JobSpec, hooks: JobHooks): Promise<JobResult> 
     const base: Omit<RunSpec, "command" | "env" | "timeoutMs"> = {
       cwd: checkout.dir, logPath: job.logPath, killGraceMs: job.killGraceSeconds * 1000, signal: hooks.signal, marker: job.marker,
     };
-    const env = (phase: string, extra: Record<string, string> = {}) => ({ ...job.env, [ENV_PHASE]: phase, ...extra });
+    // The contract's variables that the spec says otherwise come from the spec, so an edited spec stays consistent.
+    const contract = {
+      [ENV_EXPERIMENT_ID]: String(job.experimentId), [ENV_OUTPUT_DIR]: job.outputDir, [ENV_DATA_DIR]: job.data.dir,
+      [ENV_BUDGET_SECONDS]: String(job.train.budgetSeconds), [ENV_DEVICE]: job.device,
+    };
+    const env = (phase: string, extra: Record<string, string> = {}) => ({ ...job.env, ...contract, [ENV_PHASE]: phase, ...extra });
 
     appendFileSync(job.logPath, `--- train: ${job.train.command}\n`);
     hooks.onPhase?.("train");

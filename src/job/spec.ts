@@ -44,7 +44,10 @@ export const jobSpecSchema = z.strictObject({
   killGraceSeconds: z.number().min(0),
   /** "cpu" or "cuda:N". */
   device: z.string().regex(/^(cpu|cuda:\d+)$/),
-  /** The environment of every phase before its own contract variables (already through the allow-list). */
+  /**
+   * The environment of every phase (already through the allow-list); the job sets the contract's
+   * variables that come from other fields (output and data directories, budget, device, experiment id, phase).
+   */
   env: z.record(z.string(), z.string()),
   /** null: run unsandboxed (the session's explicit choice); the held-out files are then covered by a mount namespace where possible. */
   sandbox: z.strictObject({
