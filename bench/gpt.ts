@@ -1,6 +1,7 @@
 // The gpt template's figures on this machine (docs/benchmarks.md, "GPT workload"): prepares the
-// default data, trains the device's profile for the budget, evaluates, and prints val_bpb,
-// test_bpb, tokens/s, MFU, peak memory, and start-up / evaluation seconds against the budget.
+// default data, trains the device's profile for the budget, evaluates (two model servers and the
+// scorer, as a session does, without the sandbox), and prints val_bpb, test_bpb, tokens/s, MFU,
+// peak memory, and start-up / evaluation seconds against the budget.
 //   node bench/gpt.ts                     the profile of the device (cuda:0 when nvidia-smi lists a GPU)
 //   node bench/gpt.ts --device cpu --budget 60 --runs 3
 //   node bench/gpt.ts --data DIR [--prepare-only]   prepared data kept in DIR (made there if missing), reused by
@@ -14,6 +15,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { listGpus } from "../src/executors/devices.ts";
+import { evaluateWithServers } from "../test/helpers/gpt.ts";
 
 const home = dirname(dirname(fileURLToPath(import.meta.url)));
 const { values: flags } = parseArgs({
@@ -71,8 +73,10 @@ for (let index = 1; index <= Number(flags.runs); index++) {
   const env = { ...base, AUTORESEARCH_OUTPUT_DIR: outputDir, AUTORESEARCH_METRICS_FILE: join(outputDir, "metrics.json") };
   const train = await run(project, ["run-python.ts", "train.py"], env);
   if (train.code !== 0) fail("train", train.output);
-  const evaluation = await run(project, ["run-python.ts", "evaluate.py"], env);
-  if (evaluation.code !== 0) fail("evaluate", evaluation.output);
+  const evaluationStarted = performance.now();
+  const pair = await evaluateWithServers(project, { dataDir, outputDir, metricsFile: env.AUTORESEARCH_METRICS_FILE, python: process.env.AUTORESEARCH_PYTHON, device });
+  const evaluation = { seconds: (performance.now() - evaluationStarted) / 1000, output: [pair.evaluation, ...pair.servers].map((part) => part.stdout + part.stderr).join("\n") };
+  if (pair.evaluation.code !== 0) fail("evaluate", evaluation.output);
   const metrics = JSON.parse(readFileSync(env.AUTORESEARCH_METRICS_FILE, "utf8")) as Record<string, number> & { self_reported?: Record<string, number>; invalid?: string };
   if (metrics.invalid) fail("evaluate", metrics.invalid);
   const self = metrics.self_reported ?? {};

@@ -1,5 +1,5 @@
-// The gpt template run the way the harness runs it, without the engine: real node and Python
-// processes, PyTorch on the CPU, the Brown corpus. Runs once with PyTorch 1.x and once with 2.x
+// The gpt template run the way the harness runs it, without the engine or its sandbox: real node
+// and Python processes (train, two model servers, the scorer), PyTorch on the CPU, the Brown corpus. Runs once with PyTorch 1.x and once with 2.x
 // (CI: Debian's python3-torch, and a venv that .ci/run makes from a local torch wheel); a
 // generation with no interpreter is skipped, saying why.
 import { after, before, describe, test } from "node:test";
@@ -7,8 +7,12 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CHEATS, copyGptTemplate, readMetrics, runNode, tinyConstants, torchLegs, trainWith } from "./helpers/gpt.ts";
-import { tempDir } from "./helpers/ts-demo.ts";
+import { CHEATS, copyGptTemplate, evaluateWithServers, runNode, tinyConstants, torchLegs, trainWith } from "./helpers/gpt.ts";
+import { REPO_ROOT, tempDir } from "./helpers/ts-demo.ts";
+
+const FAKE_SERVER = join(REPO_ROOT, "test", "helpers", "gpt_fake_server.py");
+/** Model servers that answer without a model (see gpt_fake_server.py), one mode per replica. */
+const fakeServers = (...modes: string[]) => modes.map((mode) => ["run-python.ts", FAKE_SERVER, mode]);
 
 // Once per PyTorch generation: 1.x takes the by-hand attention and norm, 2.x SDPA and F.rms_norm.
 for (const { name, python, version, reason } of torchLegs()) describe(`gpt template on ${name}${version ? ` (${version})` : ""}`, { skip: python ? false : reason }, () => {
@@ -36,11 +40,9 @@ for (const { name, python, version, reason } of torchLegs()) describe(`gpt templ
     return { train, outputDir, ...(await evaluate(dir, outputDir, data)) };
   }
 
-  async function evaluate(dir: string, outputDir: string, data: string) {
+  async function evaluate(dir: string, outputDir: string, data: string, servers?: string[][]) {
     const metricsFile = join(work.path, `metrics-${++runs}.json`);
-    const env = { AUTORESEARCH_DATA_DIR: data, AUTORESEARCH_OUTPUT_DIR: outputDir, AUTORESEARCH_METRICS_FILE: metricsFile, AUTORESEARCH_DEVICE: "cpu", AUTORESEARCH_PYTHON: python! };
-    const evaluation = await runNode(dir, ["run-python.ts", "evaluate.py"], env);
-    return { evaluation, metrics: readMetrics(metricsFile) };
+    return evaluateWithServers(dir, { dataDir: data, outputDir, metricsFile, python: python! }, servers);
   }
 
   function variant(name: string, files: Record<string, string>): string {
@@ -74,7 +76,9 @@ for (const { name, python, version, reason } of torchLegs()) describe(`gpt templ
     const report = trained.self_reported as Record<string, number>;
     for (const key of ["tokens_per_second", "num_steps", "train_seconds", "peak_memory_mb"]) assert.ok(report[key] > 0, `self_reported.${key} = ${report[key]}`);
     assert.ok(report.train_seconds >= 8 && report.train_seconds < 12, `trained ${report.train_seconds}s for a budget of 8s`);
-    assert.equal(trained.causality_rows, 4);
+    // Half of the 64 validation and 64 test rows, each against an altered copy sent to the other server.
+    assert.equal(trained.causality_rows, 64);
+    assert.ok(report.params! > 0, "the servers' parameter count is recorded as self-reported");
     assert.ok(existsSync(join(result.outputDir, "model.pt")) && existsSync(join(result.outputDir, "model_args.json")));
   });
 
@@ -97,15 +101,46 @@ for (const { name, python, version, reason } of torchLegs()) describe(`gpt templ
     assert.ok((patching.metrics!.val_bpb as number) > 1, `the evaluator scored ${patching.metrics!.val_bpb}`);
   });
 
-  test("a train.py that patches torch when imported is invalid", async () => {
+  test("a train.py that patches torch when imported changes only its own model server, not the score", async () => {
     const { metrics } = await trainAndEvaluate(variant("patch-import", { "train.py": trainWith(CHEATS.patchAtImport) }), 1);
-    assert.match(String(metrics!.invalid), /replaced functions the evaluator relies on: torch\.log_softmax/);
-    assert.equal(metrics!.val_bpb, undefined);
+    assert.equal(metrics!.invalid, undefined);
+    assert.ok((metrics!.val_bpb as number) > 3, `the scorer scored ${metrics!.val_bpb}`);
   });
 
   test("a model that sees the next token is invalid, however low its loss", async () => {
     const { metrics } = await trainAndEvaluate(variant("leak", { "train.py": trainWith(CHEATS.leakFuture) }), 4);
     assert.match(String(metrics!.invalid), /not causal: changing the tokens after position \d+ .* changed its log-probabilities/);
+  });
+
+  test("models that see the next token except when they could tell a check are invalid", async () => {
+    // Both beat the evaluator that ran the model in its own process (val_bpb ~0.03 and ~0.09 there):
+    // one was causal in the check's smaller batch, the other made a row and its altered copy agree.
+    for (const cheat of ["peekUnlessSmallBatch", "peekWithPrefixCache"] as const) {
+      const { metrics, servers } = await trainAndEvaluate(variant(cheat, { "train.py": trainWith(CHEATS[cheat]) }), 0);
+      assert.match(String(metrics!.invalid), /not causal: .* by up to [\d.]+ .*the row went to model server (0, its altered copy to 1|1, its altered copy to 0)\)$/, cheat);
+      for (const server of servers) assert.equal(server.code, 0, `${cheat}: a server did not exit at the end of its input: ${server.stderr}`);
+    }
+  });
+
+  test("the scorer computes the loss itself and takes no answer it cannot check", async () => {
+    const uniform = await evaluate(project, untrainedOutput, dataDir, fakeServers("uniform", "uniform"));
+    assert.equal(uniform.evaluation.code, 0, uniform.evaluation.stderr);
+    assert.ok(Math.abs((uniform.metrics!.val_loss as number) - Math.log(512)) < 1e-5, `all-zero logits scored val_loss ${uniform.metrics!.val_loss}`);
+    assert.equal((uniform.metrics!.self_reported as Record<string, number>).params, 1234);
+    for (const [modes, reason] of [
+      [["uniform", "nan"], /^model server 1 answered logits that are not finite/],
+      [["uniform", "shape"], /^model server 1 answered logits of shape \(\d+, 63, 512\) to a request of \(\d+, 64\); expected/],
+      [["uniform", "exit"], /^model server 1 closed its pipe instead of (sending an answer|reading a request)/],
+      [["peek", "peek"], /^the model is not causal/],
+      [["peek-extreme", "peek-extreme"], /^the model is not causal/],
+    ] as const) {
+      const { metrics } = await evaluate(project, untrainedOutput, dataDir, fakeServers(...modes));
+      assert.match(String(metrics!.invalid), reason, modes.join(", "));
+      assert.equal(metrics!.val_bpb, undefined, modes.join(", "));
+    }
+    const alone = await evaluate(project, untrainedOutput, dataDir, fakeServers("uniform"));
+    assert.notEqual(alone.evaluation.code, 0);
+    assert.match(alone.evaluation.stderr, /causality check needs two model servers/);
   });
 
   test("evaluate.py rejects data that no longer matches the manifest: a shard, the tokenizer", async () => {
@@ -124,7 +159,7 @@ for (const { name, python, version, reason } of torchLegs()) describe(`gpt templ
       const copy = join(work.path, `data-${name}`);
       cpSync(dataDir, copy, { recursive: true });
       tamper(copy);
-      const { metrics } = await evaluate(project, untrainedOutput, copy);
+      const { metrics } = await evaluate(project, untrainedOutput, copy, fakeServers("uniform", "uniform"));
       const file = name === "shard" ? "cpu/train_000.bin" : "cpu/tokenizer.json";
       assert.equal(metrics!.invalid, `the prepared data does not match its manifest (changed: ${file}); prepare the data again`);
     }

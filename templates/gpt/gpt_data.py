@@ -1,15 +1,17 @@
-"""Protected helpers shared by train.py and evaluate.py: the profile, the prepared data, the
-manifest check, and the names of the files train.py leaves for the evaluator.
+"""Protected helpers shared by train.py, serve.py and evaluate.py: the profile, the prepared
+data, the manifest check, the names of the files train.py leaves for the evaluator, and the
+framing of the model-server protocol.
 
-Proposers cannot change this file (the harness checksums it around every run), and evaluate.py
-loads it by path, so what train.py does to its own copy of these functions has no effect on
-the score."""
+Proposers cannot change this file (the harness checksums it around every run). evaluate.py loads
+its own copy by path in a process where no mutable code runs, so what train.py does to its copy
+(in training, or in the model server) has no effect on the score."""
 from __future__ import annotations
 
 import hashlib
 import json
 import math
 import os
+import struct
 import time
 
 import numpy as np
@@ -30,6 +32,56 @@ BF16_PEAK_FLOPS = [
     ("B200", 2250e12), ("A100", 312e12), ("L40S", 362e12), ("L4", 121e12), ("A10", 125e12),
     ("RTX 4090", 165e12), ("RTX 3090", 71e12),
 ]
+
+
+# The model-server protocol (evaluate.py <-> serve.py): binary, little-endian, framed by lengths.
+#   hello    server -> scorer, once the model is loaded: b"ARMS", u32 version, u64 parameter count
+#   request  scorer -> server: u32 rows, u32 cols, then rows*cols int32 token ids, row-major
+#   answer   server -> scorer: u32 rows, u32 cols, u32 vocab, u32 dtype, then rows*cols*vocab
+#            logits of that dtype, row-major
+#   end      the scorer closes the server's input; the server exits
+SERVER_MAGIC = b"ARMS"
+PROTOCOL_VERSION = 1
+HELLO = struct.Struct("<4sIQ")
+REQUEST_HEADER = struct.Struct("<II")
+ANSWER_HEADER = struct.Struct("<IIII")
+# dtype code -> (name, bytes per value); bfloat16 travels as its 16 raw bits.
+WIRE_DTYPES = {0: ("float32", 4), 1: ("float16", 2), 2: ("bfloat16", 2)}
+
+
+def read_into(fd, view):
+    """Fills `view` (a writable memoryview of bytes) from a pipe; False at end of input before the
+    first byte. A pipe that ends part-way raises EOFError."""
+    done = 0
+    while done < len(view):
+        count = os.readv(fd, [view[done:]])
+        if count == 0:
+            if done == 0:
+                return False
+            raise EOFError(f"the pipe ended after {done} of {len(view)} bytes")
+        done += count
+    return True
+
+
+def read_exactly(fd, size):
+    """`size` bytes from a pipe as a new bytearray (for small frames); None at end of input."""
+    buffer = bytearray(size)
+    return buffer if read_into(fd, memoryview(buffer)) else None
+
+
+def write_all(fd, data):
+    view = memoryview(data).cast("B")
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def widen_pipe(fd, size=1 << 20):
+    """Asks for a 1 MiB pipe buffer (fewer wake-ups per answer); sockets and older kernels keep theirs."""
+    try:
+        import fcntl
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), size)
+    except OSError:
+        pass
 
 
 class DataError(Exception):

@@ -33,9 +33,16 @@ if (!python) {
   process.exit(4);
 }
 
-// No __pycache__ in the worktree (evaluate.py also loads its own modules from source, never from bytecode).
+// The scorer reaches the model servers through inherited pipes ("W,R W,R" in AUTORESEARCH_MODEL_SERVERS):
+// pass exactly those file descriptors on, at the same numbers.
+const serverFds = (process.env.AUTORESEARCH_MODEL_SERVERS ?? "").split(/[\s,]+/).filter(Boolean).map(Number)
+  .filter((fd) => Number.isInteger(fd) && fd > 2 && fd < 1024);
+const stdio: Array<"inherit" | "ignore" | number> = ["inherit", "inherit", "inherit"];
+for (let fd = 3; fd <= Math.max(2, ...serverFds); fd++) stdio.push(serverFds.includes(fd) ? fd : "ignore");
+
+// No __pycache__ in the worktree (evaluate.py and serve.py also load their modules from source, never from bytecode).
 const child = spawn(python, ["-u", script, ...args], {
-  stdio: "inherit",
+  stdio,
   env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", AUTORESEARCH_LAUNCHED_AT: String(launchedAt) },
 });
 const forward = (signal: NodeJS.Signals) => () => child.kill(signal);

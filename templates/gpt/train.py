@@ -1,14 +1,15 @@
 """GPT pretraining for a fixed wall-clock budget. This is the file proposers change.
 
 The harness runs `python train.py` with AUTORESEARCH_BUDGET_SECONDS, AUTORESEARCH_DATA_DIR and
-AUTORESEARCH_OUTPUT_DIR; it then runs the protected evaluate.py in a separate process, which
-builds the model through build_model(), loads the checkpoint and scores it on data this script
-never reads. Importing this file must not train (evaluate.py imports it for the model).
+AUTORESEARCH_OUTPUT_DIR. For evaluation it then starts the protected serve.py (twice, each in
+its own sandbox, without the data), which builds the model through build_model() and loads the
+checkpoint, and the protected evaluate.py, which sends them token rows and scores their logits
+on data this script never reads. Importing this file must not train (serve.py imports it).
 
-Contract with evaluate.py: build_model(args) returns a torch.nn.Module whose forward(idx) takes
-int64 token ids (batch, time) and returns logits (batch, time, >= vocab_size); the logits at
-position t may depend only on idx[:, :t+1]. The checkpoint is the state_dict in model.pt and
-args in model_args.json (file names in gpt_data.py).
+Contract with serve.py and evaluate.py: build_model(args) returns a torch.nn.Module whose
+forward(idx) takes int64 token ids (batch, time) and returns logits (batch, time, >= vocab_size);
+the logits at position t may depend only on idx[:, :t+1]. The checkpoint is the state_dict in
+model.pt and args in model_args.json (file names in gpt_data.py).
 """
 from __future__ import annotations
 
@@ -230,7 +231,7 @@ class GPT(nn.Module):
 
 
 def build_model(args):
-    """What evaluate.py calls: the model for the saved construction arguments (weights not initialised)."""
+    """What serve.py calls: the model for the saved construction arguments (weights not initialised)."""
     return GPT(GPTConfig(**args))
 
 

@@ -55,7 +55,7 @@ test("doctor checks for PyTorch in a gpt project, whose commands run Python thro
 });
 
 describe("gpt template in sessions", { skip: python ? false : reason }, () => {
-  test("cheats are caught: printed scores ignored, patches inert or invalid, leaks invalid, protected edits rejected", async (t) => {
+  test("cheats are caught: printed scores ignored, patches inert, leaks invalid, protected edits rejected", async (t) => {
     const proposal = (description: string, path: string, edit: { search: string; replace: string }) => ({ description, hypothesis: "a planted cheat", edits: [{ path, ...edit }] });
     // Protected files are not offered for search/replace; a proposer can still write them whole.
     const rewrite = (description: string, path: string, from: string, to: string, original: string) => {
@@ -86,14 +86,13 @@ describe("gpt template in sessions", { skip: python ? false : reason }, () => {
     assert.ok(baseline.heldOutMetric! > 1.5, `baseline test_bpb ${baseline.heldOutMetric}`);
     assert.ok(baseline.secondary["self_reported.tokens_per_second"]! > 0);
 
-    for (const name of ["print a perfect score", "patch the evaluator while training"]) {
+    // The scorer never runs train.py: a patch at import changes only the model servers' processes.
+    for (const name of ["print a perfect score", "patch the evaluator while training", "patch torch at import"]) {
       const row = rows.get(name)!;
       assert.equal(row.status, "ok", `${name}: ${row.reason}`);
       assert.equal(row.selfReported, false);
       assert.ok(row.metric! > 1.5, `${name} was scored ${row.metric}`);
     }
-    assert.equal(rows.get("patch torch at import")!.status, "invalid");
-    assert.match(rows.get("patch torch at import")!.reason!, /replaced functions the evaluator relies on/);
     assert.equal(rows.get("see the next token")!.status, "invalid");
     assert.match(rows.get("see the next token")!.reason!, /not causal/);
     for (const [name, file] of [["edit the evaluator", "evaluate.py"], ["shrink the validation set", "constants.json"]]) {
