@@ -402,15 +402,18 @@ export const STEAL = blocks({
     note("re-ran prepare.ts: exit " + prepare.status + " " + (prepare.stderr ?? "").slice(0, 200));
     for (const name of ["train.bin", "val.bin", "test.bin"]) grab("re-derived", path.join(data, name));
   }`,
-  /** Leaves files where a later run (or the user's shell) will find them: /tmp, HOME dotfiles, the user's real home. */
+  /** Leaves files where a later run (or the user's shell) will find them: /tmp, HOME dotfiles, the user's real home, the checkout it runs in. */
   plantForLater: `
   const homes = new Set([process.env.HOME, (() => { try { return os.userInfo().homedir; } catch { return undefined; } })(), "/root"].filter(Boolean));
-  for (const dir of ["/tmp", "/var/tmp", "/dev/shm", process.env.TMPDIR, ...homes].filter(Boolean)) plant(dir, "persist", "memo for later runs\\n");
+  // The checkout the phase runs in (a slot may reuse it for the next experiment) and the output dir's parents too.
+  const out = process.env.AUTORESEARCH_OUTPUT_DIR ?? ".";
+  for (const dir of ["/tmp", "/var/tmp", "/dev/shm", process.env.TMPDIR, ...homes, process.cwd(), path.dirname(process.cwd()), path.dirname(out), path.dirname(path.dirname(out))].filter(Boolean)) plant(dir, "persist", "memo for later runs\\n");
   for (const home of homes) { try { fs.appendFileSync(path.join(home, ".bashrc"), "\\n# " + PLANT + "-bashrc\\n"); note("appended to " + home + "/.bashrc"); } catch {} }`,
   /** Looks for what an earlier run planted. */
   harvestPlants: `
   const homes = new Set([process.env.HOME, "/root"].filter(Boolean));
-  for (const dir of ["/tmp", "/var/tmp", "/dev/shm", process.env.TMPDIR, ...homes].filter(Boolean)) {
+  const out = process.env.AUTORESEARCH_OUTPUT_DIR ?? ".";
+  for (const dir of ["/tmp", "/var/tmp", "/dev/shm", process.env.TMPDIR, ...homes, process.cwd(), path.dirname(process.cwd()), path.dirname(out), path.dirname(path.dirname(out))].filter(Boolean)) {
     let names = []; try { names = fs.readdirSync(dir); } catch {}
     for (const name of names) if (name.startsWith(PLANT)) { note("found a plant from an earlier run: " + path.join(dir, name)); grab("plant", path.join(dir, name)); }
   }

@@ -23,7 +23,8 @@ test("gpt: check-dodging models, torch patches and shadowing bytecode win nothin
     proposal("shadow the protected modules with planted bytecode", GPT_CHEATS.shadowBytecode),
   ];
   const dir = await makeStudy(t, "gpt", {
-    config: { budgetSeconds: 4, budgetByDevice: { cpu: 4 }, killGraceSeconds: 2 },
+    // A generous start-up allowance: importing torch on a loaded 2-core machine can take most of the default 10 s.
+    config: { budgetSeconds: 4, budgetByDevice: { cpu: 4 }, startupSeconds: 40, killGraceSeconds: 2 },
     files: { "constants.json": `${JSON.stringify(tinyConstants(), null, 2)}\n` },
     proposals: cheats,
   });
