@@ -64,7 +64,7 @@ export const runCommand: Command = {
 };
 
 export function exitCodeFor(result: RunResult): number {
-  if (result.reason.startsWith("interrupted")) return EXIT.interrupted;
+  if (result.interrupted) return EXIT.interrupted;
   return result.paused ? EXIT.paused : EXIT.ok;
 }
 

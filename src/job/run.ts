@@ -38,7 +38,7 @@ export async function runJob(job: JobSpec, hooks: JobHooks): Promise<JobResult> 
     timings.totalMs = Math.round(performance.now() - started);
     return {
       version: 1, experimentId: job.experimentId, status, reason, metric: null, heldOut: null, secondary: {}, memoryGb: null,
-      selfReported: false, dataTampered: false, timings, device, logPath: job.logPath, ...extra,
+      selfReported: false, dataTampered: false, harnessError: false, timings, device, logPath: job.logPath, ...extra,
     };
   };
   mkdirSync(dirname(job.logPath), { recursive: true });
@@ -126,7 +126,7 @@ export async function runJob(job: JobSpec, hooks: JobHooks): Promise<JobResult> 
   } catch (error) {
     // A failure of the job's own machinery (git, disk): reported as the job's result, never left unanswered.
     const status: Status = hooks.signal.aborted ? "interrupted" : "crash";
-    return finishJob(job, result(status, `harness error: ${(error as Error).message}`));
+    return finishJob(job, result(status, `harness error: ${(error as Error).message}`, { harnessError: true }));
   } finally {
     await checkout?.release();
   }

@@ -80,6 +80,8 @@ export interface JobResult {
   selfReported: boolean;
   /** The prepared data did not match its checksums: the session must pause until it is prepared again. */
   dataTampered: boolean;
+  /** The job's own machinery failed (git, disk), not the workload: the reason is the error. */
+  harnessError: boolean;
   timings: { checkoutMs: number; trainMs?: number; evaluateMs?: number; totalMs: number };
   /** What the job actually ran on: the requested device and its model name where it can be read. */
   device: { requested: string; name: string | null };

@@ -38,6 +38,8 @@ export interface ExperimentOutcome {
   reason: string | null;
   /** Set when the prepared data was found modified: the whole session must pause. */
   dataTampered: boolean;
+  /** The harness failed (git, disk), not the workload: the scheduler decides whether the session can go on. */
+  harnessError?: boolean;
   timings: PhaseTimings;
 }
 
@@ -113,11 +115,12 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
     if (result.status === "ok") ctx.ledger.updateExperiment(id, { secondary: result.secondary, memoryGb: result.memoryGb });
     return finish(result.status, result.reason, {
       metric: result.metric, heldOutMetric: result.heldOut, selfReported: result.selfReported, dataTampered: result.dataTampered,
+      harnessError: result.harnessError,
     });
   } catch (error) {
     // A failure of the harness itself (git, disk): recorded against the experiment, never left "running".
     if (id < 0) throw error;
-    return finish(signal.aborted ? "interrupted" : "crash", `harness error: ${(error as Error).message}`, { candidateCommit: null });
+    return finish(signal.aborted ? "interrupted" : "crash", `harness error: ${(error as Error).message}`, { candidateCommit: null, harnessError: true });
   } finally {
     if (id >= 0 && signal.aborted) await killMarkedProcesses(runMarker(ctx, id));
   }

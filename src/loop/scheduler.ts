@@ -13,6 +13,8 @@ import { environmentErrorAt, type EnvironmentError } from "../errors.ts";
 export interface LoopResult {
   reason: string;
   paused: boolean;
+  /** Stopped by the user (Ctrl-C, SIGTERM), not by a rule: what `run`'s exit code says. */
+  interrupted?: boolean;
 }
 
 export interface LoopOptions {
@@ -79,8 +81,8 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
     const result = await applyOutcome(ctx, options.policy, state, outcome, options.baselineRuns);
     // A harness error recorded against the experiment (its log could not be written...) that is the disk's or the
     // permissions' fault stops the session: every later experiment would fail the same way.
-    if (outcome.status === "crash" && outcome.reason?.startsWith("harness error: ")) {
-      const environment = environmentErrorAt(new Error(outcome.reason.slice("harness error: ".length)), ctx.paths.stateDir);
+    if (outcome.harnessError && outcome.reason) {
+      const environment = environmentErrorAt(new Error(outcome.reason), ctx.paths.stateDir);
       if (environment) {
         harnessFailure ??= environment;
         stop ??= { paused: true, reason: environment.message };
@@ -104,7 +106,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   const baselineJob: Job = { kind: "baseline", commit: session.baseCommit, description: "baseline (unchanged code)" };
 
   for (;;) {
-    if (signal.aborted && !stop) stop = { paused: false, reason: "interrupted (Ctrl-C)" };
+    if (signal.aborted && !stop) stop = { paused: false, interrupted: true, reason: "interrupted (Ctrl-C)" };
     if (!stop) {
       const verdict = checkStopRules(
         { experiments: started, startedAtMs: runStartedMs, nowMs: ctx.clock.now(), best: state.metric, direction: ctx.config.metric.direction, consecutiveFailures },

@@ -60,14 +60,21 @@ export interface OpenedSession {
   ctx: SessionContext;
   session: SessionRecord;
   resumed: boolean;
-  close(): void;
+  /** Records nothing: releases the slots' checkouts, the ledger and the run lock. */
+  close(): Promise<void>;
 }
 
-export interface RunResult {
+export interface RunResult extends SessionStop {
   tag: string;
+  summary: SessionSummary;
+}
+
+/** How a run of a session ended: by a rule or the work running out, paused for the user, or interrupted by them. */
+export interface SessionStop {
   reason: string;
   paused: boolean;
-  summary: SessionSummary;
+  /** Ctrl-C or SIGTERM (the exit code says so), not a stop rule. */
+  interrupted: boolean;
 }
 
 const TAG_CHARACTERS = /^[A-Za-z0-9._-]*$/;
@@ -108,10 +115,15 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
   const releaseLock = acquireRunLock(paths.lockFile);
   const ledger = Ledger.open(paths.stateDir);
   let removeEmergencyHook = () => {};
-  const close = () => {
-    removeEmergencyHook();
-    ledger.close();
-    releaseLock();
+  let slots: SessionContext["slots"] = [];
+  const close = async () => {
+    try {
+      await releaseSlots({ paths, slots });
+    } finally {
+      removeEmergencyHook();
+      ledger.close();
+      releaseLock();
+    }
   };
   try {
     const tag = pickTag(ledger, options.tag, clock);
@@ -124,7 +136,7 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
     const existing = ledger.getSession(tag);
     const session = existing ?? (await createSession(ledger, projectDir, tag, clock));
     const config = applyOverrides(await sessionConfig(projectDir, session.baseCommit), options);
-    const slots = await assignDevices(config.slots, config.devices, options.gpus);
+    slots = await assignDevices(config.slots, config.devices, options.gpus);
     const ctx: SessionContext = {
       config, paths, tag, branch: session.branch, sessionKey: sessionKey(projectDir, tag), ledger,
       executor: options.executor ?? createLocalExecutor(slots.map((slot) => slot.device)), bus: options.bus, clock,
@@ -151,7 +163,7 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
     if (chosen.warning) options.bus.emit({ type: "warning", at: isoAt(clock), message: chosen.warning });
     return { ctx, session, resumed: existing !== null, close };
   } catch (error) {
-    close();
+    await close();
     throw error;
   }
 }
@@ -163,13 +175,13 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
   try {
     await warnAboutUncommittedEdits(ctx);
     const startedMs = clock.now();
-    let result: { reason: string; paused: boolean };
+    let result: SessionStop;
     try {
       const prepared = await readyData(ctx, session.baseCommit, options.signal).then(() => true, (error: unknown) => {
         if (error instanceof PrepareInterruptedError) return false; // Ctrl-C: an interrupted session, not a broken prepare
         throw error;
       });
-      result = !prepared ? { paused: false, reason: new PrepareInterruptedError().message } : await runLoop(ctx, {
+      const loop = !prepared ? { paused: false, interrupted: true, reason: new PrepareInterruptedError().message } : await runLoop(ctx, {
         proposer: options.proposerInstance ?? createProposer(config.proposer, ctx.paths.projectDir),
         policy: createAcceptancePolicy(config.acceptance),
         signal: options.signal,
@@ -177,6 +189,7 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
         queueDepth: config.proposer.queueDepth ?? ctx.slots.length,
         proposerConcurrency: config.proposer.concurrency ?? config.proposer.queueDepth ?? ctx.slots.length,
       });
+      result = { ...loop, interrupted: loop.interrupted ?? false };
     } catch (error) {
       // Best effort: with a full disk or a read-only ledger these writes fail too, and the next run's recovery does them.
       const reason = (error as Error).message;
@@ -188,18 +201,24 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
       }
       throw error;
     }
-    ledger.updateSession(tag, { state: result.paused ? "paused" : "stopped", stopReason: result.reason });
-    refreshResultsTsv(ctx);
-    const summary = summarize(ledger, tag, clock.now() - startedMs, startedMs);
-    options.bus.emit(result.paused
-      ? { type: "session_paused", at: isoAt(clock), reason: result.reason }
-      : { type: "session_stopped", at: isoAt(clock), reason: result.reason, summary });
-    if (result.paused) options.bus.emit({ type: "session_stopped", at: isoAt(clock), reason: result.reason, summary });
-    return { tag, reason: result.reason, paused: result.paused, summary };
+    return { tag, ...result, summary: recordStop(ctx, startedMs, result) };
   } finally {
-    await releaseSlots(opened.ctx);
-    opened.close();
+    await opened.close();
   }
+}
+
+/**
+ * The end of one run of a session, for the loop and for a single experiment alike: the session's
+ * state and reason in the ledger, results.tsv, the stop events, and the summary they carry.
+ */
+export function recordStop(ctx: SessionContext, startedMs: number, stop: SessionStop): SessionSummary {
+  const { ledger, tag, clock, bus } = ctx;
+  ledger.updateSession(tag, { state: stop.paused ? "paused" : "stopped", stopReason: stop.reason });
+  refreshResultsTsv(ctx);
+  const summary = summarize(ledger, tag, clock.now() - startedMs, startedMs);
+  if (stop.paused) bus.emit({ type: "session_paused", at: isoAt(clock), reason: stop.reason });
+  bus.emit({ type: "session_stopped", at: isoAt(clock), reason: stop.reason, summary });
+  return summary;
 }
 
 /** The session a command means: the one asked for, else the latest, else a new one named after today. */
