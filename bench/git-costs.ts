@@ -1,7 +1,7 @@
-// Where an experiment's setup and teardown time goes: the engine's own git verbs, in the order
-// runExperiment uses them, timed one experiment at a time and eight at once (as 8 slots do).
+// Where an experiment's setup time goes: the engine's own git verbs, in the order an experiment uses
+// them (the candidate commit without a worktree, the guard's diff, the candidate ref, the slot's
+// persistent checkout reset to the commit), timed one experiment at a time and eight at once.
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import * as git from "../src/git/index.ts";
@@ -10,7 +10,7 @@ import { stats } from "./analysis.ts";
 
 const execFileAsync = promisify(execFile);
 
-export const STEPS = ["worktree add", "commit", "guard reads", "candidate ref", "worktree remove"] as const;
+export const STEPS = ["commit", "guard reads", "candidate ref", "slot checkout"] as const;
 export type Step = (typeof STEPS)[number];
 
 export interface GitCosts {
@@ -33,14 +33,12 @@ async function timed<T>(into: number[], task: () => Promise<T>): Promise<T> {
 
 type Samples = Record<Step, number[]>;
 
-async function oneExperiment(projectDir: string, base: string, name: string, value: number, samples: Samples): Promise<void> {
-  const worktree = join(projectDir, ".autoresearch", "worktrees", name);
-  await timed(samples["worktree add"], () => git.addWorktree(projectDir, worktree, base));
-  writeFileSync(join(worktree, KNOB_FILE), `${JSON.stringify({ score: 100 + value })}\n`);
-  const { commit } = await timed(samples.commit, () => git.commitWorktree(worktree, `bench ${name}`, base));
+async function oneExperiment(projectDir: string, base: string, slotDir: string, name: string, value: number, samples: Samples): Promise<void> {
+  const files = { [KNOB_FILE]: `${JSON.stringify({ score: 100 + value })}\n` };
+  const { commit } = await timed(samples.commit, () => git.commitFiles(projectDir, base, files, `bench ${name}`));
   await timed(samples["guard reads"], () => git.diffWithChanges(projectDir, base, commit));
   await timed(samples["candidate ref"], () => git.updateRef(projectDir, `refs/autoresearch/bench/${name}`, commit));
-  await timed(samples["worktree remove"], () => git.removeWorktree(projectDir, worktree));
+  await timed(samples["slot checkout"], () => git.resetWorktree(slotDir, commit));
 }
 
 const emptySamples = (): Samples => Object.fromEntries(STEPS.map((step) => [step, []])) as unknown as Samples;
@@ -56,17 +54,20 @@ export async function measureGitCosts(options: { repeats: number; concurrency: n
   const project = makeBenchProject({ budgetSeconds: 1, evaluateSeconds: 0 });
   try {
     const base = (await git.revParse(project.dir, "HEAD"))!;
+    // The slots' checkouts are made once per session, not per experiment: made here before timing.
+    const slots = Array.from({ length: options.concurrency }, (_, index) => join(project.dir, ".autoresearch", "worktrees", `slot-${index}`));
+    for (const slot of slots) await git.addWorktree(project.dir, slot, base);
     let counter = 0;
     const alone = emptySamples();
     for (let index = 0; index < options.repeats; index += 1) {
       counter += 1;
-      await oneExperiment(project.dir, base, `alone-${counter}`, counter, alone);
+      await oneExperiment(project.dir, base, slots[0]!, `alone-${counter}`, counter, alone);
     }
     const concurrent = emptySamples();
     for (let round = 0; round < Math.max(1, Math.round(options.repeats / options.concurrency)); round += 1) {
-      await Promise.all(Array.from({ length: options.concurrency }, () => {
+      await Promise.all(slots.map((slot) => {
         counter += 1;
-        return oneExperiment(project.dir, base, `together-${counter}`, counter, concurrent);
+        return oneExperiment(project.dir, base, slot, `together-${counter}`, counter, concurrent);
       }));
     }
     return {

@@ -93,7 +93,7 @@ export function printReport(results: ScenarioResult[], gitCosts: GitCosts, setup
     out.push(`  ${scenario.name}: ${total.toFixed(1)} (${parts.join(", ")})`);
   }
 
-  out.push("", `The engine's git verbs per experiment (mean ms as the caller waits; setup = worktree add .. candidate ref). Spawning git --version: ${ms(gitCosts.spawnMs.git)} ms, sh -c true: ${ms(gitCosts.spawnMs.shell)} ms.`, "");
+  out.push("", `The engine's git verbs per experiment (mean ms as the caller waits; no repository lock in any of them). Spawning git --version: ${ms(gitCosts.spawnMs.git)} ms, sh -c true: ${ms(gitCosts.spawnMs.shell)} ms.`, "");
   const sum = (costs: Record<string, number>) => Object.values(costs).reduce((total, value) => total + value, 0);
   out.push(table(
     ["git verbs", ...STEPS, "sum"],

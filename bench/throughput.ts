@@ -55,6 +55,7 @@ const scenarios: Scenario[] = [
   { name: "1 slot, proposer 0 ms", slots: 1, proposerLatencyMs: 0, candidates: rounds },
   { name: "8 slots, proposer budget/2", slots: 8, proposerLatencyMs: halfBudgetMs, candidates: 8 * Math.max(2, Math.round(rounds / 4)) },
   { name: "8 slots, proposer 0 ms", slots: 8, proposerLatencyMs: 0, candidates: 8 * Math.max(2, Math.round(rounds / 2)) },
+  { name: "16 slots, proposer 0 ms", slots: 16, proposerLatencyMs: 0, candidates: 16 * Math.max(2, Math.round(rounds / 4)) },
 ];
 
 async function runScenario(scenario: Scenario, signal: AbortSignal): Promise<ScenarioResult> {

@@ -206,33 +206,6 @@ test("listExperiments filters by tag and status, orders by id and limits", (t) =
   assert.throws(() => ledger.listExperiments({ limit: -1 }), RangeError);
 });
 
-test("history is the newest experiments of the tag, oldest first, bounded, without held-out metrics", (t) => {
-  const { ledger } = freshLedger(t);
-  ledger.createSession(sampleSession("mar1"));
-  ledger.createSession(sampleSession("mar2"));
-  const ids: number[] = [];
-  for (let round = 0; round < 6; round++) {
-    const id = ledger.startExperiment(sampleExperiment("mar1", { description: `idea ${round}`, meta: { round } }));
-    ledger.finishExperiment(id, { status: "ok", decision: "discard", metric: 1 + round, heldOutMetric: 100 + round, delta: 0.5 });
-    ledger.startExperiment(sampleExperiment("mar2", { description: "other session" }));
-    ids.push(id);
-  }
-
-  const history = ledger.history("mar1", 4);
-  assert.deepEqual(history.map((entry) => entry.id), ids.slice(2));
-  assert.deepEqual(history.map((entry) => entry.description), ["idea 2", "idea 3", "idea 4", "idea 5"]);
-  assert.deepEqual(history[3], {
-    id: ids[5], kind: "candidate", parentCommit: COMMIT_A, candidateCommit: COMMIT_B, proposer: "scripted",
-    description: "idea 5", hypothesis: "", status: "ok", decision: "discard", metric: 6, delta: 0.5, meta: { round: 5 },
-  });
-  for (const entry of history) {
-    assert.equal("heldOutMetric" in entry, false);
-    assert.ok(!Object.values(entry).some((value) => typeof value === "number" && value >= 100), "a held-out value leaked");
-  }
-  assert.equal(ledger.history("mar1", 100).length, 6);
-  assert.deepEqual(ledger.history("mar1", 0), []);
-});
-
 test("findByTree finds the newest experiment with that candidate tree, within the tag only", (t) => {
   const { ledger } = freshLedger(t);
   ledger.createSession(sampleSession("mar1"));

@@ -4,7 +4,8 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { HIDE_FAILED_EXIT, hidingProblem } from "../src/runner/isolation.ts";
-import { killMarkedProcesses, readLogTail, runCommand, type RunSpec } from "../src/runner/process.ts";
+import { killMarkedProcesses, runCommand, type RunSpec } from "../src/runner/process.ts";
+import { readLogTail } from "../src/text/log-tail.ts";
 import { isAlive, makeTempDir, pidsWithMarker, uniqueMarker, waitFor } from "./helpers/runner.ts";
 
 let temp: { dir: string; cleanup: () => void };

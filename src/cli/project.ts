@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { EXIT, UserError } from "../errors.ts";
 import { Ledger, LEDGER_FILE } from "../ledger/sqlite.ts";
-import type { SessionRecord } from "../ledger/types.ts";
+import type { SessionRecord } from "../core/session.ts";
 import { CONFIG_FILE, projectPaths, type ProjectPaths } from "../project/paths.ts";
 
 export function findProjectDir(start: string): string {

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { experimentOutputDir } from "../project/paths.ts";
-import { readLogTail } from "../runner/log-tail.ts";
+import { readLogTail } from "../text/log-tail.ts";
 import { safeJson, safeLine, safeText } from "../text/safe-text.ts";
 import { formatDelta, formatDuration, formatMetric } from "../views/format.ts";
 import { parse, positiveInteger, type Command, type Io } from "./args.ts";

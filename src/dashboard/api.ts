@@ -1,6 +1,7 @@
 // The JSON the dashboard server sends and the static report embeds. Shared by the server
 // (Node) and the front end (browser), so it holds types and plain data only.
-import type { Decision, ExperimentStatus, ReviewFlag } from "../ledger/types.ts";
+import { EXPERIMENT_STATUSES, type Decision, type ExperimentKind, type ExperimentStatus, type ReviewFlag } from "../core/experiment.ts";
+import type { SessionState } from "../core/session.ts";
 
 export type { Decision, ExperimentStatus, ReviewFlag };
 
@@ -8,7 +9,7 @@ export type { Decision, ExperimentStatus, ReviewFlag };
 export interface ExperimentRow {
   id: number;
   tag: string;
-  kind: "baseline" | "candidate" | "confirmation";
+  kind: ExperimentKind;
   confirms: number | null;
   status: ExperimentStatus;
   decision: Decision | null;
@@ -49,7 +50,7 @@ export interface ExperimentDetail extends ExperimentRow {
 
 export interface SessionSummaryView {
   tag: string;
-  state: "running" | "stopped" | "paused";
+  state: SessionState;
   stopReason: string | null;
   /** "sandbox", "sandbox+network", "unsandboxed"; null for sessions from before it was recorded. */
   isolation: string | null;
@@ -85,7 +86,7 @@ export interface SessionSummaryView {
 
 export interface SessionListItem {
   tag: string;
-  state: "running" | "stopped" | "paused";
+  state: SessionState;
   createdAt: string;
   bestMetric: number | null;
 }
@@ -117,7 +118,7 @@ export const SORT_KEYS: readonly SortKey[] = ["id", "status", "metric", "heldOut
 
 /** "keep"/"discard" select decided runs, "failed" every failure status, otherwise one status. */
 export type StatusFilter = "all" | "keep" | "discard" | "failed" | ExperimentStatus;
-export const STATUS_FILTERS: readonly StatusFilter[] = ["all", "keep", "discard", "failed", "running", "ok", "crash", "timeout", "no_metric", "invalid", "rejected", "interrupted"];
+export const STATUS_FILTERS: readonly StatusFilter[] = ["all", "keep", "discard", "failed", ...EXPERIMENT_STATUSES];
 
 export interface RowQuery {
   sort: SortKey;
@@ -163,5 +164,3 @@ export type ReportDetails = Record<string, DetailExtra>;
 /** The id of the <script type="application/json"> element that holds a static report's data. */
 export const REPORT_DATA_ID = "autoresearch-data";
 export const REPORT_DETAILS_ID = "autoresearch-details";
-
-export const FAILED_STATUSES: readonly ExperimentStatus[] = ["crash", "timeout", "no_metric", "invalid", "rejected"];

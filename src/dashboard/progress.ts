@@ -1,7 +1,7 @@
 // The progress chart's data: which mark each experiment gets and the running best as a
 // step line. Pure, shared by the live chart (browser) and progress.svg/png (Node).
+import { isFailed } from "../core/experiment.ts";
 import type { PointTuple } from "./api.ts";
-import { FAILED_STATUSES } from "./api.ts";
 
 export type PointCategory = "baseline" | "kept" | "discarded" | "confirmation" | "failed";
 
@@ -49,7 +49,7 @@ export function fromTuple([id, kind, status, decision, metric, heldOutMetric, co
 }
 
 export function categorize(point: PointInput): PointCategory | null {
-  if (FAILED_STATUSES.includes(point.status)) return "failed";
+  if (isFailed(point.status)) return "failed";
   if (point.status !== "ok" || point.metric === null) return null; // running or interrupted: nothing to plot
   if (point.kind === "baseline") return "baseline";
   if (point.kind === "confirmation") return "confirmation";

@@ -1,6 +1,7 @@
 // Sorting, filtering and paging the experiment table. Pure, so the server (live) and the
 // browser (static report) page through 10,000+ rows with the same rules.
-import { FAILED_STATUSES, SORT_KEYS, STATUS_FILTERS } from "./api.ts";
+import { isFailed } from "../core/experiment.ts";
+import { SORT_KEYS, STATUS_FILTERS } from "./api.ts";
 import type { ExperimentRow, RowPage, RowQuery, SortKey, StatusFilter } from "./api.ts";
 
 export const DEFAULT_QUERY: RowQuery = { sort: "id", order: "desc", status: "all", text: "", offset: 0, limit: 100 };
@@ -53,7 +54,7 @@ function integerParam(params: URLSearchParams, name: string, fallback: number, m
 function matchesStatus(row: ExperimentRow, filter: StatusFilter): boolean {
   if (filter === "all") return true;
   if (filter === "keep" || filter === "discard") return row.decision === filter;
-  if (filter === "failed") return FAILED_STATUSES.includes(row.status);
+  if (filter === "failed") return isFailed(row.status);
   return row.status === filter;
 }
 

@@ -4,8 +4,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Ledger, LEDGER_FILE, type LedgerExperiment } from "../ledger/sqlite.ts";
-import type { SessionRecord } from "../ledger/types.ts";
-import { readLogTail } from "../runner/process.ts";
+import type { SessionRecord } from "../core/session.ts";
+import { readLogTail } from "../text/log-tail.ts";
 import type { ExperimentDetail, ExperimentRow, Overview, RowPage, RowQuery, SessionListItem, SessionSnapshot, SessionSummaryView } from "./api.ts";
 import { queryRows } from "./query.ts";
 import { toDetail, toPoint, toRow } from "./rows.ts";

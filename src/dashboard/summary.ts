@@ -1,8 +1,8 @@
 // The session summary the dashboard shows, computed from the rows it already holds
-// (the same counting rules as `autoresearch status`, see loop/summary.ts).
-import type { SessionRecord } from "../ledger/types.ts";
+// (the counting rules of `autoresearch status`: core/summary.ts).
+import type { SessionRecord } from "../core/session.ts";
+import { summarise } from "../core/summary.ts";
 import { safeLine } from "../text/safe-text.ts";
-import { FAILED_STATUSES } from "./api.ts";
 import type { ExperimentRow, SessionListItem, SessionSummaryView } from "./api.ts";
 
 /** The parts of a session's committed config the views need; anything missing gets its default. */
@@ -26,29 +26,22 @@ export function sessionSettings(config: unknown): { name: string | null; metricN
 
 export function summarizeSession(session: SessionRecord, rows: readonly ExperimentRow[], nowMs: number): SessionSummaryView {
   const settings = sessionSettings(session.config);
-  let kept = 0, discarded = 0, failed = 0, running = 0, tokens = 0;
+  const { experiments, running, kept, discarded, failed, baseline } = summarise(rows);
+  let tokens = 0;
   let costUsd: number | null = null;
   let firstMs = Infinity, lastMs = -Infinity;
-  const baselines: number[] = [];
   const slotsSeen = new Set<number>();
   for (const row of rows) {
     slotsSeen.add(row.slot);
-    if (row.status === "running") running += 1;
-    if (row.kind === "candidate" && row.decision === "keep") kept += 1;
-    if (row.kind === "candidate" && row.decision === "discard") discarded += 1;
-    if (FAILED_STATUSES.includes(row.status)) failed += 1;
-    if (row.kind === "baseline" && row.status === "ok" && row.metric !== null) baselines.push(row.metric);
     if (row.costUsd !== null) costUsd = (costUsd ?? 0) + row.costUsd;
     tokens += row.tokens;
     firstMs = Math.min(firstMs, Date.parse(row.startedAt));
     lastMs = Math.max(lastMs, row.finishedAt === null ? nowMs : Date.parse(row.finishedAt));
   }
-  const finished = rows.length - running;
   const elapsedMs = rows.length > 0 ? Math.max(0, lastMs - firstMs) : 0;
   const hours = elapsedMs / 3_600_000;
   const slots = Math.max(settings.slots, slotsSeen.size);
-  const baseline = baselines.length > 0 ? baselines.reduce((sum, value) => sum + value, 0) / baselines.length : null;
-  const perHour = hours > 0 && finished > 0 ? finished / hours : null;
+  const perHour = hours > 0 && experiments > 0 ? experiments / hours : null;
   return {
     tag: session.tag,
     state: session.state,
@@ -61,7 +54,7 @@ export function summarizeSession(session: SessionRecord, rows: readonly Experime
     budgetSeconds: settings.budgetSeconds,
     budgetByDevice: settings.budgetByDevice,
     slots,
-    experiments: finished,
+    experiments,
     running,
     kept,
     discarded,

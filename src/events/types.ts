@@ -1,6 +1,7 @@
 // The one typed event stream out of the engine. The terminal view, the --json
 // JSONL printer and (later) the dashboard are all subscribers.
-import type { ExperimentStatus, Decision, ReviewFlag } from "../ledger/types.ts";
+import type { Decision, ExperimentKind, ExperimentStatus, ReviewFlag } from "../core/experiment.ts";
+import type { ExperimentCounts } from "../core/summary.ts";
 
 /** What a train phase on one device kind gets (config/load.ts budgetFor). */
 export interface TrainLimitsByKind {
@@ -28,15 +29,9 @@ export type EngineEvent =
   | { type: "session_paused"; at: string; reason: string }
   | { type: "session_stopped"; at: string; reason: string; summary: SessionSummary };
 
-export type ExperimentKind = "baseline" | "candidate" | "confirmation";
-
-export interface SessionSummary {
+/** What session_stopped carries (loop/summary.ts): the counts (core/summary.ts) and the session's best. */
+export interface SessionSummary extends Omit<ExperimentCounts, "running"> {
   tag: string;
-  experiments: number;
-  kept: number;
-  discarded: number;
-  failed: number;
-  baseline: number | null;
   best: number | null;
   bestCommit: string | null;
   noiseSigma: number | null;

@@ -4,7 +4,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { safeLine } from "../text/safe-text.ts";
-import type { ExperimentRecord } from "./types.ts";
+import type { ExperimentRecord } from "../core/experiment.ts";
 
 export interface ResultsTsvOptions {
   /** Header of the metric column, e.g. "val_bpb". */

@@ -1,7 +1,8 @@
 // Mapping between ledger records and SQLite rows, driven by one table per record
 // type so inserts, partial updates and reads cannot drift apart.
 import type { SQLInputValue, SQLOutputValue } from "node:sqlite";
-import type { ExperimentRecord, SessionRecord } from "./types.ts";
+import type { ExperimentRecord } from "../core/experiment.ts";
+import type { SessionRecord } from "../core/session.ts";
 
 /** An experiment as the ledger stores it: the shared record plus the candidate's git tree hash. */
 export interface LedgerExperiment extends ExperimentRecord {

@@ -11,19 +11,17 @@
 // updateExperiment(id, patch, sessionPatch?)  amend any row later (e.g. the decision after confirmation runs), same atomicity
 // getExperiment(id) / listExperiments(filter) null when absent / filtered by tag, status; ordered; limited
 // markInterrupted(tag, reason) -> ids         every 'running' row of the tag becomes 'interrupted' (resume after a crash)
-// history(tag, limit)                         what proposers see: newest last, at most `limit`, never held-out metrics
 // findByTree(tag, tree)                       newest experiment of the tag with that candidate tree (duplicate check)
 // checkIntegrity() -> problems                SQLite integrity and foreign-key checks; empty when healthy
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { DatabaseSync, SQLInputValue, SQLOutputValue } from "node:sqlite";
 import { EnvironmentError, UserError, EXIT } from "../errors.ts";
-import type { HistoryEntry } from "../proposers/types.ts";
-import type { ExperimentStatus, IsolationLabel, SessionRecord } from "./types.ts";
+import type { ExperimentStatus } from "../core/experiment.ts";
+import type { IsolationLabel, SessionRecord } from "../core/session.ts";
 import { EXPERIMENT_CODECS, SESSION_CODECS, experimentFromRow, sessionFromRow, toColumns } from "./rows.ts";
 import type { LedgerExperiment } from "./rows.ts";
 import { openReadOnly, openWritable } from "./schema.ts";
-import { readLogTail } from "../runner/log-tail.ts";
 
 export type { LedgerExperiment } from "./rows.ts";
 
@@ -45,9 +43,6 @@ export interface ExperimentFilter {
 }
 
 export const LEDGER_FILE = "ledger.db";
-
-/** Failures whose log says why; proposers get its tail so they can learn from the crash. */
-const FAILED_WITH_LOG: ReadonlySet<string> = new Set(["crash", "timeout", "no_metric", "invalid"]);
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -186,28 +181,6 @@ export class Ledger {
         .all(reason, new Date().toISOString(), tag) as { id: number }[];
       return rows.map((row) => row.id).sort((a, b) => a - b);
     });
-  }
-
-  history(tag: string, limit: number): HistoryEntry[] {
-    // Running rows are included on purpose: with parallel slots, a proposer
-    // should know what is already being tried.
-    const newestFirst = this.listExperiments({ tag, limit, order: "desc" });
-    return newestFirst.reverse().map((experiment) => ({
-      id: experiment.id,
-      kind: experiment.kind,
-      parentCommit: experiment.parentCommit,
-      candidateCommit: experiment.candidateCommit,
-      proposer: experiment.proposer,
-      description: experiment.description,
-      hypothesis: experiment.hypothesis,
-      status: experiment.status,
-      decision: experiment.decision,
-      metric: experiment.metric,
-      delta: experiment.delta,
-      meta: experiment.meta,
-      ...(experiment.reason ? { reason: experiment.reason } : {}),
-      ...(FAILED_WITH_LOG.has(experiment.status) && experiment.logPath ? { logTail: readLogTail(experiment.logPath, { maxLines: 40 }) } : {}),
-    }));
   }
 
   findByTree(tag: string, tree: string): LedgerExperiment | null {

@@ -1,5 +1,6 @@
 // One harness per project at a time. A lock left by a killed harness (its pid is gone) is taken over.
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { SessionState } from "../core/session.ts";
 import { UserError, EXIT } from "../errors.ts";
 
 export function acquireRunLock(lockFile: string): () => void {
@@ -43,7 +44,7 @@ export function lockHolder(lockFile: string, tag?: string): number | null {
  * A session's state as views show it: "running" only while a live harness holds the lock for it; one the
  * ledger still calls running without such a harness was killed, and shows as "stopped" (a run resumes it).
  */
-export function sessionState(recorded: "running" | "stopped" | "paused", holder: number | null): "running" | "stopped" | "paused" {
+export function sessionState(recorded: SessionState, holder: number | null): SessionState {
   if (holder !== null) return "running";
   return recorded === "running" ? "stopped" : recorded;
 }

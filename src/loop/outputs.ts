@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { LedgerExperiment } from "../ledger/rows.ts";
-import type { SessionRecord } from "../ledger/types.ts";
+import type { SessionRecord } from "../core/session.ts";
 import type { SessionContext } from "./context.ts";
 
 /** "best": only the current best's (the baseline runs' until a keep); "kept": every kept one's and the baselines'; "all": nothing is removed. */

@@ -12,7 +12,8 @@ import { UserError, EXIT } from "../errors.ts";
 import { ENV_PHASE, ENV_SPLIT_SECRET } from "../project/contract.ts";
 import { projectSplitSecret } from "../project/split-secret.ts";
 import { hidingProblem } from "../runner/isolation.ts";
-import { readLogTail, runCommand } from "../runner/process.ts";
+import { runCommand } from "../runner/process.ts";
+import { readLogTail } from "../text/log-tail.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 import { phaseEnvironment, runMarker } from "./environment.ts";
 

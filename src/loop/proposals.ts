@@ -5,6 +5,7 @@
 import picomatch from "picomatch";
 import * as git from "../git/index.ts";
 import { applyEdits } from "../proposers/edits.ts";
+import { proposerHistory } from "../proposers/history.ts";
 import type { Edit, HistoryEntry, Proposer } from "../proposers/types.ts";
 import { sessionDir } from "../project/paths.ts";
 import { isoAt, type SessionContext } from "./context.ts";
@@ -130,7 +131,8 @@ export class ProposalQueue {
     const best = this.#state();
     const files = await this.mutableFiles(best.commit);
     const program = (await git.readFileAt(ctx.paths.projectDir, best.commit, ctx.config.program)) ?? "";
-    const history = [...ctx.ledger.history(ctx.tag, ctx.config.historyLimit), ...this.#pendingEntries()];
+    const recent = ctx.ledger.listExperiments({ tag: ctx.tag, limit: ctx.config.historyLimit, order: "desc" });
+    const history = [...proposerHistory(recent, ctx.config.historyLimit), ...this.#pendingEntries()];
     ctx.bus.emit({ type: "proposal_requested", at: isoAt(ctx.clock), proposer: this.#proposer.name });
     const startedMs = ctx.clock.now();
     const result = await this.#proposer.propose(

@@ -12,7 +12,7 @@
 //   self_report_mismatch  the workload printed (or reported in self_reported) the decision metric
 //                         itself, and it differs from the scored value by > max(10·σ, 10% of it).
 
-import type { ReviewFlag } from "../ledger/types.ts";
+import type { ReviewFlag } from "../core/experiment.ts";
 
 export const REVIEW_RULES = {
   /** implausible_score: share of the baseline→best distance a single step may add... */

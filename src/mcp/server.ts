@@ -9,7 +9,7 @@ import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { EventBus, type EngineEvent } from "../events/types.ts";
 import type { Ledger } from "../ledger/sqlite.ts";
-import type { SessionRecord } from "../ledger/types.ts";
+import type { SessionRecord } from "../core/session.ts";
 import { notebookPath } from "../proposers/llm/notebook.ts";
 import { projectPaths, sessionDir } from "../project/paths.ts";
 import { safeText } from "../text/safe-text.ts";

@@ -6,11 +6,11 @@ import { join } from "node:path";
 import { wrapUntrusted, UNTRUSTED_NOTICE } from "../text/untrusted.ts";
 import { notebookPath } from "../proposers/llm/notebook.ts";
 import { Ledger, LEDGER_FILE, type LedgerExperiment } from "../ledger/sqlite.ts";
-import type { SessionRecord } from "../ledger/types.ts";
+import type { SessionRecord } from "../core/session.ts";
 import { lockHolder, sessionState } from "../loop/lock.ts";
 import { summarize } from "../loop/summary.ts";
 import { projectPaths, sessionDir } from "../project/paths.ts";
-import { readLogTail } from "../runner/process.ts";
+import { readLogTail } from "../text/log-tail.ts";
 import { formatDelta, formatDuration, formatMetric, truncate } from "../views/format.ts";
 
 const DIFF_CHARS = 20_000;

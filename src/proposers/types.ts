@@ -1,4 +1,5 @@
 // The Proposer interface: the only way changes enter the loop.
+import type { ExperimentKind } from "../core/experiment.ts";
 
 /** One edit to a mutable file: either replace a unique search string, or write the whole file. */
 export type Edit =
@@ -7,13 +8,13 @@ export type Edit =
 
 export interface HistoryEntry {
   id: number;
-  kind: "baseline" | "candidate" | "confirmation";
+  kind: ExperimentKind;
   parentCommit: string;
   candidateCommit: string | null;
   proposer: string;
   description: string;
   hypothesis: string;
-  status: string;            // see ExperimentStatus in ledger/types.ts
+  status: string;            // see ExperimentStatus in core/experiment.ts
   decision: string | null;   // keep | discard | null
   metric: number | null;     // the decision metric (validation); never the held-out one
   delta: number | null;      // metric - best at decision time, signed (negative is better for "min")

@@ -8,11 +8,10 @@ import type { Readable } from "node:stream";
 import { launchSandboxed, type SandboxSpec } from "../sandbox/index.ts";
 import { launchWithHidden } from "./isolation.ts";
 import { killMarkedProcesses, killProcessGroup, type Marker } from "./kill.ts";
-import { LineNormaliser } from "./lines.ts";
+import { LineNormaliser } from "../text/lines.ts";
 import { CappedLog } from "./log-cap.ts";
 
 export { killMarkedProcesses } from "./kill.ts";
-export { readLogTail } from "./log-tail.ts";
 
 export interface RunSpec {
   /** Run as `/bin/sh -c <command>`. */

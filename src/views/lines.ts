@@ -1,8 +1,8 @@
 // The text the terminal view prints, built from events as pure functions (no I/O, no clock).
 // Every text that a workload or proposer wrote passes safeLine on its way in: the only escape
 // sequences this view writes are its own colours and cursor moves.
-import type { EventOf, ExperimentKind, SessionSummary } from "../events/types.ts";
-import type { ReviewFlag } from "../ledger/types.ts";
+import type { ExperimentKind, ReviewFlag } from "../core/experiment.ts";
+import type { EventOf, SessionSummary } from "../events/types.ts";
 import { safeLine } from "../text/safe-text.ts";
 import type { Colour } from "./format.ts";
 import {

@@ -1,6 +1,7 @@
 // The live terminal view of `autoresearch run`: a line per finished experiment and, on a TTY,
 // a footer redrawn in place showing what runs now. It only listens to events; it never calls the engine.
-import type { EngineEvent, EventOf, EventSubscriber, ExperimentKind } from "../events/types.ts";
+import type { ExperimentKind } from "../core/experiment.ts";
+import type { EngineEvent, EventOf, EventSubscriber } from "../events/types.ts";
 import { safeLine } from "../text/safe-text.ts";
 import { paint } from "./format.ts";
 import {

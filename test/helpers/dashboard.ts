@@ -4,11 +4,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ledger } from "../../src/ledger/sqlite.ts";
-import type { ExperimentStatus } from "../../src/ledger/types.ts";
+import type { ExperimentKind, ExperimentStatus } from "../../src/core/experiment.ts";
 import { CLI } from "./project.ts";
 
 export interface SeedRow {
-  kind?: "baseline" | "candidate" | "confirmation";
+  kind?: ExperimentKind;
   status: Exclude<ExperimentStatus, "running">;
   decision?: "keep" | "discard";
   metric?: number;

@@ -1,4 +1,5 @@
 // A scripted session as the engine would emit it, for tests of event subscribers (views, dashboard).
+import type { ExperimentKind } from "../../src/core/experiment.ts";
 import type { EngineEvent, SessionSummary } from "../../src/events/types.ts";
 
 export const sessionStartMs = Date.parse("2025-03-05T10:00:00.000Z");
@@ -29,7 +30,7 @@ export function sessionStarted(): EngineEvent {
   };
 }
 
-export function started(id: number, seconds: number, description: string, kind: "baseline" | "candidate" | "confirmation" = "candidate"): EngineEvent {
+export function started(id: number, seconds: number, description: string, kind: ExperimentKind = "candidate"): EngineEvent {
   return {
     type: "experiment_started", at: at(seconds), id, kind, slot: id % 2, device: `cuda:${id % 2}`,
     parentCommit: "abc1234def5678abc1234def5678abc1234def56", candidateCommit: `${id}`.repeat(40).slice(0, 40), description, budgetSeconds: 300,

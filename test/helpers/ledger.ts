@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { NewExperiment } from "../../src/ledger/sqlite.ts";
-import type { SessionRecord } from "../../src/ledger/types.ts";
+import type { SessionRecord } from "../../src/core/session.ts";
 
 export function makeTempDir(prefix = "autoresearch-ledger-"): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));

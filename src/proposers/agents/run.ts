@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { scrubEnvironment } from "../../guard/env.ts";
 import { MARKER_ENV, SESSION_MARKER_ENV, sessionKey } from "../../loop/environment.ts";
 import { projectPaths } from "../../project/paths.ts";
-import { readLogTail, runCommand } from "../../runner/process.ts";
+import { runCommand } from "../../runner/process.ts";
+import { readLogTail } from "../../text/log-tail.ts";
 import type { AgentFiles, AgentSpec } from "./clis.ts";
 
 /** Set for the agent: where its prompt is (it is also on stdin), and where it may write its final message. */

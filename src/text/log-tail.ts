@@ -1,6 +1,6 @@
 // Reading the end of a (possibly huge) log file for error messages and live views.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { safeText } from "../text/safe-text.ts";
+import { safeText } from "./safe-text.ts";
 
 /**
  * The last `maxLines` lines (default 40) of the file, reading at most its last `maxBytes`

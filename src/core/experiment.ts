@@ -1,0 +1,85 @@
+// What an experiment is, defined once: its kinds, statuses and decisions, which statuses count as
+// failures, and the record every part (ledger, events, views, dashboard, proposers) speaks of.
+// Plain types and constants only: the dashboard's front end bundles this file for the browser.
+
+/**
+ * baseline      the unchanged code at the session's base, run to know the starting metric and the noise
+ * candidate     a proposal: the best's code with a proposer's edits
+ * confirmation  a re-run of a candidate that looked better, to tell an improvement from noise
+ */
+export type ExperimentKind = "baseline" | "candidate" | "confirmation";
+
+/**
+ * running      started, not finished (after a harness crash, resume turns these into `interrupted`)
+ * ok           trained and evaluated; `decision` says keep or discard
+ * crash        train or evaluate exited non-zero
+ * timeout      train ran past budget + grace (or evaluate past its limit) and was killed
+ * no_metric    the metrics file lacked the metric, or it was not a finite number
+ * invalid      the evaluator judged the model invalid (e.g. non-causal)
+ * rejected     the guard refused it before (or during) the run; `reason` says why
+ * interrupted  the harness stopped (Ctrl-C, kill -9) while it ran
+ */
+export const EXPERIMENT_STATUSES = ["running", "ok", "crash", "timeout", "no_metric", "invalid", "rejected", "interrupted"] as const;
+export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
+export type Decision = "keep" | "discard";
+
+/** The statuses counted as failed in every summary and filter (an interrupted run is not the code's failure). */
+export const FAILED_STATUSES: readonly ExperimentStatus[] = ["crash", "timeout", "no_metric", "invalid", "rejected"];
+
+/** Failures whose log says why (a rejected candidate never ran): proposers get the log's tail to learn from. */
+export const FAILED_WITH_LOG: readonly ExperimentStatus[] = ["crash", "timeout", "no_metric", "invalid"];
+
+export function isFailed(status: ExperimentStatus): boolean {
+  return FAILED_STATUSES.includes(status);
+}
+
+export interface PhaseTimings {
+  proposeMs?: number;
+  setupMs?: number;
+  trainMs?: number;
+  evaluateMs?: number;
+  totalMs?: number;
+}
+
+/** Why a result deserves a person's look (loop/review-flags.ts has the rules); it changes no decision. */
+export type ReviewFlagKind = "implausible_score" | "slow_evaluation" | "self_report_mismatch";
+
+export interface ReviewFlag {
+  kind: ReviewFlagKind;
+  /** One line a person can check, with the numbers. */
+  detail: string;
+}
+
+export interface ExperimentRecord {
+  id: number;
+  tag: string;
+  kind: ExperimentKind;
+  /** For confirmation runs: the experiment they re-run. */
+  confirms: number | null;
+  parentCommit: string;
+  candidateCommit: string | null;
+  proposer: string;
+  description: string;
+  hypothesis: string;
+  meta: unknown;
+  diff: string;
+  status: ExperimentStatus;
+  decision: Decision | null;
+  reason: string | null;          // why rejected / crashed / invalid, human-readable
+  rationale: string | null;       // the acceptance policy's explanation of the decision
+  metric: number | null;          // decision metric (validation)
+  heldOutMetric: number | null;   // e.g. test_bpb; never shown to proposers
+  secondary: Record<string, number>;
+  selfReported: boolean;          // metric came from the training output, not a protected evaluator
+  flags: ReviewFlag[];            // implausible results, for review; empty when nothing stood out
+  bestBefore: number | null;      // best metric at decision time
+  delta: number | null;           // metric - bestBefore
+  device: string;
+  slot: number;
+  logPath: string;
+  timings: PhaseTimings;
+  memoryGb: number | null;
+  usage: { inputTokens: number; outputTokens: number; costUsd: number | null } | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
