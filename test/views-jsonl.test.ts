@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { test } from "node:test";
 import type { EngineEvent } from "../src/events/types.ts";
+import type { LedgerExperiment } from "../src/ledger/sqlite.ts";
 import { createJsonlPrinter } from "../src/views/jsonl.ts";
 
 /** A real Writable whose reader takes nothing until `resume()`, like a stalled pipe. */
@@ -67,4 +68,19 @@ test("JSONL: a reader that keeps up gets every log line and no marker", async ()
   const lines = reader.text().trimEnd().split("\n");
   assert.equal(lines.length, 5000);
   assert.ok(!reader.text().includes("dropped"));
+});
+
+test("JSONL: the committed row an event carries for the dashboard stays out (its diff, its held-out metric)", () => {
+  const lines: string[] = [];
+  const print = createJsonlPrinter((chunk) => { lines.push(chunk); });
+  // Only its absence matters here: a stand-in for the ledger row.
+  const row = { id: 1, diff: "+ secret change", heldOutMetric: 0.25 } as unknown as LedgerExperiment;
+  print({ type: "experiment_finished", at, id: 1, status: "ok", metric: 1, heldOutMetric: null, selfReported: false, wallMs: 5, row });
+  print({ type: "decision", at, id: 1, decision: "keep", metric: 1, best: 2, delta: -1, rationale: "better", row });
+  const printed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.deepEqual(printed.map((event) => Object.keys(event)), [
+    ["type", "at", "id", "status", "metric", "heldOutMetric", "selfReported", "wallMs"],
+    ["type", "at", "id", "decision", "metric", "best", "delta", "rationale"],
+  ]);
+  assert.ok(!lines.join("").includes("secret change"));
 });

@@ -1,9 +1,11 @@
 // What keeps the browsers current. Two feeds, one message format:
 // - attach(bus): inside `autoresearch run --dashboard` the dashboard is one more subscriber to
-//   the engine's events; state events trigger a re-read of the ledger, log lines are forwarded.
+//   the engine's events: the committed rows that experiment_finished and decision carry are folded in,
+//   other state events trigger a re-read of the ledger, log lines are forwarded.
 // - startPolling(): the standalone `autoresearch dashboard` (another process) polls the ledger
 //   and the running experiments' log files.
 import type { EngineEvent, EventBus } from "../events/types.ts";
+import type { LedgerExperiment } from "../ledger/sqlite.ts";
 import { safeText } from "../text/safe-text.ts";
 import { LogFollower } from "./log-follower.ts";
 import type { DashboardStore } from "./store.ts";
@@ -71,7 +73,11 @@ export class LiveUpdates {
       case "experiment_phase":
         this.#hub.broadcast({ kind: "phase", id: event.id, phase: event.phase });
         return;
-      case "session_started": case "experiment_started": case "experiment_finished": case "decision":
+      case "experiment_finished": case "decision":
+        if (event.row) this.#fold(event.row);
+        else this.#queueRefresh();
+        return;
+      case "session_started": case "experiment_started":
       case "best_updated": case "noise_estimated": case "session_paused": case "session_stopped":
         this.#queueRefresh();
         return;
@@ -80,8 +86,14 @@ export class LiveUpdates {
     }
   }
 
-  // The engine emits some events just before the ledger write of the same step (synchronously,
-  // in the same turn), so the re-read waits for the current turn to end.
+  #fold(experiment: LedgerExperiment): void {
+    const row = this.#store.fold(experiment);
+    const summary = row === null ? null : this.#store.summary(experiment.tag);
+    if (row !== null && summary !== null) this.#hub.broadcast({ kind: "rows", tag: experiment.tag, rows: [row], summary });
+  }
+
+  // Events come after the commit they describe; a burst of them (a keep: decision, best_updated) is
+  // one re-read, at the end of the current turn.
   #queueRefresh(): void {
     if (this.#refreshQueued) return;
     this.#refreshQueued = true;

@@ -158,6 +158,19 @@ export class DashboardStore {
     return changes;
   }
 
+  /**
+   * A row the engine announced once it was committed (run --dashboard): folded in without reading the
+   * ledger. Returns it as the page shows it, or null when its session is not loaded or nothing changed.
+   */
+  fold(experiment: LedgerExperiment): ExperimentRow | null {
+    const loaded = this.#loaded.get(experiment.tag);
+    if (loaded === undefined) return null;
+    const [changed] = this.#upsert(loaded, [experiment]);
+    if (changed === undefined) return null;
+    this.version += 1;
+    return changed;
+  }
+
   close(): void {
     this.#ledger?.close();
     this.#ledger = null;

@@ -2,6 +2,7 @@
 // JSONL printer and (later) the dashboard are all subscribers.
 import type { Decision, ExperimentKind, ExperimentStatus, ReviewFlag } from "../core/experiment.ts";
 import type { ExperimentCounts } from "../core/summary.ts";
+import type { LedgerExperiment } from "../ledger/rows.ts";
 
 /** What a train phase on one device kind gets (config/load.ts budgetFor). */
 export interface TrainLimitsByKind {
@@ -21,8 +22,8 @@ export type EngineEvent =
   | { type: "experiment_started"; at: string; id: number; kind: ExperimentKind; slot: number; device: string; parentCommit: string; candidateCommit: string; description: string; budgetSeconds: number }
   | { type: "experiment_phase"; at: string; id: number; phase: "train" | "evaluate" }
   | { type: "experiment_log"; at: string; id: number; line: string }
-  | { type: "experiment_finished"; at: string; id: number; status: ExperimentStatus; metric: number | null; heldOutMetric: number | null; selfReported: boolean; wallMs: number; reason?: string; /** Why the result deserves a person's look (loop/review-flags.ts). */ flags?: ReviewFlag[] }
-  | { type: "decision"; at: string; id: number; decision: Decision | "confirm"; metric: number | null; best: number | null; delta: number | null; rationale: string }
+  | { type: "experiment_finished"; at: string; id: number; status: ExperimentStatus; metric: number | null; heldOutMetric: number | null; selfReported: boolean; wallMs: number; reason?: string; /** Why the result deserves a person's look (loop/review-flags.ts). */ flags?: ReviewFlag[]; /** The experiment's row as committed (the engine emits only after the commit); --json leaves it out. */ row?: LedgerExperiment }
+  | { type: "decision"; at: string; id: number; decision: Decision | "confirm"; metric: number | null; best: number | null; delta: number | null; rationale: string; /** Row `id` as committed with this decision; --json leaves it out. */ row?: LedgerExperiment }
   | { type: "best_updated"; at: string; id: number; commit: string; metric: number; previous: number | null }
   | { type: "noise_estimated"; at: string; sigma: number; samples: number; baseline: number }
   | { type: "warning"; at: string; message: string }

@@ -9,6 +9,7 @@
 // startExperiment(fields) -> id               insert with status 'running'; ids are global, so `show 12` is unambiguous
 // finishExperiment(id, patch, sessionPatch?)  running -> finished, plus an optional session update, in ONE transaction
 // updateExperiment(id, patch, sessionPatch?)  amend any row later (e.g. the decision after confirmation runs), same atomicity
+// commitDecision(patch) -> committed rows     a decision (loop/reducer.ts): finish, amend the confirmed original, update the session, in ONE transaction
 // getExperiment(id) / listExperiments(filter) null when absent / filtered by tag, status; ordered; limited
 // markInterrupted(tag, reason) -> ids         every 'running' row of the tag becomes 'interrupted' (resume after a crash)
 // findByTree(tag, tree)                       newest experiment of the tag with that candidate tree (duplicate check)
@@ -33,6 +34,19 @@ export type ExperimentPatch = Partial<Omit<LedgerExperiment, "id" | "tag">>;
 /** finishedAt defaults to now. */
 export type FinishPatch = ExperimentPatch & { status: Exclude<ExperimentStatus, "running"> };
 export type SessionPatch = Partial<Omit<SessionRecord, "tag">>;
+
+/** One decision's writes: the experiment's finish, the confirmed original's decision, the session's best and noise. */
+export interface DecisionPatch {
+  finish: { id: number; patch: FinishPatch };
+  amend: { id: number; patch: ExperimentPatch } | null;
+  session: SessionPatch | null;
+}
+
+export interface CommittedDecision {
+  finished: LedgerExperiment;
+  amended: LedgerExperiment | null;
+  session: SessionRecord;
+}
 
 export interface ExperimentFilter {
   tag?: string;
@@ -149,6 +163,23 @@ export class Ledger {
 
   updateExperiment(id: number, patch: ExperimentPatch, sessionPatch?: SessionPatch): void {
     this.#write(() => this.#updateExperiment(this.#requireExperiment(id), patch, sessionPatch));
+  }
+
+  /** The rows as committed are returned, so what is announced afterwards is what the ledger holds. */
+  commitDecision(patch: DecisionPatch): CommittedDecision {
+    return this.#write(() => {
+      const current = this.#requireExperiment(patch.finish.id);
+      if (current.status !== "running") {
+        throw new Error(`experiment ${current.id} already finished as "${current.status}"; use updateExperiment to amend it`);
+      }
+      this.#updateExperiment(current, patch.finish.patch, patch.session ?? undefined);
+      if (patch.amend !== null) this.#updateExperiment(this.#requireExperiment(patch.amend.id), patch.amend.patch, undefined);
+      return {
+        finished: this.#requireExperiment(current.id),
+        amended: patch.amend === null ? null : this.#requireExperiment(patch.amend.id),
+        session: this.getSession(current.tag)!,
+      };
+    });
   }
 
   getExperiment(id: number): LedgerExperiment | null {

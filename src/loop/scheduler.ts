@@ -1,13 +1,14 @@
 // The loop: keep every slot busy, prepare proposals ahead, decide each result, stop on a rule.
-// Gather (ledger, git) -> decide (pure policy) -> apply (ledger transaction, then git update-ref).
+// Gather (ledger, git) -> decide (the pure reducer, reducer.ts) -> apply (ledger transaction, git update-ref, events): apply.ts.
 import type { AcceptancePolicy } from "./decide.ts";
 import { checkStopRules } from "./stop-rules.ts";
 import type { Proposer } from "../proposers/types.ts";
 import type { SlotDevice } from "../executors/devices.ts";
-import { confirmationJob, runExperiment, type ExperimentOutcome, type Job } from "./experiment.ts";
+import { runExperiment, type ExperimentOutcome, type Job } from "./experiment.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 import { ProposalQueue } from "./proposals.ts";
-import { applyOutcome, type BestState } from "./apply.ts";
+import { applyOutcome, decisionPolicy, gatherState } from "./apply.ts";
+import { pendingConfirmations } from "./reducer.ts";
 import { environmentErrorAt, type EnvironmentError } from "../errors.ts";
 
 export interface LoopResult {
@@ -32,19 +33,13 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   const { signal } = options;
   const session = ctx.ledger.getSession(ctx.tag)!;
   const runStartedMs = ctx.clock.now();
-  const state: BestState = {
-    commit: session.bestCommit,
-    metric: session.bestMetric,
-    experimentId: session.bestExperimentId,
-    noiseSigma: session.noiseSigma,
-    noiseGroups: collectNoiseGroups(ctx),
-  };
+  const state = gatherState(ctx);
+  const policy = decisionPolicy(ctx, options.policy, options.baselineRuns);
   const freeSlots: SlotDevice[] = [...ctx.slots];
   const running = new Set<Promise<void>>();
   // Would-be keeps whose confirmation run did not happen (the harness stopped first) get it now.
-  const confirmations: Job[] = pendingConfirmations(ctx);
+  const confirmations: Job[] = pendingConfirmations(state);
   let started = ctx.ledger.listExperiments({ tag: ctx.tag }).filter((row) => row.status !== "interrupted").length;
-  let consecutiveFailures = 0;
   let stop: LoopResult | null = null;
   let harnessFailure: EnvironmentError | null = null;
   let wake: () => void = () => {};
@@ -59,7 +54,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
     const task = runExperiment(ctx, job, slot, signal)
       .then((outcome) => onFinished(outcome))
       .catch((error: unknown) => {
-        consecutiveFailures += 1;
+        state.consecutiveFailures += 1;
         // The harness cannot write its own state (full disk, read-only): going on would only lose results.
         const environment = environmentErrorAt(error, ctx.paths.stateDir);
         if (environment) {
@@ -78,7 +73,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   };
 
   const onFinished = async (outcome: ExperimentOutcome) => {
-    const result = await applyOutcome(ctx, options.policy, state, outcome, options.baselineRuns);
+    const { followUp } = await applyOutcome(ctx, policy, state, outcome);
     // A harness error recorded against the experiment (its log could not be written...) that is the disk's or the
     // permissions' fault stops the session: every later experiment would fail the same way.
     if (outcome.harnessError && outcome.reason) {
@@ -88,9 +83,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
         stop ??= { paused: true, reason: environment.message };
       }
     }
-    if (result.confirmation) confirmations.push(result.confirmation);
-    if (outcome.status === "ok") consecutiveFailures = 0;
-    else if (outcome.status !== "interrupted") consecutiveFailures += 1;
+    if (followUp) confirmations.push(followUp);
     if (outcome.dataTampered && !stop) {
       stop = { paused: true, reason: `${outcome.reason}. Run \`autoresearch run\` again: it re-prepares the data and resumes.` };
     }
@@ -109,7 +102,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
     if (signal.aborted && !stop) stop = { paused: false, interrupted: true, reason: "interrupted (Ctrl-C)" };
     if (!stop) {
       const verdict = checkStopRules(
-        { experiments: started, startedAtMs: runStartedMs, nowMs: ctx.clock.now(), best: state.metric, direction: ctx.config.metric.direction, consecutiveFailures },
+        { experiments: started, startedAtMs: runStartedMs, nowMs: ctx.clock.now(), best: state.metric, direction: ctx.config.metric.direction, consecutiveFailures: state.consecutiveFailures },
         ctx.config.stop,
       );
       if (verdict) stop = { paused: verdict.action === "pause", reason: verdict.reason };
@@ -160,24 +153,4 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
 function withinExperimentLimit(ctx: SessionContext, started: number): boolean {
   const max = ctx.config.stop.maxExperiments;
   return max === undefined || started < max;
-}
-
-/** Confirmation runs for candidates that await one (status ok, no decision yet), oldest first. */
-function pendingConfirmations(ctx: SessionContext): Job[] {
-  return ctx.ledger
-    .listExperiments({ tag: ctx.tag, status: ["ok"], order: "asc" })
-    .filter((row) => row.kind === "candidate" && row.decision === null && row.candidateCommit !== null)
-    .map((row) => confirmationJob(row.id, row.candidateCommit!, row.description));
-}
-
-/** Groups of repeated measurements of the same code: the baseline runs, and each confirmation with its original. */
-export function collectNoiseGroups(ctx: SessionContext): number[][] {
-  const rows = ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"], order: "asc" });
-  const groups: number[][] = [rows.filter((row) => row.kind === "baseline").map((row) => row.metric!)];
-  for (const row of rows) {
-    if (row.kind !== "confirmation" || row.confirms === null) continue;
-    const original = rows.find((other) => other.id === row.confirms);
-    if (original?.metric != null) groups.push([original.metric, row.metric!]);
-  }
-  return groups;
 }

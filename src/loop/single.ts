@@ -3,11 +3,10 @@
 // confirmation run, if the policy asks for one). The decision is the acceptance policy's.
 import type { LedgerExperiment } from "../ledger/sqlite.ts";
 import { isoAt, type SessionContext } from "./context.ts";
-import { applyOutcome, type BestState } from "./apply.ts";
+import { applyOutcome, decisionPolicy, gatherState, type BestState } from "./apply.ts";
 import { createAcceptancePolicy } from "./decide.ts";
 import { runExperiment, releaseSlots, type ExperimentOutcome, type Job } from "./experiment.ts";
 import { readyData } from "./prepare.ts";
-import { collectNoiseGroups } from "./scheduler.ts";
 import { openSession, type OpenOptions } from "./session.ts";
 import { summarize } from "./summary.ts";
 
@@ -55,10 +54,7 @@ export async function runSingleExperiment(options: SingleOptions): Promise<Singl
   let stopped: string | null = null;
   let paused = false;
   try {
-    const state: BestState = {
-      commit: session.bestCommit, metric: session.bestMetric, experimentId: session.bestExperimentId,
-      noiseSigma: session.noiseSigma, noiseGroups: collectNoiseGroups(ctx),
-    };
+    const state = gatherState(ctx);
     const built = await options.candidate(ctx, state);
     if ("refused" in built) {
       stopped = built.refused;
@@ -74,7 +70,7 @@ export async function runSingleExperiment(options: SingleOptions): Promise<Singl
       const run = async (job: Job) => {
         const outcome = await runExperiment(ctx, job, ctx.slots[0]!, options.signal);
         ran.push(outcome.id);
-        const { confirmation } = await applyOutcome(ctx, policy, state, outcome, baselineRuns);
+        const { followUp: confirmation } = await applyOutcome(ctx, decisionPolicy(ctx, policy, baselineRuns), state, outcome);
         if (outcome.dataTampered) {
           paused = true;
           stopped = `${outcome.reason}. Run again: the data is prepared afresh first.`;

@@ -12,7 +12,9 @@ export interface JsonlOptions {
 }
 
 /**
- * Writes each event exactly as emitted (same keys, same order), one line per event.
+ * Writes each event as emitted (same keys, same order), one line per event, without the committed
+ * ledger row that `experiment_finished` and `decision` carry for in-process subscribers: it holds the
+ * whole diff and the held-out metric (`autoresearch show <id>` prints it for a person).
  *
  * A slow reader must not make the harness buffer every log line in memory (a chatty train
  * step writes millions), and must not block the engine either: while the backlog is above the
@@ -26,7 +28,7 @@ export function createJsonlPrinter(write: (chunk: string) => void, options: Json
   const print = (event: EngineEvent) => {
     // Newlines and C0 controls are escaped inside strings (one event stays one line); safeJson escapes
     // what JSON.stringify leaves raw (C1, bidi controls), so workload output is inert on a terminal too.
-    write(safeJson(event) + "\n");
+    write(safeJson(withoutRow(event)) + "\n");
   };
   const reportDropped = (id: number, at: string) => {
     const count = dropped.get(id);
@@ -46,4 +48,10 @@ export function createJsonlPrinter(write: (chunk: string) => void, options: Json
     }
     print(event);
   };
+}
+
+function withoutRow(event: EngineEvent): EngineEvent {
+  if (event.type !== "experiment_finished" && event.type !== "decision") return event;
+  const { row: _row, ...rest } = event;
+  return rest;
 }
