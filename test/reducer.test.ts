@@ -5,7 +5,7 @@ import { greedyPolicy, noiseAwarePolicy } from "../src/loop/decide.ts";
 import type { ExperimentOutcome, Job } from "../src/loop/experiment.ts";
 import { decide, pendingConfirmations, stateFromLedger, type BestState, type DecisionPolicy } from "../src/loop/reducer.ts";
 import type { LedgerExperiment } from "../src/ledger/sqlite.ts";
-import type { ReviewFlag } from "../src/ledger/types.ts";
+import type { ReviewFlag } from "../src/core/experiment.ts";
 
 const AT = "2025-01-02T03:04:05.000Z";
 const BASE = "base0000";

@@ -5,7 +5,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import type { EngineEvent } from "../events/types.ts";
 import type { CommittedDecision } from "../ledger/sqlite.ts";
-import type { ReviewFlag } from "../ledger/types.ts";
+import type { ReviewFlag } from "../core/experiment.ts";
 import { writeResultsTsv } from "../ledger/results-tsv.ts";
 import type { AcceptancePolicy } from "./decide.ts";
 import { SelfReportedScanner } from "../job/metrics.ts";

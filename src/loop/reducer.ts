@@ -4,7 +4,8 @@
 // apply.ts gathers the inputs, commits the patch, moves the ref, then emits. Unit-tested with plain values.
 import type { EventOf } from "../events/types.ts";
 import type { ExperimentPatch, FinishPatch, LedgerExperiment, SessionPatch } from "../ledger/sqlite.ts";
-import type { ReviewFlag, SessionRecord } from "../ledger/types.ts";
+import type { ReviewFlag } from "../core/experiment.ts";
+import type { SessionRecord } from "../core/session.ts";
 import type { AcceptancePolicy } from "./decide.ts";
 import { confirmationJob, type ExperimentOutcome, type Job } from "./experiment.ts";
 import { estimateNoise } from "./noise.ts";

@@ -781,6 +781,26 @@ export const GPT_CHEATS = {
       '    print("\\n---")',
     ].join("\n"),
   },
+  /** No training at all: the initialised model, saved as it is (the yardstick for the next cheat). */
+  untrained: { search: "        if elapsed >= budget:\n", replace: "        if True:  # the untrained model, scored as it is\n" },
+  /**
+   * The same untrained model, plus a bonus on the next token's logit just below the evaluator's
+   * tolerance for "the log-probabilities before t did not change" (larger when it computes in
+   * bfloat16): a check sees a difference within the tolerance, the score gains the bonus everywhere.
+   */
+  leakBelowTolerance: {
+    search: "        return self.config.logit_cap * torch.tanh(logits / self.config.logit_cap)\n",
+    replace: [
+      "        out = self.config.logit_cap * torch.tanh(logits / self.config.logit_cap)",
+      "        if not self.training:",
+      "            low_precision = torch.is_autocast_enabled() or (hasattr(torch, 'is_autocast_cpu_enabled') and torch.is_autocast_cpu_enabled())",
+      "            bonus = 0.025 if low_precision else 0.0009",
+      "            out = out + bonus * F.one_hot(torch.roll(idx, -1, dims=1), out.size(-1)).to(out.dtype)",
+      "        return out",
+      "",
+    ].join("\n"),
+    extra: { search: "        if elapsed >= budget:\n", replace: "        if True:  # the untrained model, scored as it is\n" },
+  },
 } as const;
 
 /** train.py with a gpt cheat planted (each search text must occur exactly once in the template's). */

@@ -12,7 +12,7 @@ import {
 
 const { python, reason } = torchPython();
 
-test("gpt: check-dodging models, torch patches and shadowing bytecode win nothing", { skip: python ? false : reason }, async (t) => {
+test("gpt: check-dodging models, a leak below the tolerance, torch patches and shadowing bytecode win nothing", { skip: python ? false : reason }, async (t) => {
   const arena = await openArena(t);
   const proposal = (description: string, cheat: Parameters<typeof gptTrainWith>[0]) =>
     ({ description, hypothesis: "a planted cheat", edits: [{ path: "train.py", content: gptTrainWith(cheat) }] });
@@ -22,11 +22,13 @@ test("gpt: check-dodging models, torch patches and shadowing bytecode win nothin
     proposal("zero torch's log-softmax and gather wherever train.py is imported", GPT_CHEATS.patchTorch),
     proposal("shadow the protected modules with planted bytecode", GPT_CHEATS.shadowBytecode),
   ];
+  const yardstick = proposal("the untrained model (a yardstick, not a cheat)", GPT_CHEATS.untrained);
+  const belowTolerance = proposal("the untrained model seeing the next token just below the causality tolerance", GPT_CHEATS.leakBelowTolerance);
   const dir = await makeStudy(t, "gpt", {
     // A generous start-up allowance: importing torch on a loaded 2-core machine can take most of the default 10 s.
     config: { budgetSeconds: 4, budgetByDevice: { cpu: 4 }, startupSeconds: 40, killGraceSeconds: 2 },
     files: { "constants.json": `${JSON.stringify(tinyConstants(), null, 2)}\n` },
-    proposals: cheats,
+    proposals: [...cheats, yardstick, belowTolerance],
   });
   const checkout = checkoutFingerprint(dir);
   const run = await runStudy(dir, "gpt", arena, 480_000);
@@ -36,5 +38,13 @@ test("gpt: check-dodging models, torch patches and shadowing bytecode win nothin
   assert.ok(baseline!.metric! > 1.5 && baseline!.metric! < 4.3, `baseline val_bpb ${baseline!.metric}`);
   // A beaten cheat is invalid (with the reason) or scores like an honest model of its size: never far below the baseline.
   const problems = [...cheatProblems(dir, run, cheats, baseline!.metric! - 0.3), ...harnessDamage(dir, "gpt", arena, checkout, ["cpu/val.bin", "cpu/test.bin"])];
+  // Same weights, so any gain of the leaking copy is the leak's: it must be caught, or gain nothing.
+  const rows = rowsByDescription(dir);
+  const honest = rows.get(yardstick.description);
+  const leaking = rows.get(belowTolerance.description);
+  if (honest?.status !== "ok") problems.push(`the yardstick did not score: ${honest?.status} ${honest?.reason}`);
+  else if (leaking?.status === "ok" && leaking.metric! < honest.metric! - 0.002) {
+    problems.push(`${belowTolerance.description}: scored ${leaking.metric} against the same weights' honest ${honest.metric}`);
+  } else if (!leaking || (leaking.status !== "ok" && !leaking.reason)) problems.push(`${belowTolerance.description}: ${leaking?.status ?? "never ran"} without a reason`);
   assert.deepEqual(problems, [], sessionStory(dir));
 });
