@@ -6,10 +6,10 @@ import { promisify } from "node:util";
 import { CONFIG_FILE } from "../config/load.ts";
 import { EXIT } from "../errors.ts";
 import { listGpus } from "../executors/devices.ts";
+import { harnessHome } from "../project/paths.ts";
 import { hidingProblem } from "../runner/isolation.ts";
 import { runCommand } from "../runner/process.ts";
 import { cgroupSupport, interpreterPaths, sandboxProblem } from "../sandbox/index.ts";
-import { harnessHome } from "../loop/environment.ts";
 import { parse, type Command, type Io } from "./args.ts";
 import { findProjectDir } from "./project.ts";
 

@@ -1,27 +1,14 @@
 // The environment a workload's commands see: the scrubbed harness environment,
 // the workload contract, the slot's device, and a marker to find its processes by.
-import { createHash } from "node:crypto";
 import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
 import { budgetFor } from "../config/load.ts";
 import type { SlotDevice } from "../executors/devices.ts";
 import { ENV_BUDGET_SECONDS, ENV_DATA_DIR, ENV_DEVICE, ENV_HOME, ENV_SPLIT_SECRET } from "../project/contract.ts";
+import { harnessHome } from "../project/paths.ts";
+import { MARKER_ENV, SESSION_MARKER_ENV } from "../runner/markers.ts";
 import type { SessionContext } from "./context.ts";
 
-/** Set in every process of one experiment (or of the prepare step): "<session key>/<id>". */
-export const MARKER_ENV = "AUTORESEARCH_RUN_MARKER";
-/** Set in every process the session starts, so a resume can find leftovers of a killed harness. */
-export const SESSION_MARKER_ENV = "AUTORESEARCH_SESSION_MARKER";
-
-/** The autoresearch package root (where templates and shipped data live). */
-export function harnessHome(): string {
-  return dirname(dirname(dirname(fileURLToPath(import.meta.url))));
-}
-
-/** Identifies one session of one project in process markers (stable across runs, so a resume finds leftovers). */
-export function sessionKey(projectDir: string, tag: string): string {
-  return createHash("sha256").update(`${projectDir}\0${tag}`).digest("hex").slice(0, 16);
-}
+export { MARKER_ENV, SESSION_MARKER_ENV, sessionKey } from "../runner/markers.ts";
 
 export function runMarker(ctx: SessionContext, id: number | "prepare"): { name: string; value: string } {
   return { name: MARKER_ENV, value: `${ctx.sessionKey}/${id}` };

@@ -2,9 +2,9 @@
 // spec (job/sandboxes.ts says what each phase may see and write).
 import { EnvironmentError } from "../errors.ts";
 import type { ResearchConfig } from "../config/load.ts";
-import type { IsolationLabel } from "../ledger/types.ts";
+import type { IsolationLabel } from "../core/session.ts";
+import { harnessHome } from "../project/paths.ts";
 import { interpreterPaths, sandboxProblem } from "../sandbox/index.ts";
-import { harnessHome } from "./environment.ts";
 
 /** How a session isolates the mutable code. */
 export type Isolation =

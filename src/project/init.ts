@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import * as git from "../git/index.ts";
 import { EXIT, UserError } from "../errors.ts";
 import { CONFIG_FILE } from "../config/load.ts";
-import { harnessHome } from "../loop/environment.ts";
+import { harnessHome } from "./paths.ts";
 
 export function templatesDir(): string {
   return join(harnessHome(), "templates");

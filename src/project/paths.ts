@@ -1,5 +1,11 @@
 // Where the harness keeps its state inside a research project. All of it is git-ignored.
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The autoresearch package root (where templates and shipped data live). */
+export function harnessHome(): string {
+  return dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+}
 
 export interface ProjectPaths {
   projectDir: string;

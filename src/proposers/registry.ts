@@ -3,14 +3,9 @@ import { resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { createReplayProposer } from "./replay.ts";
 import { createSearchProposer } from "./search.ts";
-import type { Proposer } from "./types.ts";
-import type { z } from "zod";
-import type { proposerSchema } from "../config/schema.ts";
+import type { Proposer, ProposerConfig } from "./types.ts";
 import { createLlmProposer } from "./llm/proposer.ts";
 import { createAgentProposerFromConfig } from "./agents/proposer.ts";
-
-/** The config's `proposer` section, as parsed (each proposer reads its own fields). */
-export type ProposerConfig = z.input<typeof proposerSchema> & { name: string };
 
 export const PROPOSER_NAMES = ["search", "replay", "llm", "claude", "codex", "command"] as const;
 

@@ -1,5 +1,10 @@
 // The Proposer interface: the only way changes enter the loop.
+import type { z } from "zod";
+import type { proposerSchema } from "../config/schema.ts";
 import type { ExperimentKind } from "../core/experiment.ts";
+
+/** The config's `proposer` section, as parsed (each proposer reads its own fields). */
+export type ProposerConfig = z.input<typeof proposerSchema> & { name: string };
 
 /** One edit to a mutable file: either replace a unique search string, or write the whole file. */
 export type Edit =

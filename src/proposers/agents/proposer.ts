@@ -3,8 +3,7 @@
 // guard on what it changed. Changes outside the mutable files reject the attempt (the worktree is
 // discarded, so they are reverted); the reason goes back to the agent for a bounded retry.
 import { ConfigError } from "../../errors.ts";
-import type { ProposerConfig } from "../registry.ts";
-import type { ProposalContext, ProposalResult, Proposer, Usage } from "../types.ts";
+import type { ProposalContext, ProposalResult, Proposer, ProposerConfig, Usage } from "../types.ts";
 import { claudeSpec, codexSpec, commandSpec, type AgentSpec } from "./clis.ts";
 import { describeProposal } from "./message.ts";
 import { buildAgentPrompt } from "./prompt.ts";

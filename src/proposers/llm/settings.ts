@@ -1,7 +1,7 @@
 // The llm proposer's settings: the config's `proposer` section with defaults filled in and the
 // API key read from the environment variable the config names.
 import { ConfigError } from "../../errors.ts";
-import type { ProposerConfig } from "../registry.ts";
+import type { ProposerConfig } from "../types.ts";
 import type { Pricing } from "./pricing.ts";
 
 export type LlmProvider = "anthropic" | "openai" | "openai-compatible";
