@@ -36,7 +36,11 @@ export const doctorCommand: Command = {
     const sandbox = await checkSandbox();
     checks.push(sandbox);
     if (sandbox.ok && usesPython) checks.push(await checkTorchInSandbox(projectDir));
-    if (hidesFromTrain(projectDir) && !sandbox.ok) checks.push(await checkHiding());
+    if (hidesFromTrain(projectDir)) {
+      checks.push(sandbox.ok
+        ? { name: "hideFromTrain", required: false, ok: true, detail: "the sandbox leaves the files it names out of the train phase's view" }
+        : await checkHiding());
+    }
     if (values.json) io.stdout(`${JSON.stringify(checks, null, 2)}\n`);
     else {
       for (const check of checks) {

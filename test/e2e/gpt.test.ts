@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runSession } from "../../src/loop/session.ts";
 import { initProject } from "../../src/project/init.ts";
+import { sandboxProblem } from "../../src/sandbox/index.ts";
 import { hidingProblem } from "../../src/runner/isolation.ts";
 import { CHEATS, GPT_TEMPLATE, tinyConstants, torchPython } from "../helpers/gpt.ts";
 import { CLI, gitIn, ledgerRows, recordingBus } from "../helpers/project.ts";
@@ -19,7 +20,8 @@ const { python, reason } = torchPython();
 async function gptProject(t: TestContext, config: Record<string, unknown>, constants?: Record<string, unknown>, proposals?: unknown[]): Promise<string> {
   const root = mkdtempSync(join(tmpdir(), "autoresearch-gpt-e2e-"));
   t.after(() => rmSync(root, { recursive: true, force: true }));
-  const dir = await initProject(join(root, "study"), "gpt", { configPatch: { devices: ["cpu"], killGraceSeconds: 2, ...config } });
+  // A generous start-up allowance: torch's import on a loaded machine must not turn a run into a timeout.
+  const dir = await initProject(join(root, "study"), "gpt", { configPatch: { devices: ["cpu"], killGraceSeconds: 2, startupSeconds: 120, ...config } });
   if (constants) writeFileSync(join(dir, "constants.json"), `${JSON.stringify(constants, null, 2)}\n`);
   if (proposals) writeFileSync(join(dir, "proposals.json"), `${JSON.stringify({ proposals }, null, 2)}\n`);
   gitIn(dir, "add", "-A");
@@ -51,11 +53,12 @@ test("doctor checks for PyTorch in a gpt project, whose commands run Python thro
   // The template hides the held-out splits from training; doctor says whether that works here.
   const hiding = checks.find((check) => check.name === "hideFromTrain");
   assert.ok(hiding, "no hideFromTrain check for a project that hides files");
-  assert.equal(hiding.ok, (await hidingProblem()) === null, hiding.detail);
+  assert.equal(hiding.ok, (await sandboxProblem()) === null || (await hidingProblem()) === null, hiding.detail);
 });
 
 describe("gpt template in sessions", { skip: python ? false : reason }, () => {
   test("cheats are caught: printed scores ignored, patches inert, leaks invalid, protected edits rejected", async (t) => {
+    const sandboxed = (await sandboxProblem()) === null;
     const proposal = (description: string, path: string, edit: { search: string; replace: string }) => ({ description, hypothesis: "a planted cheat", edits: [{ path, ...edit }] });
     // Protected files are not offered for search/replace; a proposer can still write them whole.
     const rewrite = (description: string, path: string, from: string, to: string, original: string) => {
@@ -100,13 +103,19 @@ describe("gpt template in sessions", { skip: python ? false : reason }, () => {
       assert.match(rows.get(name)!.reason!, new RegExp(file.replace(".", "\\.")));
     }
     const tampered = rows.get("tamper with the data")!;
-    assert.equal(tampered.status, "rejected");
-    assert.match(tampered.reason!, /cpu\/tokenizer\.json.*during training/);
+    if (sandboxed) {
+      // The data is read-only inside the sandbox: the write fails, nothing is changed, nothing pauses.
+      assert.equal(tampered.status, "crash", tampered.reason ?? "");
+      assert.match(readFileSync(tampered.logPath, "utf8"), /Read-only file system/);
+    } else {
+      assert.equal(tampered.status, "rejected");
+      assert.match(tampered.reason!, /cpu\/tokenizer\.json.*during training/);
+    }
     // The validation and test rows read as empty in training (hideFromTrain), so they cannot be trained on.
     const peeking = rows.get("read the validation rows")!;
     assert.equal(peeking.status, "ok", peeking.reason ?? "");
     assert.match(readFileSync(peeking.logPath, "utf8"), /validation bytes visible to training: 0\b/);
-    assert.equal(result.paused, true, "tampered data pauses the session until it is prepared again");
+    assert.equal(result.paused, !sandboxed, "tampered data (possible only unsandboxed) pauses the session until it is prepared again");
     // Only honestly scored code can be the best.
     const best = gitIn(dir, "rev-parse", "autoresearch/cheats");
     const bestRow = [...rows.values()].find((row) => row.candidateCommit === best) ?? baseline;

@@ -165,7 +165,7 @@ export const CHEATS = {
   /** Reads the validation rows during training (to train on them); prints how many bytes it got. */
   readValidation: {
     search: '    print("\\n---")',
-    replace: '    with open(os.path.join(env.data_dir, "cpu", "val.bin"), "rb") as handle:\n        print(f"\\nvalidation bytes visible to training: {len(handle.read())}")\n    print("\\n---")',
+    replace: '    try:\n        with open(os.path.join(env.data_dir, "cpu", "val.bin"), "rb") as handle:\n            visible = len(handle.read())\n    except OSError:\n        visible = 0\n    print(f"\\nvalidation bytes visible to training: {visible}")\n    print("\\n---")',
   },
   /** Lets every position see the next token: trains to a near-perfect loss by copying it. */
   leakFuture: { search: "        x = rms_norm(self.wte(idx))\n", replace: "        x = rms_norm(self.wte(idx) + self.wte(torch.roll(idx, -1, dims=1)))\n" },
