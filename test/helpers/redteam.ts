@@ -893,7 +893,8 @@ function cheatTrail(logPath: string): string {
 /** Problems of a whole red-team session, [] when every cheat won nothing: cheats that won, and whether all of them ran. */
 export function cheatProblems(dir: string, run: CliResult, cheats: Array<{ description: string }>, honestFloor: number): string[] {
   const problems: string[] = [];
-  if (!/replay file exhausted/.test(run.stdout + run.stderr)) {
+  // "replay file exhausted" is said when the proposer runs out, which may be before the last experiment ends: the exit code says the rest.
+  if (!/replay file exhausted/.test(run.stdout + run.stderr) || run.code !== 0) {
     const said = run.stderr.trim() ? run.stderr.trim().split("\n").slice(0, 2) : run.stdout.trim().split("\n").slice(-3);
     problems.push(`the session stopped before its replay file was exhausted (exit ${run.code}): ${said.join(" | ")}`);
   }
