@@ -5,10 +5,9 @@ import type { LedgerExperiment } from "../ledger/sqlite.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 import { applyOutcome, decisionPolicy, gatherState, type BestState } from "./apply.ts";
 import { createAcceptancePolicy } from "./decide.ts";
-import { runExperiment, releaseSlots, type ExperimentOutcome, type Job } from "./experiment.ts";
+import { runExperiment, type ExperimentOutcome, type Job } from "./experiment.ts";
 import { readyData } from "./prepare.ts";
-import { openSession, type OpenOptions } from "./session.ts";
-import { summarize } from "./summary.ts";
+import { openSession, recordStop, type OpenOptions, type SessionStop } from "./session.ts";
 
 export interface SingleCandidate {
   description: string;
@@ -51,13 +50,16 @@ export async function runSingleExperiment(options: SingleOptions): Promise<Singl
   const startedMs = clock.now();
   const ran: number[] = [];
   let candidateId: number | null = null;
-  let stopped: string | null = null;
-  let paused = false;
+  let stop: SessionStop | null = null;
+  // Set by a run that found the prepared data modified: nothing more runs, the session pauses.
+  let tampered: SessionStop | null = null;
   try {
     const state = gatherState(ctx);
     const built = await options.candidate(ctx, state);
+    const refusal = "refused" in built ? built.refused : null;
     if ("refused" in built) {
-      stopped = built.refused;
+      // A refused candidate is this call's answer (in `stopped`), not the session's stop reason.
+      stop = { paused: false, interrupted: false, reason: "ran nothing: run_experiment refused the working tree" };
     } else {
       try {
         await readyData(ctx, session.baseCommit, options.signal);
@@ -71,41 +73,33 @@ export async function runSingleExperiment(options: SingleOptions): Promise<Singl
         const outcome = await runExperiment(ctx, job, ctx.slots[0]!, options.signal);
         ran.push(outcome.id);
         const { followUp: confirmation } = await applyOutcome(ctx, decisionPolicy(ctx, policy, baselineRuns), state, outcome);
-        if (outcome.dataTampered) {
-          paused = true;
-          stopped = `${outcome.reason}. Run again: the data is prepared afresh first.`;
-        }
+        if (outcome.dataTampered) tampered = { paused: true, interrupted: false, reason: `${outcome.reason}. Run again: the data is prepared afresh first.` };
         return { outcome, confirmation };
       };
-      stopped = await runMissingBaselines(ctx, state, baselineRuns, options.signal, run);
-      if (stopped === null) {
+      stop = await runMissingBaselines(ctx, state, baselineRuns, options.signal, run);
+      if (stop === null) {
         const job: Job = {
           kind: "candidate", parentCommit: state.commit, proposer: built.proposer, description: built.description,
           hypothesis: built.hypothesis, meta: built.meta ?? null, files: built.files, proposeMs: 0, usage: null,
         };
         let next: { outcome: ExperimentOutcome; confirmation: Job | null } = await run(job);
         candidateId = next.outcome.id;
-        while (next.confirmation && !options.signal.aborted && !paused) next = await run(next.confirmation);
-      } else if (stopped.startsWith("the baseline")) {
-        paused = true;
+        while (next.confirmation && !options.signal.aborted && !tampered) next = await run(next.confirmation);
+        if (options.signal.aborted) stop = { paused: false, interrupted: true, reason: "interrupted" };
       }
+      stop = tampered ?? stop;
     }
-    const reason = stopped ?? `ran experiment ${candidateId} (run_experiment)`;
-    ledger.updateSession(tag, { state: paused ? "paused" : "stopped", stopReason: reason });
-    const summary = summarize(ledger, tag, clock.now() - startedMs, startedMs);
-    if (paused) options.bus.emit({ type: "session_paused", at: isoAt(clock), reason });
-    options.bus.emit({ type: "session_stopped", at: isoAt(clock), reason, summary });
+    recordStop(ctx, startedMs, stop ?? { paused: false, interrupted: false, reason: `ran experiment ${candidateId} (run_experiment)` });
     const after = ledger.getSession(tag)!;
     return {
-      tag, branch: session.branch, stopped,
+      tag, branch: session.branch, stopped: refusal ?? stop?.reason ?? null,
       experiments: ran.filter((id) => id >= 0).map((id) => ledger.getExperiment(id)!),
       candidate: candidateId !== null && candidateId >= 0 ? ledger.getExperiment(candidateId)! : null,
       best: { commit: after.bestCommit, metric: after.bestMetric, experimentId: after.bestExperimentId },
       noiseSigma: after.noiseSigma,
     };
   } finally {
-    await releaseSlots(opened.ctx);
-    opened.close();
+    await opened.close();
   }
 }
 
@@ -116,18 +110,18 @@ async function runMissingBaselines(
   baselineRuns: number,
   signal: AbortSignal,
   run: (job: Job) => Promise<{ outcome: ExperimentOutcome }>,
-): Promise<string | null> {
+): Promise<SessionStop | null> {
   const session = ctx.ledger.getSession(ctx.tag)!;
   const done = ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"] }).filter((row) => row.kind === "baseline").length;
   const job: Job = { kind: "baseline", commit: session.baseCommit, description: "baseline (unchanged code)" };
   for (let missing = baselineRuns - done; missing > 0; missing -= 1) {
-    if (signal.aborted) return "interrupted before the baseline finished";
+    if (signal.aborted) return { paused: false, interrupted: true, reason: "interrupted before the baseline finished" };
     const { outcome } = await run(job);
-    if (outcome.status === "interrupted") return "interrupted while the baseline ran";
+    if (outcome.status === "interrupted") return { paused: false, interrupted: true, reason: "interrupted while the baseline ran" };
     if (outcome.status !== "ok") {
-      return `the baseline (the unchanged code) failed: ${outcome.status}: ${outcome.reason}. See experiment ${outcome.id}, fix the project, commit, and start a new session with another tag.`;
+      return { paused: true, interrupted: false, reason: `the baseline (the unchanged code) failed: ${outcome.status}: ${outcome.reason}. See experiment ${outcome.id}, fix the project, commit, and start a new session with another tag.` };
     }
   }
-  if (state.metric === null) return "the baseline produced no metric; see the results";
-  return signal.aborted ? "interrupted" : null;
+  if (state.metric === null) return { paused: true, interrupted: false, reason: "the baseline produced no metric; see the results" };
+  return signal.aborted ? { paused: false, interrupted: true, reason: "interrupted" } : null;
 }
