@@ -6,7 +6,7 @@
 //   and the running experiments' log files.
 import type { EngineEvent, EventBus } from "../events/types.ts";
 import type { LedgerExperiment } from "../ledger/sqlite.ts";
-import { safeText } from "../text/safe-text.ts";
+import { safeLogText, safeText } from "../text/safe-text.ts";
 import { LogFollower } from "./log-follower.ts";
 import type { DashboardStore } from "./store.ts";
 import type { SseHub } from "./stream.ts";
@@ -68,7 +68,7 @@ export class LiveUpdates {
   #onEvent(event: EngineEvent): void {
     switch (event.type) {
       case "experiment_log":
-        this.#bufferLog(event.id, safeText(event.line));
+        this.#bufferLog(event.id, safeLogText(event.line));
         return;
       case "experiment_phase":
         this.#hub.broadcast({ kind: "phase", id: event.id, phase: event.phase });

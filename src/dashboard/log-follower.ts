@@ -2,7 +2,7 @@
 // event stream: each poll returns the complete lines written since the last one.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
-import { safeText } from "../text/safe-text.ts";
+import { safeLogText } from "../text/safe-text.ts";
 import type { RunningExperiment } from "./store.ts";
 
 /** At most this much is read per poll; a faster writer skips ahead. */
@@ -59,7 +59,7 @@ export class LogFollower {
         lines.shift();
         state.dropFirst = false;
       }
-      return lines.map(safeText);
+      return lines.map(safeLogText);
     } finally {
       closeSync(fd);
     }

@@ -1,6 +1,6 @@
 // Reading the end of a (possibly huge) log file for error messages and live views.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { safeText } from "./safe-text.ts";
+import { safeLogText } from "./safe-text.ts";
 
 /**
  * The last `maxLines` lines (default 40) of the file, reading at most its last `maxBytes`
@@ -37,5 +37,5 @@ export function readLogTail(logPath: string, options: { maxLines?: number; maxBy
   if (lines.at(-1) === "") lines.pop();
   // The first line of a window that starts mid-file is a fragment (maybe a broken UTF-8 character): drop it.
   if (startedMidFile && lines.length > 1) lines = lines.slice(1);
-  return safeText(lines.slice(-maxLines).join("\n"));
+  return safeLogText(lines.slice(-maxLines).join("\n"));
 }

@@ -27,6 +27,16 @@ export function safeText(text: string): string {
   return text.replace(UNSAFE, visibleControl);
 }
 
+// Colour and style (SGR: ESC [ ... m) is the one escape that ordinary training output is full of
+// (progress bars, coloured logs); in a log it is dropped rather than shown. It moves nothing, but it
+// could hide text (conceal, black on black), so it never reaches a view either way.
+const STYLING = /\x1b\[[0-9;:]*m/g;
+
+/** A log's text: styling dropped, every other control character made visible (safeText). */
+export function safeLogText(text: string): string {
+  return safeText(text.replace(STYLING, ""));
+}
+
 /** One line (a table cell, a header field): line breaks and tabs become a space, other control characters visible. */
 export function safeLine(text: string): string {
   return text.replace(/\r\n|[\r\n\t\u2028\u2029]/g, " ").replace(UNSAFE_OR_BREAK, visibleControl);
