@@ -5,7 +5,7 @@
 // differ from the session's.
 import { z } from "zod";
 import type { DirectorySnapshot } from "../guard/checksums.ts";
-import type { ExperimentStatus } from "../ledger/types.ts";
+import type { ExperimentStatus } from "../core/experiment.ts";
 import type { MetricNames } from "./metrics.ts";
 
 export const JOB_SPEC_VERSION = 1;

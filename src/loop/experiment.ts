@@ -9,7 +9,7 @@ import type { SlotDevice } from "../executors/devices.ts";
 import * as git from "../git/index.ts";
 import { checkScope } from "../guard/scope.ts";
 import { JOB_SPEC_VERSION, type JobSpec } from "../job/spec.ts";
-import type { ExperimentStatus, PhaseTimings } from "../ledger/types.ts";
+import type { ExperimentStatus, PhaseTimings } from "../core/experiment.ts";
 import { ENV_EXPERIMENT_ID, ENV_OUTPUT_DIR, ENV_PHASE } from "../project/contract.ts";
 import { candidateRef, experimentLogPath, experimentOutputDir } from "../project/paths.ts";
 import { killMarkedProcesses } from "../runner/process.ts";

@@ -11,7 +11,7 @@ import { createLocalExecutor } from "../executors/local.ts";
 import type { Executor } from "../executors/types.ts";
 import { scrubEnvironment } from "../guard/env.ts";
 import { Ledger } from "../ledger/sqlite.ts";
-import type { SessionRecord } from "../ledger/types.ts";
+import type { SessionRecord } from "../core/session.ts";
 import { branchName, projectPaths, STATE_DIR_NAME, type ProjectPaths } from "../project/paths.ts";
 import { createProposer } from "../proposers/registry.ts";
 import type { Proposer } from "../proposers/types.ts";
