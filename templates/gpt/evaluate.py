@@ -46,6 +46,11 @@ import torch  # noqa: E402
 # Tolerance for "the log-probabilities before t did not change": float32 reproduces a causal model
 # almost exactly; bfloat16 kernels may differ in the last bits between rows and batches.
 CAUSALITY_TOLERANCE = {"float32": 1e-3, "bfloat16": 3e-2}
+# The systematic test: over every check, the mean advantage of each side's own next token must stay
+# within SYSTEMATIC_SIGMAS standard errors of 0 (and an absolute floor for precision that repeats exactly).
+SYSTEMATIC_SIGMAS = 5.0
+SYSTEMATIC_FLOOR = 1e-4
+MIN_SYSTEMATIC_CHECKS = 16
 SPLITS = ("val", "test")
 NUMPY_WIRE = {"float32": "<f4", "float16": "<f2", "bfloat16": "<i2"}
 
@@ -205,7 +210,7 @@ def plan(splits, share, batch_rows, replica_count, rng, vocab_size):
             first, second = (int(replica) for replica in rng.choice(room, size=2, replace=False))
             batches[first].add(rows[index, :-1], scored=(split, index), check=(len(checks), "original"))
             batches[second].add(inputs, check=(len(checks), "altered"))
-            checks.append((split, index, t))
+            checks.append((split, index, t, int(inputs[t + 1]) if t + 1 < len(inputs) else int(rows[index, t + 1])))
         elif room and singles:
             split, index = singles.pop()
             batches[room[int(rng.integers(0, len(room)))]].add(splits[split][index, :-1], scored=(split, index))
@@ -235,6 +240,9 @@ def score_rounds(pool, replicas, rounds, checks, splits, byte_lengths, vocab_siz
         for replica, batch in requests:
             replicas[replica].send(batch.tokens)
 
+    # At the cut t each side's next token differs; a model that peeks gives its own next token more
+    # probability. Within the tolerance a single check cannot tell, so the average over all checks must.
+    favoured = []
     send(rounds[0])
     for number, requests in enumerate(rounds):
         waiting = [pool.submit(replicas[replica].receive, *batch.tokens.shape, vocab_size) for replica, batch in requests]
@@ -249,8 +257,11 @@ def score_rounds(pool, replicas, rounds, checks, splits, byte_lengths, vocab_siz
                 if check is not None:
                     sides.setdefault(check[0], {})[check[1]] = (replica, log_probs[position])
         for check, pair in sides.items():
-            split, _, t = checks[check]
+            split, index, t, altered_next = checks[check]
             (first, original), (second, altered) = pair["original"], pair["altered"]
+            original_next = int(splits[split][index, t + 1])
+            favoured.append(float(original[t, original_next] - altered[t, original_next]))
+            favoured.append(float(altered[t, altered_next] - original[t, altered_next]))
             before, after = original[: t + 1], altered[: t + 1]
             # Equal entries count as equal even at -inf (probability 0 on both sides); nan never passes.
             difference = float(torch.where(before == after, torch.zeros_like(before), (before - after).abs()).max())
@@ -260,7 +271,24 @@ def score_rounds(pool, replicas, rounds, checks, splits, byte_lengths, vocab_siz
                     f"log-probabilities at or before {t} by up to {difference:.3g} (tolerance {tolerance}; the row went to "
                     f"model server {first}, its altered copy to {second})"
                 )
+    systematic_peek(favoured)
     return totals
+
+
+def systematic_peek(favoured):
+    """Invalid if, over all checks, each side's own next token got more log-probability than on the other
+    side by more than chance allows: a leak kept under the per-check tolerance still has to show here."""
+    values = [value for value in favoured if math.isfinite(value)]
+    if len(values) < MIN_SYSTEMATIC_CHECKS:
+        return
+    mean = sum(values) / len(values)
+    spread = math.sqrt(sum((value - mean) ** 2 for value in values) / (len(values) - 1))
+    bound = max(SYSTEMATIC_FLOOR, SYSTEMATIC_SIGMAS * spread / math.sqrt(len(values)))
+    if mean > bound:
+        raise Invalid(
+            f"the model is not causal: over {len(values) // 2} checks, the token after each cut got on average {mean:.3g} nats "
+            f"more log-probability on the side that contained it (chance allows {bound:.3g}); the model peeks at the next token"
+        )
 
 
 def add_scores(totals, batch, log_probs, splits, lengths):
