@@ -51,7 +51,8 @@ export async function runJob(job: JobSpec, hooks: JobHooks): Promise<JobResult> 
       appendFileSync(job.logPath, `--- refused before running: ${refused.reason}\n`);
       return finishJob(job, result("rejected", refused.reason, { dataTampered: refused.dataTampered }));
     }
-    const codeBefore = await hashCode(job, checkout.dir);
+    const tracked = await git.listFilesAt(job.repository, job.commit);
+    const codeBefore = await hashCode(job, checkout.dir, tracked);
     rmSync(job.outputDir, { recursive: true, force: true });
     mkdirSync(job.outputDir, { recursive: true });
 
@@ -81,7 +82,7 @@ export async function runJob(job: JobSpec, hooks: JobHooks): Promise<JobResult> 
     timings.trainMs = Math.round(performance.now() - trainStarted);
     const trainFailure = phaseFailure("train", train, job.train.timeoutSeconds);
     if (trainFailure) return finishJob(job, result(trainFailure.status, trainFailure.reason));
-    const afterTrain = await changedSince(job, checkout.dir, codeBefore, "training");
+    const afterTrain = await changedSince(job, checkout.dir, tracked, codeBefore, "training");
     if (afterTrain) return finishJob(job, result("rejected", afterTrain.reason, { dataTampered: afterTrain.dataTampered }));
 
     let reading: MetricsReading;
@@ -113,7 +114,7 @@ export async function runJob(job: JobSpec, hooks: JobHooks): Promise<JobResult> 
       reading = existsSync(metricsPath)
         ? readMetricsJson(readFileSync(metricsPath, "utf8"), job.metric)
         : { kind: "no_metric", reason: "the evaluator exited 0 but wrote no metrics file" };
-      const afterEvaluation = await changedSince(job, checkout.dir, codeBefore, "evaluation");
+      const afterEvaluation = await changedSince(job, checkout.dir, tracked, codeBefore, "evaluation");
       if (afterEvaluation) return finishJob(job, result("rejected", afterEvaluation.reason, { dataTampered: afterEvaluation.dataTampered }));
     } else {
       selfReported = true;
@@ -194,13 +195,13 @@ async function dataProblem(job: JobSpec): Promise<string | null> {
  * unsandboxed, a phase could rewrite the evaluator or its own committed code (so that what is scored
  * is not what was committed); in the sandbox they are read-only, and this confirms it.
  */
-async function hashCode(job: JobSpec, dir: string): Promise<Record<string, string>> {
-  const files = new Set([...(await protectedFiles(dir, job.protectedGlobs, ALWAYS_EXCLUDED_DIRS)), ...(await git.listFilesAt(job.repository, job.commit))]);
+async function hashCode(job: JobSpec, dir: string, tracked: readonly string[]): Promise<Record<string, string>> {
+  const files = new Set([...(await protectedFiles(dir, job.protectedGlobs, ALWAYS_EXCLUDED_DIRS)), ...tracked]);
   return hashTree(dir, [...files]);
 }
 
-async function changedSince(job: JobSpec, dir: string, before: Record<string, string>, phase: string): Promise<{ reason: string; dataTampered: boolean } | null> {
-  const changed = diffHashes(before, await hashCode(job, dir)).join(", ");
+async function changedSince(job: JobSpec, dir: string, tracked: readonly string[], before: Record<string, string>, phase: string): Promise<{ reason: string; dataTampered: boolean } | null> {
+  const changed = diffHashes(before, await hashCode(job, dir, tracked)).join(", ");
   if (changed) return { reason: `files of the candidate changed during ${phase} (the scored code must be the committed code): ${changed}`, dataTampered: false };
   const data = await dataProblem(job);
   return data ? { reason: `${data} (during ${phase})`, dataTampered: true } : null;
