@@ -23,6 +23,8 @@ export interface RunToolOptions {
   /** Tests only: GPU indices instead of asking nvidia-smi, or another executor. */
   gpus?: number[];
   executor?: Executor;
+  /** Run the agent's code without the sandbox. */
+  unsandboxed?: boolean;
 }
 
 export interface RunToolAnswer {
@@ -35,6 +37,7 @@ export interface RunToolAnswer {
 export async function runWorkingTreeExperiment(options: RunToolOptions, input: RunToolInput): Promise<RunToolAnswer> {
   const result = await runSingleExperiment({
     projectDir: options.projectDir, tag: options.tag, bus: options.bus, signal: options.signal, gpus: options.gpus, executor: options.executor,
+    unsandboxed: options.unsandboxed,
     candidate: async (ctx, best) => {
       const found = await candidateFromWorkingTree(ctx.paths.projectDir, { commit: best.commit, branch: ctx.branch }, {
         mutable: ctx.config.mutable, protected: ctx.config.protected, alwaysProtected: alwaysProtected(ctx),

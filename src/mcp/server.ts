@@ -23,6 +23,8 @@ export interface ServerOptions {
   signal: AbortSignal;
   /** Tests only. */
   gpus?: RunToolOptions["gpus"];
+  /** Run the agent's code without the sandbox (`mcp --unsandboxed`; every view says so). */
+  unsandboxed?: boolean;
 }
 
 const NOTE_CHARS = 20_000;
@@ -94,7 +96,7 @@ export function createResearchServer(options: ServerOptions): ResearchServer {
       });
     }
     const task = runWorkingTreeExperiment(
-      { projectDir, tag: options.tag, bus, signal: AbortSignal.any([options.signal, extra.signal]), gpus: options.gpus },
+      { projectDir, tag: options.tag, bus, signal: AbortSignal.any([options.signal, extra.signal]), gpus: options.gpus, unsandboxed: options.unsandboxed },
       { description: clean(description), hypothesis: hypothesis === undefined ? undefined : clean(hypothesis) },
     );
     running = task;
