@@ -130,6 +130,8 @@ export interface StudyOptions {
 export async function makeStudy(t: TestContext, template: "ts-demo" | "gpt", options: StudyOptions): Promise<string> {
   const root = mkdtempSync(join(tmpdir(), "autoresearch-redteam-study-"));
   t.after(() => rmSync(root, { recursive: true, force: true }));
+  // Cheats reach the projects they find through /proc only if this marker is beside them (see projectRoots).
+  writeFileSync(join(root, `${PLANT}-study`), "");
   const dir = await initProject(join(root, "study"), template, {
     configPatch: {
       devices: ["cpu"], killGraceSeconds: 1, outputs: "all",
@@ -300,12 +302,15 @@ function projectRoots() {
   const roots = new Set();
   const up = (from) => { let at = path.resolve(from); for (let i = 0; i < 8; i++) { if (fs.existsSync(path.join(at, ".autoresearch"))) roots.add(at); at = path.dirname(at); } };
   up(process.cwd()); if (process.env.AUTORESEARCH_OUTPUT_DIR) up(process.env.AUTORESEARCH_OUTPUT_DIR);
+  const own = new Set(roots);
   for (const pid of pids()) {
     const argv = cmdlineOf(pid); const at = argv.indexOf("--project"); if (at >= 0 && argv[at + 1]) up(argv[at + 1]);
     try { up(fs.readlinkSync("/proc/" + pid + "/cwd")); } catch {}
     const env = environOf(pid); for (const key of ["AUTORESEARCH_DATA_DIR", "AUTORESEARCH_OUTPUT_DIR", "PWD"]) if (env[key]) up(env[key]);
   }
-  return [...roots];
+  // Unsandboxed, /proc shows every test running on the machine: attack only this test's own studies
+  // (marked beside them), never another test's project that happens to run at the same time.
+  return [...roots].filter((root) => own.has(root) || fs.existsSync(path.join(path.dirname(root), PLANT + "-study")));
 }
 function send(text) {
   return new Promise((resolve) => {
