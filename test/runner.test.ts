@@ -247,10 +247,10 @@ describe("readLogTail", () => {
     assert.equal(tail.at(-1), "entry number 999");
   });
 
-  test("makes terminal escapes and control characters visible but keeps tabs", () => {
+  test("drops colour, makes every other terminal escape and control character visible, keeps tabs", () => {
     const path = join(temp.dir, "colour.log");
-    writeFileSync(path, "\x1b[31mred\x1b[0m\tvalue\x07\x00\nplain\n");
-    assert.equal(readLogTail(path), "␛[31mred␛[0m\tvalue␇␀\nplain");
+    writeFileSync(path, "\x1b[31mred\x1b[0m\tvalue\x07\x00\x1b[2Kgone?\nplain\n");
+    assert.equal(readLogTail(path), "red\tvalue␇␀␛[2Kgone?\nplain");
   });
 
   test("a log that does not exist yet reads as empty", () => {
