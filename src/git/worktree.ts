@@ -26,13 +26,14 @@ export async function addWorktree(cwd: string, path: string, commit: string): Pr
 
 /**
  * Points an existing worktree at `commit` and makes its files exactly the commit's: changed files
- * rewritten, everything untracked or ignored removed. Touches only that worktree's HEAD and index,
+ * rewritten, everything untracked or ignored removed (`clean: false` when nothing could have written
+ * there, e.g. every phase ran read-only in the sandbox). Touches only that worktree's HEAD and index,
  * so it needs no repository lock: a slot's persistent checkout is reset while others run.
  */
-export async function resetWorktree(path: string, commit: string): Promise<void> {
+export async function resetWorktree(path: string, commit: string, options: { clean?: boolean } = {}): Promise<void> {
   assertRevision(commit);
   await runGit(path, [...NO_HOOKS_CONFIG, "checkout", "--quiet", "--detach", "--force", commit], { retryOnLock: true });
-  await runGit(path, ["clean", "-ffdxq"]);
+  if (options.clean ?? true) await runGit(path, ["clean", "-ffdxq"]);
 }
 
 /** Removes the worktree at `path`, discarding its changes; a directory already deleted is fine. */

@@ -159,7 +159,8 @@ interface Checkout {
  */
 async function checkOut(job: JobSpec): Promise<Checkout> {
   if (job.workdir) {
-    if (existsSync(join(job.workdir, ".git"))) await git.resetWorktree(job.workdir, job.commit);
+    // Sandboxed phases see the checkout read-only, so nothing untracked can be left in it to clean.
+    if (existsSync(join(job.workdir, ".git"))) await git.resetWorktree(job.workdir, job.commit, { clean: job.sandbox === null });
     else await git.addWorktree(job.repository, job.workdir, job.commit);
     return { dir: job.workdir, release: async () => {} };
   }
