@@ -5,7 +5,7 @@
 // proposal; the tests then look everywhere a win or a leak could show.
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, type Dirent } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { homedir, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -94,23 +94,27 @@ export function hostPlants(): string[] {
   return found;
 }
 
+/** Calls `visit` for every entry under `dir`, depth first (symlinks are not followed; unreadable directories are skipped). */
+function walkTree(dir: string, visit: (path: string, entry: Dirent) => void): void {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    visit(path, entry);
+    if (entry.isDirectory()) walkTree(path, visit);
+  }
+}
+
 /** Every file under `dir` whose name carries the plant prefix (symlinks are not followed). */
 export function plantsUnder(dir: string): string[] {
   const found: string[] = [];
-  const walk = (at: string) => {
-    let entries;
-    try {
-      entries = readdirSync(at, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const path = join(at, entry.name);
-      if (entry.name.includes(PLANT)) found.push(path);
-      if (entry.isDirectory()) walk(path);
-    }
-  };
-  walk(dir);
+  walkTree(dir, (path, entry) => {
+    if (entry.name.includes(PLANT)) found.push(path);
+  });
   return found;
 }
 
@@ -207,20 +211,9 @@ export function harnessRecords(dir: string): string {
 /** The text of every file under `dir` (binary read as latin1; files over 8 MB skipped). */
 export function readTree(dir: string): string {
   const parts: string[] = [];
-  const walk = (at: string) => {
-    let entries;
-    try {
-      entries = readdirSync(at, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const path = join(at, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && statSync(path).size < 8 << 20) parts.push(`== ${path}\n${readFileSync(path, "latin1")}`);
-    }
-  };
-  walk(dir);
+  walkTree(dir, (path, entry) => {
+    if (entry.isFile() && statSync(path).size < 8 << 20) parts.push(`== ${path}\n${readFileSync(path, "latin1")}`);
+  });
   return parts.join("\n");
 }
 
