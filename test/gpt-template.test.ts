@@ -104,7 +104,9 @@ for (const { name, python, version, reason } of torchLegs()) describe(`gpt templ
   test("a train.py that patches torch when imported changes only its own model server, not the score", async () => {
     const { metrics } = await trainAndEvaluate(variant("patch-import", { "train.py": trainWith(CHEATS.patchAtImport) }), 1);
     assert.equal(metrics!.invalid, undefined);
-    assert.ok((metrics!.val_bpb as number) > 3, `the scorer scored ${metrics!.val_bpb}`);
+    // Had the patch reached the scorer, every log-probability would be 0 and val_bpb 0; an honest score of a
+    // briefly trained model is far above that (how far depends on how much training fits in a second: not asserted).
+    assert.ok((metrics!.val_bpb as number) > 1.5, `the scorer scored ${metrics!.val_bpb}`);
   });
 
   test("a model that sees the next token is invalid, however low its loss", async () => {
