@@ -95,7 +95,7 @@ for (const { name, python, version, reason } of torchLegs()) describe(`gpt templ
   test("a train.py that prints a score or patches the evaluator's functions while training changes nothing", async () => {
     const printing = await trainAndEvaluate(variant("fake-score", { "train.py": trainWith(CHEATS.fakeScore) }), 3);
     assert.match(printing.train.stdout, /val_bpb:\s+0\.000100/);
-    assert.ok((printing.metrics!.val_bpb as number) > 1, `the evaluator scored ${printing.metrics!.val_bpb}`);
+    assert.ok((printing.metrics!.val_bpb as number) > 1, `the evaluator scored ${printing.metrics!.val_bpb} (${printing.metrics!.invalid ?? "valid"})`);
     const patching = await trainAndEvaluate(variant("patch-training", { "train.py": trainWith(CHEATS.patchDuringTraining) }), 3);
     assert.equal(patching.evaluation.code, 0, patching.evaluation.stderr);
     assert.ok((patching.metrics!.val_bpb as number) > 1, `the evaluator scored ${patching.metrics!.val_bpb}`);

@@ -11,8 +11,8 @@ import hashlib
 import json
 import math
 import os
+import re
 import struct
-import time
 
 import numpy as np
 
@@ -209,19 +209,20 @@ def train_shards(data_dir, data):
 
 
 def bf16_matmul_is_fast():
-    """On a CPU, whether bfloat16 matrix products beat float32 (oneDNN on CPUs with AVX512-BF16 or
-    AMX runs them many times faster; elsewhere they are emulated and slower)."""
+    """On a CPU, whether bfloat16 matrix products beat float32: PyTorch 2 (its oneDNN) on a CPU with
+    bfloat16 instructions (AVX512-BF16 or AMX); elsewhere they are emulated and slower. Read from the
+    CPU's flags, never timed, so that every process of an experiment (the trainer, each model server,
+    the scorer) decides the same: the scorer's causality tolerance depends on it."""
     import torch
 
-    def rate(dtype):
-        a = torch.randn(256, 256).to(dtype)
-        a @ a
-        started = time.perf_counter()
-        for _ in range(4):
-            a @ a
-        return time.perf_counter() - started
-
-    return rate(torch.bfloat16) < 0.5 * rate(torch.float32)
+    if int(torch.__version__.split(".")[0]) < 2:
+        return False
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            flags = handle.read()
+    except OSError:
+        return False
+    return re.search(r"\b(avx512_bf16|amx_bf16)\b", flags) is not None
 
 
 def autocast_dtype(cuda):
