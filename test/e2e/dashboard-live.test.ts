@@ -11,8 +11,9 @@ import { baseConfig, makeProject, type Proposal } from "../helpers/project.ts";
 const PROPOSALS: Proposal[] = [
   { description: "x to 5", params: { x: 5, mode: "ok" } },
   // Sleeps after printing its progress: time to see it running, with its log, even on a loaded
-  // machine where a poll of the standalone dashboard or a render can take seconds.
-  { description: "slow x to 6", params: { x: 6, mode: "sleep", seconds: 10 } },
+  // machine where a poll of the standalone dashboard or a render can take seconds (10 s was once too short
+  // while the gpt tests ran beside it); the hard limit, 1 s + 29 s start-up, leaves room.
+  { description: "slow x to 6", params: { x: 6, mode: "sleep", seconds: 18 } },
   { description: "crash it", params: { x: 6, mode: "crash" } },
   { description: "x to 8", params: { x: 8, mode: "ok" } },
 ];
