@@ -186,19 +186,36 @@ describe("worktrees", () => {
     assert.equal(await git.isClean(repo.dir), true);
   });
 
-  test("commitWorktree commits on the parent without moving the worktree's HEAD, and returns the tree", async () => {
-    const path = join(repo.root, "worktrees", "exp-5");
-    await git.addWorktree(repo.dir, path, repo.initialCommit);
-    repo.write("src/model.py", "lr = 0.5\n", path);
-    const { commit, tree } = await git.commitWorktree(path, "try lr 0.5\n\nbecause", repo.initialCommit);
-    assert.equal(await git.headCommit(path), repo.initialCommit);
-    assert.equal(repo.git(["rev-parse", `${commit}^`]), repo.initialCommit);
+  test("commitFiles commits on the parent without any checkout: new and changed files, nested paths, modes kept", async () => {
+    repo.write("run.sh", "#!/bin/sh\necho one\n");
+    chmodSync(join(repo.dir, "run.sh"), 0o755);
+    const parent = await git.commitAll(repo.dir, "an executable script");
+    const before = repo.git(["status", "--porcelain"]);
+    const { commit, tree } = await git.commitFiles(repo.dir, parent, { "src/model.py": "lr = 0.5\n", "run.sh": "#!/bin/sh\necho two\n", "new/deep/file.txt": "x\n" }, "try lr 0.5\n\nbecause");
+    assert.equal(repo.git(["rev-parse", `${commit}^`]), parent);
     assert.equal(repo.git(["rev-parse", `${commit}^{tree}`]), tree);
     assert.equal(await git.readFileAt(repo.dir, commit, "src/model.py"), "lr = 0.5\n");
+    assert.equal(await git.readFileAt(repo.dir, commit, "new/deep/file.txt"), "x\n");
+    assert.match(repo.git(["ls-tree", commit, "run.sh"]), /^100755 /, "an executable stays executable");
+    assert.match(repo.git(["ls-tree", commit, "new/deep/file.txt"]), /^100644 /);
     assert.equal(repo.git(["log", "-1", "--format=%an <%ae> | %cn <%ce> | %B", commit]).trim(), "autoresearch <autoresearch@localhost> | autoresearch <autoresearch@localhost> | try lr 0.5\n\nbecause");
-    const unchanged = join(repo.root, "worktrees", "exp-6");
-    await git.addWorktree(repo.dir, unchanged, repo.initialCommit);
-    assert.equal((await git.commitWorktree(unchanged, "nothing", repo.initialCommit)).tree, await git.treeOf(repo.dir, repo.initialCommit));
+    assert.equal(await git.headCommit(repo.dir), parent, "HEAD does not move");
+    assert.equal(repo.git(["status", "--porcelain"]), before, "the checkout and its index are untouched");
+    assert.equal((await git.commitFiles(repo.dir, parent, {}, "nothing")).tree, await git.treeOf(repo.dir, parent));
+  });
+
+  test("resetWorktree makes a checkout exactly a commit: edits undone, untracked files gone unless told to keep them", async () => {
+    const path = join(repo.root, "worktrees", "slot-0");
+    await git.addWorktree(repo.dir, path, repo.initialCommit);
+    const { commit } = await git.commitFiles(repo.dir, repo.initialCommit, { "src/model.py": "lr = 0.7\n" }, "lr 0.7");
+    repo.write("src/model.py", "edited in place\n", path);
+    repo.write("left-behind.txt", "planted\n", path);
+    await git.resetWorktree(path, commit, { clean: false });
+    assert.equal(readFileSync(join(path, "src/model.py"), "utf8"), "lr = 0.7\n");
+    assert.ok(existsSync(join(path, "left-behind.txt")), "clean: false keeps untracked files");
+    await git.resetWorktree(path, repo.initialCommit);
+    assert.equal(await git.headCommit(path), repo.initialCommit);
+    assert.ok(!existsSync(join(path, "left-behind.txt")), "untracked files are removed");
   });
 
   test("commitAll with nothing changed is an error", async () => {
@@ -242,8 +259,7 @@ describe("worktrees", () => {
     repo.write("README.md", "committed anyway\n", path);
     const commit = await git.commitAll(path, "despite hooks");
     assert.equal(await git.readFileAt(repo.dir, commit, "README.md"), "committed anyway\n");
-    repo.write("README.md", "and again\n", path);
-    const again = await git.commitWorktree(path, "despite hooks, without moving HEAD", commit);
+    const again = await git.commitFiles(repo.dir, commit, { "README.md": "and again\n" }, "despite hooks, without a checkout");
     assert.equal(await git.readFileAt(repo.dir, again.commit, "README.md"), "and again\n");
   });
 });

@@ -60,20 +60,6 @@ export async function commitAll(worktreeDir: string, message: string): Promise<s
 }
 
 /**
- * Stages everything in the worktree and writes a commit of it on `parent` without moving the
- * worktree's HEAD: three processes (add, write-tree, commit-tree) instead of commitAll's four, and
- * the tree comes back too. An unchanged worktree gives a commit whose tree equals the parent's
- * (the caller's diff is empty). Not serialised, for the reason commitAll gives.
- */
-export async function commitWorktree(worktreeDir: string, message: string, parent: string): Promise<{ commit: string; tree: string }> {
-  assertRevision(parent);
-  await runGit(worktreeDir, ["add", "--all"], { retryOnLock: true });
-  const tree = (await runGit(worktreeDir, ["write-tree"], { retryOnLock: true })).stdout.trim();
-  const commit = (await runGit(worktreeDir, [...COMMIT_CONFIG, "commit-tree", "--no-gpg-sign", tree, "-p", parent, "-m", message], { env: COMMIT_ENV })).stdout.trim();
-  return { commit, tree };
-}
-
-/**
  * A commit of `parent` with `files` (path → new content) replaced or added, written without a
  * worktree: a private index (read-tree, update-index, write-tree) and commit-tree. It writes only new
  * objects, so it needs no lock on the repository and slots build candidates in parallel. A file keeps

@@ -25,6 +25,6 @@ export {
 } from "./query.ts";
 export { createBranch, deleteRef, updateRef } from "./refs.ts";
 export { addWorktree, listWorktrees, pruneWorktrees, removeWorktree, resetWorktree, type WorktreeEntry } from "./worktree.ts";
-export { commitAll, commitFiles, commitInitial, commitWorktree, initRepo, HARNESS_EMAIL, HARNESS_NAME } from "./commit.ts";
+export { commitAll, commitFiles, commitInitial, initRepo, HARNESS_EMAIL, HARNESS_NAME } from "./commit.ts";
 export { withRepositoryLock } from "./lock.ts";
 export { extractCommit } from "./archive.ts";

@@ -4,14 +4,11 @@ import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cgroupSupport, createPhaseCgroup, launchInCgroup } from "./cgroup.ts";
+import { createPhaseCgroup, launchInCgroup } from "./cgroup.ts";
 import { sandboxLaunch, type SandboxSpec } from "./bwrap.ts";
 
 export { gpuDeviceNodes, interpreterPaths, type SandboxLimits, type SandboxSpec } from "./bwrap.ts";
 export { cgroupSupport } from "./cgroup.ts";
-
-/** Exit code of the cgroup wrapper when the phase could not join its cgroup. */
-export const CGROUP_FAILED_EXIT = 96;
 
 export interface Launch {
   file: string;
@@ -66,11 +63,4 @@ async function probe(): Promise<string | null> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** What `doctor` and the session header say about this machine's isolation. */
-export async function isolationSummary(): Promise<{ sandbox: string | null; limits: string }> {
-  const problem = await sandboxProblem();
-  const cgroup = cgroupSupport();
-  return { sandbox: problem, limits: cgroup ? `${cgroup} (processes and memory per phase)` : "per-process rlimits only (no cgroup the harness may create)" };
 }
