@@ -84,3 +84,18 @@ test("rewriting results.tsv replaces it whole and leaves no temporary files behi
   assert.match(content.split("\n")[5], /^[0-9a-f]{7}\t0\.000000\t0\.0\ttimeout\tstill training\t/);
   assert.deepEqual(readdirSync(dir).sort(), ["results.tsv", "state"]);
 });
+
+test("a measured run that reported no memory leaves memory_gb empty; only a run without a metric shows 0.0", (t) => {
+  const { dir, defer } = useTempDir(t);
+  const ledger = Ledger.open(join(dir, "state"));
+  defer(() => ledger.close());
+  ledger.createSession(sampleSession("mar1"));
+  const measured = ledger.startExperiment(sampleExperiment("mar1", { description: "sort with a merge" }));
+  ledger.finishExperiment(measured, { status: "ok", decision: "discard", metric: 12.5, delta: 0.5 });
+  const crashed = ledger.startExperiment(sampleExperiment("mar1", { description: "sort with a heap" }));
+  ledger.finishExperiment(crashed, { status: "crash", reason: "exit code 1" });
+  const path = join(dir, "results.tsv");
+  writeResultsTsv(path, ledger.listExperiments({ tag: "mar1" }), { metricName: "ms" });
+  const rows = readFileSync(path, "utf8").trimEnd().split("\n").slice(1).map((line) => line.split("\t").slice(1, 4));
+  assert.deepEqual(rows, [["12.500000", "", "discard"], ["0.000000", "0.0", "crash"]]);
+});

@@ -34,8 +34,8 @@ function seconds(experiment: ExperimentRecord): string {
 
 /**
  * The whole file as a string. Rows keep the order given (pass them oldest first);
- * running experiments are left out. Crashes show metric 0.000000 and memory 0.0, as
- * the original did; extra columns leave absent values empty.
+ * running experiments are left out. Failures show metric 0.000000 and memory 0.0, as
+ * the original did for crashes; a measured run without a memory figure, and extra columns, leave absent values empty.
  */
 export function formatResultsTsv(experiments: readonly ExperimentRecord[], options: ResultsTsvOptions): string {
   const header = [
@@ -50,7 +50,8 @@ export function formatResultsTsv(experiments: readonly ExperimentRecord[], optio
     lines.push([
       shortCommit(experiment),
       fixed(experiment.metric, 6, "0.000000"),
-      fixed(experiment.memoryGb, 1, "0.0"),
+      // A failure has neither: 0.0 as the original wrote for crashes; a measured run without a memory figure leaves it empty.
+      fixed(experiment.memoryGb, 1, experiment.metric === null ? "0.0" : ""),
       status,
       cell(experiment.description),
       String(experiment.id),
