@@ -36,3 +36,14 @@ test("metrics: the scanner keeps the last value of each name, fed one line at a 
   assert.equal(reading.kind, "ok");
   assert.equal((reading as { metric: number }).metric, 1.5);
 });
+
+test("metrics: a metric name that is not there is refused with the names that were", () => {
+  const missing = readMetricsJson('{"val_loss": 1.25, "train_loss": 1.1, "self_reported": {"val_loss": 1.2}}', names);
+  assert.equal(missing.kind, "no_metric");
+  assert.equal((missing as { reason: string }).reason, 'the metrics file has no "val_bpb"; it has "val_loss", "train_loss" (metric.name in the config must be one of them)');
+  const many = Object.fromEntries(Array.from({ length: 25 }, (_, index) => [`m${index}`, index]));
+  assert.match((readMetricsJson(JSON.stringify(many), names) as { reason: string }).reason, /"m19" and 5 more \(metric\.name/);
+  assert.match((readMetricsJson("{}", names) as { reason: string }).reason, /has no "val_bpb"; it has no values at all/);
+  const printed = readSelfReported("loss: 3.5\nms_per_sort: 12.5\n", names);
+  assert.equal((printed as { reason: string }).reason, 'the train output has no "val_bpb"; it has "loss", "ms_per_sort" (metric.name in the config must be one of them)');
+});

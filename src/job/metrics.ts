@@ -79,7 +79,7 @@ export function readSelfReported(output: string, names: MetricNames): MetricsRea
 
 function reading(values: Record<string, unknown>, selfReported: Record<string, unknown>, names: MetricNames, source: string): MetricsReading {
   const metric = values[names.name];
-  if (metric === undefined) return { kind: "no_metric", reason: `${source} has no "${names.name}"` };
+  if (metric === undefined) return { kind: "no_metric", reason: `${source} has no "${names.name}"; ${presentKeys(values)}` };
   if (typeof metric !== "number" || !Number.isFinite(metric)) {
     return { kind: "no_metric", reason: `"${names.name}" in ${source} is not a finite number (${describeValue(metric)})` };
   }
@@ -107,6 +107,16 @@ function reading(values: Record<string, unknown>, selfReported: Record<string, u
     secondary,
     memoryGb,
   };
+}
+
+const LISTED_KEYS = 20;
+
+/** What a source without the metric did hold, so a misspelt name (val_los, valLoss) shows at once. */
+function presentKeys(values: Record<string, unknown>): string {
+  const keys = Object.keys(values).filter((key) => key !== "self_reported");
+  if (keys.length === 0) return "it has no values at all (expected {\"<name>\": <number>} in the metrics file, or a `<name>: <number>` line in the output)";
+  const listed = keys.slice(0, LISTED_KEYS).map((key) => JSON.stringify(key.length > 60 ? `${key.slice(0, 57)}...` : key)).join(", ");
+  return `it has ${listed}${keys.length > LISTED_KEYS ? ` and ${keys.length - LISTED_KEYS} more` : ""} (metric.name in the config must be one of them)`;
 }
 
 /** How a refused metric value reads in a message: nan, inf, -inf for numbers, JSON (shortened) otherwise. */
