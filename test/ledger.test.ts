@@ -6,7 +6,7 @@ import { DatabaseSync } from "node:sqlite";
 import { EnvironmentError, UserError } from "../src/errors.ts";
 import { Ledger } from "../src/ledger/sqlite.ts";
 import type { LedgerExperiment } from "../src/ledger/sqlite.ts";
-import { SCHEMA_VERSION } from "../src/ledger/schema.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "../src/ledger/schema.ts";
 import { COMMIT_A, COMMIT_B, sampleExperiment, sampleSession, useTempDir } from "./helpers/ledger.ts";
 
 /** A fresh ledger in a temp state dir, closed and removed after the test. */
@@ -65,6 +65,46 @@ test("a ledger from before review flags and isolation is migrated: old rows read
   migrated.updateExperiment(id, { flags: [{ kind: "implausible_score", detail: "val_bpb 0.008 improves on 2.6" }] });
   assert.deepEqual(migrated.getExperiment(id)?.flags, [{ kind: "implausible_score", detail: "val_bpb 0.008 improves on 2.6" }]);
   assert.throws(() => migrated.updateSession("old", { isolation: "none" as never }), /CHECK constraint/);
+});
+
+test("a version-2 ledger gains the measurement kinds: its rows, references and best survive the table's rebuild", (t) => {
+  const { dir } = useTempDir(t);
+  const stateDir = join(dir, "state");
+  const raw = (() => {
+    const created = Ledger.open(stateDir);
+    created.close();
+    return new DatabaseSync(join(stateDir, "ledger.db"), { enableForeignKeyConstraints: false });
+  })();
+  // Rebuild the file as autoresearch left it at schema version 2, with a session, a kept run and its confirmation.
+  raw.exec("DROP TABLE experiments; DROP TABLE sessions; PRAGMA user_version = 0");
+  raw.exec(MIGRATIONS[0]!);
+  raw.exec(MIGRATIONS[1]!);
+  raw.exec("PRAGMA user_version = 2");
+  raw.exec(`INSERT INTO sessions (tag, branch, base_commit, created_at, config, best_commit, best_metric, best_experiment_id, noise_sigma, state)
+    VALUES ('old', 'autoresearch/old', '${COMMIT_A}', '2025-03-01T10:00:00Z', '{}', '${COMMIT_B}', 1.5, 1, 0.1, 'stopped')`);
+  const row = (id: number, kind: string, confirms: string) => `INSERT INTO experiments (id, tag, kind, confirms, parent_commit, candidate_commit, proposer,
+    description, hypothesis, diff, status, decision, metric, secondary, self_reported, device, slot, log_path, timings, started_at, finished_at)
+    VALUES (${id}, 'old', '${kind}', ${confirms}, '${COMMIT_A}', '${COMMIT_B}', 'search', 'lr up', '', '', 'ok', 'keep', 1.5, '{}', 0, 'cpu', 0, 'x.log', '{}',
+    '2025-03-01T10:01:00Z', '2025-03-01T10:02:00Z')`;
+  raw.exec(row(1, "candidate", "NULL"));
+  raw.exec(row(2, "confirmation", "1"));
+  assert.throws(() => raw.exec(row(3, "remeasure", "1")), /CHECK constraint/, "version 2 does not know the new kinds");
+  raw.close();
+
+  const migrated = Ledger.open(stateDir);
+  t.after(() => migrated.close());
+  assert.equal(migrated.getSession("old")?.bestExperimentId, 1);
+  assert.equal(migrated.getExperiment(2)?.confirms, 1);
+  assert.equal(migrated.getExperiment(2)?.kind, "confirmation");
+  const remeasure = migrated.startExperiment(sampleExperiment("old", { kind: "remeasure", confirms: 1 }));
+  assert.equal(remeasure, 3, "ids go on from the old table's");
+  assert.equal(migrated.getExperiment(remeasure)?.kind, "remeasure");
+  assert.throws(() => migrated.startExperiment(sampleExperiment("old", { kind: "bogus" as never })), /CHECK constraint/);
+  assert.throws(() => migrated.startExperiment(sampleExperiment("old", { kind: "remeasure", confirms: 999 })), /FOREIGN KEY/, "references are enforced again");
+  assert.deepEqual(migrated.checkIntegrity(), []);
+  const check = new DatabaseSync(join(stateDir, "ledger.db"), { readOnly: true });
+  assert.deepEqual(check.prepare("PRAGMA foreign_key_check").all(), []);
+  check.close();
 });
 
 test("opening read-only where no ledger exists says so instead of creating one", (t) => {

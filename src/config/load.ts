@@ -85,9 +85,9 @@ export function parseConfig(text: string, configPath: string, projectDir: string
   }
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((issue) => formatIssue(file, issue)), `See README.md "Config reference" for every field.`);
+    throw new ConfigError(result.error.issues.map((issue) => formatIssue(file, issue, raw)), `See README.md "Config reference" for every field.`);
   }
-  const config: ResearchConfig = { ...result.data, projectDir, configPath };
+  const config = normalize({ ...result.data, projectDir, configPath }, raw as Record<string, unknown>);
   const problems = crossFieldProblems(config).map((problem) => `${file}: ${problem}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -215,7 +215,28 @@ function llmProposerProblems(proposer: ResearchConfig["proposer"]): string[] {
 
 type Issue = z.core.$ZodIssue;
 
-function formatIssue(file: string, issue: Issue): string {
+/** What a field is for, said when it is missing or of the wrong type (keyed by its path without indices). */
+const FIELD_MEANINGS: Record<string, string> = {
+  mutable: 'globs of the files proposers may change, e.g. ["train.py"]',
+  train: 'the command that trains a candidate under the budget, e.g. {"command": "python train.py"}',
+  "train.command": 'the shell command that trains a candidate, e.g. "python train.py"',
+  measure: 'the protected command that measures the mutable code and prints or writes the metric, e.g. {"command": "node bench.js"}',
+  "measure.command": 'the protected shell command that measures the mutable code, e.g. "node bench.js"',
+  evaluate: 'the protected command that scores a trained candidate, e.g. {"command": "python evaluate.py"}',
+  "evaluate.command": 'the protected shell command that writes the metrics file, e.g. "python evaluate.py"',
+  "prepare.command": 'the shell command that prepares the data once, e.g. "python prepare.py"',
+  metric: 'the metric that decides, e.g. {"name": "val_loss", "direction": "min"}',
+  "metric.name": 'the metric\'s name in the metrics file or the output, e.g. "val_loss"',
+  "metric.direction": '"min" when lower is better, "max" when higher is',
+  budgetSeconds: "the train phase's wall-clock budget in seconds, e.g. 300",
+};
+
+const EXPECTED_NOUNS: Record<string, string> = {
+  object: "an object", number: "a number", int: "a whole number", string: "a string", boolean: "true or false", array: "a list",
+};
+
+/** Each zod issue as "file: path: what is wrong; expected what; found what", in the user's terms. */
+function formatIssue(file: string, issue: Issue, raw: unknown): string {
   const path = formatPath(issue.path);
   if (issue.code === "unrecognized_keys") {
     const expected = knownKeys(issue.path);
@@ -223,7 +244,45 @@ function formatIssue(file: string, issue: Issue): string {
       .map((key) => `${file}: ${path ? `${path}.` : ""}${key}: unknown key; expected one of: ${expected.join(", ")}`)
       .join("\n");
   }
-  return `${file}: ${path || "(top level)"}: ${issue.message}`;
+  const where = `${file}: ${path || "(top level)"}`;
+  const value = valueAt(raw, issue.path);
+  const meaning = FIELD_MEANINGS[issue.path.filter((part) => typeof part === "string").join(".")];
+  if (issue.code === "invalid_type") {
+    const expected = EXPECTED_NOUNS[issue.expected] ?? issue.expected;
+    if (value === undefined) return `${where}: required; expected ${meaning ?? expected}`;
+    return `${where}: expected ${expected}${meaning ? ` (${meaning})` : ""}; found ${describeFound(value)}`;
+  }
+  if (issue.code === "invalid_value") {
+    return `${where}: expected one of ${issue.values.map((option) => JSON.stringify(option)).join(", ")}; found ${describeFound(value)}`;
+  }
+  if ((issue.code === "too_small" || issue.code === "too_big") && issue.origin === "number" && /^Too (small|big)/.test(issue.message)) {
+    const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
+    const side = issue.code === "too_small" ? (issue.inclusive ? "at least" : "above") : (issue.inclusive ? "at most" : "below");
+    return `${where}: expected a number ${side} ${String(bound)}${meaning ? ` (${meaning})` : ""}; found ${describeFound(value)}`;
+  }
+  // The schema's own messages ("must be a non-empty shell command"), or zod's.
+  return `${where}: ${issue.message}; found ${describeFound(value)}`;
+}
+
+function valueAt(raw: unknown, path: PropertyKey[]): unknown {
+  let value = raw;
+  for (const part of path) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
+}
+
+function describeFound(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (Array.isArray(value)) return value.length === 0 ? "an empty list" : `a list (${shorten(JSON.stringify(value))})`;
+  if (typeof value === "object" && value !== null) return `an object (${shorten(JSON.stringify(value))})`;
+  if (typeof value === "string") return `the string ${shorten(JSON.stringify(value))}`;
+  return String(value);
+}
+
+function shorten(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 function formatPath(path: PropertyKey[]): string {

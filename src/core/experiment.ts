@@ -6,8 +6,21 @@
  * baseline      the unchanged code at the session's base, run to know the starting metric and the noise
  * candidate     a proposal: the best's code with a proposer's edits
  * confirmation  a re-run of a candidate that looked better, to tell an improvement from noise
+ * remeasure     a fresh run of the best's code after it was kept (and now and then later): the best's value
+ *               is the mean of these, not the lucky run that passed the bar; `confirms` names the kept experiment
+ * rescore       `finalize`: a fresh run of the baseline's or the final best's code, to say what survived
+ * ablation      `finalize`: a run of the final best without one kept change, to measure that change's part
  */
-export type ExperimentKind = "baseline" | "candidate" | "confirmation";
+export type ExperimentKind = "baseline" | "candidate" | "confirmation" | MeasurementKind;
+export const EXPERIMENT_KINDS = ["baseline", "candidate", "confirmation", "remeasure", "rescore", "ablation"] as const satisfies readonly ExperimentKind[];
+
+/** Runs of existing code that measure without deciding anything about it. */
+export type MeasurementKind = "remeasure" | "rescore" | "ablation";
+export const MEASUREMENT_KINDS: readonly MeasurementKind[] = ["remeasure", "rescore", "ablation"];
+
+export function isMeasurement(kind: ExperimentKind): kind is MeasurementKind {
+  return (MEASUREMENT_KINDS as readonly string[]).includes(kind);
+}
 
 /**
  * running      started, not finished (after a harness crash, resume turns these into `interrupted`)

@@ -10,7 +10,7 @@ export const BUSY_TIMEOUT_MS = 10_000;
 const STATUSES = "'running','ok','crash','timeout','no_metric','invalid','rejected','interrupted'";
 
 /** Migration N (1-based) takes the database from user_version N-1 to N. Append, never edit. */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE sessions (
     tag                TEXT PRIMARY KEY,
@@ -70,6 +70,55 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE experiments ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
   ALTER TABLE sessions ADD COLUMN isolation TEXT CHECK (isolation IN ('sandbox','sandbox+network','unsandboxed'));
   `,
+  // SQLite cannot change a CHECK in place: the experiments table is rebuilt with the measurement kinds
+  // (remeasure, rescore, ablation). Runs with foreign keys off (see migrate), as SQLite's own procedure says.
+  `
+  CREATE TABLE experiments_new (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    tag              TEXT NOT NULL REFERENCES sessions(tag),
+    kind             TEXT NOT NULL CHECK (kind IN ('baseline','candidate','confirmation','remeasure','rescore','ablation')),
+    confirms         INTEGER REFERENCES experiments(id),
+    parent_commit    TEXT NOT NULL,
+    candidate_commit TEXT,
+    candidate_tree   TEXT,
+    proposer         TEXT NOT NULL,
+    description      TEXT NOT NULL,
+    hypothesis       TEXT NOT NULL,
+    meta             TEXT,
+    diff             TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN (${STATUSES})),
+    decision         TEXT CHECK (decision IN ('keep','discard')),
+    reason           TEXT,
+    rationale        TEXT,
+    metric           REAL,
+    held_out_metric  REAL,
+    secondary        TEXT NOT NULL,
+    self_reported    INTEGER NOT NULL CHECK (self_reported IN (0,1)),
+    best_before      REAL,
+    delta            REAL,
+    device           TEXT NOT NULL,
+    slot             INTEGER NOT NULL,
+    log_path         TEXT NOT NULL,
+    timings          TEXT NOT NULL,
+    memory_gb        REAL,
+    usage            TEXT,
+    started_at       TEXT NOT NULL,
+    finished_at      TEXT,
+    flags            TEXT NOT NULL DEFAULT '[]',
+    CHECK ((status = 'running') = (finished_at IS NULL))
+  ) STRICT;
+  INSERT INTO experiments_new (id, tag, kind, confirms, parent_commit, candidate_commit, candidate_tree, proposer, description,
+    hypothesis, meta, diff, status, decision, reason, rationale, metric, held_out_metric, secondary, self_reported, best_before,
+    delta, device, slot, log_path, timings, memory_gb, usage, started_at, finished_at, flags)
+  SELECT id, tag, kind, confirms, parent_commit, candidate_commit, candidate_tree, proposer, description,
+    hypothesis, meta, diff, status, decision, reason, rationale, metric, held_out_metric, secondary, self_reported, best_before,
+    delta, device, slot, log_path, timings, memory_gb, usage, started_at, finished_at, flags FROM experiments;
+  DROP TABLE experiments;
+  ALTER TABLE experiments_new RENAME TO experiments;
+  CREATE INDEX experiments_by_tag_id     ON experiments (tag, id);
+  CREATE INDEX experiments_by_tag_status ON experiments (tag, status);
+  CREATE INDEX experiments_by_tag_tree   ON experiments (tag, candidate_tree);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -92,6 +141,9 @@ function assertNotNewer(db: DatabaseSync, path: string): number {
 
 function migrate(db: DatabaseSync, path: string): void {
   if (assertNotNewer(db, path) === SCHEMA_VERSION) return;
+  // A table rebuild (migration 3) must not fire the foreign keys of the rows it moves; the pragma is a
+  // no-op inside a transaction, so it is set before, and the keys are checked before the commit instead.
+  db.exec("PRAGMA foreign_keys = OFF");
   // IMMEDIATE takes the write lock first, so two processes opening a fresh
   // ledger at once serialise here and the second sees the first's work.
   db.exec("BEGIN IMMEDIATE");
@@ -100,10 +152,14 @@ function migrate(db: DatabaseSync, path: string): void {
       db.exec(MIGRATIONS[version]);
       db.exec(`PRAGMA user_version = ${version + 1}`);
     }
+    const broken = db.prepare("PRAGMA foreign_key_check").all();
+    if (broken.length > 0) throw new EnvironmentError(`${path}: migrating the ledger would break ${broken.length} reference(s) between rows`, "keep this ledger file and report it as a bug; nothing was changed");
     db.exec("COMMIT");
   } catch (error) {
     if (db.isTransaction) db.exec("ROLLBACK");
     throw error;
+  } finally {
+    db.exec("PRAGMA foreign_keys = ON");
   }
 }
 

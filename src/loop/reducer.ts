@@ -91,6 +91,11 @@ export function decide(state: BestState, input: DecisionInput, policy: DecisionP
   const counted = { ...state, consecutiveFailures: countFailures(state.consecutiveFailures, outcome.status) };
   const none = { ref: null, followUp: null };
 
+  // A measurement (finalize's re-scores and ablations) is recorded and decides nothing; a failed one is
+  // not the proposers' failure, so it leaves the count of failures in a row alone.
+  if (job.kind === "rescore" || job.kind === "ablation") {
+    return { ...none, state, ledger: { finish: { id, patch: finish }, amend: null, session: null }, events: [finished] };
+  }
   if (outcome.status !== "ok") {
     if (job.kind !== "confirmation") return { ...none, state: counted, ledger: { finish: { id, patch: finish }, amend: null, session: null }, events: [finished] };
     const rationale = `confirmation run ${id} ended ${outcome.status}: not kept`;
