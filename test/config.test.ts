@@ -26,7 +26,7 @@ test("startupSeconds and startupByDevice state the allowance; startupByDevice wi
   assert.deepEqual(budgetFor(config, "cuda:0"), { budgetSeconds: 300, startupSeconds: 40, timeoutSeconds: 340 });
   assert.deepEqual(budgetFor(config, "cpu"), { budgetSeconds: 60, startupSeconds: 5, timeoutSeconds: 65 });
   assert.deepEqual(budgetFor(parse({ budgetSeconds: 30, startupSeconds: 0, timeoutSeconds: undefined }), "cpu"), { budgetSeconds: 30, startupSeconds: 0, timeoutSeconds: 30 });
-  assert.throws(() => parse({ startupSeconds: -1 }), /startupSeconds: Too small/);
+  assert.throws(() => parse({ startupSeconds: -1 }), /startupSeconds: expected a number at least 0; found -1/);
   assert.throws(() => parse({ startupByDevice: { tpu: 5 } }), /startupByDevice: unknown key|startupByDevice\.tpu/);
 });
 
@@ -55,4 +55,24 @@ test("hideFromTrain needs a prepare step and globs inside the data directory", (
   assert.throws(() => parse({ prepare: undefined, hideFromTrain: ["val.bin"] }), /hideFromTrain: lists files of the prepared data, but there is no prepare step/);
   assert.throws(() => parse({ hideFromTrain: ["../secret"] }), /hideFromTrain\[0\]: "\.\.\/secret" must be relative to the prepared data directory/);
   assert.deepEqual(parse({ hideFromTrain: ["*/val.bin"] }).hideFromTrain, ["*/val.bin"]);
+});
+
+test("a field that is missing or of the wrong type is named with what it is for and what was found, not zod's words", () => {
+  const problems = (overrides: Record<string, unknown>) => {
+    try {
+      parse(overrides);
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      return error.message;
+    }
+    assert.fail("the config was accepted");
+  };
+  const wrong = problems({ metric: { direction: "up" }, budgetSeconds: "ten", slots: 1.5, train: "node train.js" });
+  assert.match(wrong, /^autoresearch\.config\.json: metric\.name: required; expected the metric's name in the metrics file or the output, e\.g\. "val_loss"$/m);
+  assert.match(wrong, /^autoresearch\.config\.json: metric\.direction: expected one of "min", "max"; found the string "up"$/m);
+  assert.match(wrong, /^autoresearch\.config\.json: budgetSeconds: expected a number \(the train phase's wall-clock budget in seconds, e\.g\. 300\); found the string "ten"$/m);
+  assert.match(wrong, /^autoresearch\.config\.json: slots: expected a whole number; found 1\.5$/m);
+  assert.match(wrong, /^autoresearch\.config\.json: train: expected an object \(the command that trains a candidate under the budget, e\.g\. \{"command": "python train\.py"\}\); found the string "node train\.js"$/m);
+  assert.match(problems({ mutable: undefined }), /^autoresearch\.config\.json: mutable: required; expected globs of the files proposers may change, e\.g\. \["train\.py"\]$/m);
+  assert.doesNotMatch(wrong, /Invalid input|received/);
 });
