@@ -87,7 +87,7 @@ export function parseConfig(text: string, configPath: string, projectDir: string
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => formatIssue(file, issue, raw)), `See README.md "Config reference" for every field.`);
   }
-  const config = normalize({ ...result.data, projectDir, configPath }, raw as Record<string, unknown>);
+  const config: ResearchConfig = { ...result.data, projectDir, configPath };
   const problems = crossFieldProblems(config).map((problem) => `${file}: ${problem}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
