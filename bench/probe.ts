@@ -91,7 +91,7 @@ export function probeExecutor(inner: Executor, probe: SessionProbe): Executor {
     name: `${inner.name} (probed)`,
     capacity: () => inner.capacity(),
     submit(job, listener = {}) {
-      const phaseStarts: Partial<Record<"train" | "evaluate", number>> = {};
+      const phaseStarts: Partial<Record<"train" | "evaluate" | "measure", number>> = {};
       const handle = inner.submit(job, {
         ...listener,
         onPhase: (phase) => {

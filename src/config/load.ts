@@ -52,7 +52,10 @@ export function defaultStartupSeconds(budgetSeconds: number): number {
 }
 
 function budgetOf(config: LimitFields, kind: DeviceKind): number {
-  return config.budgetByDevice?.[kind] ?? config.budgetSeconds;
+  const budget = config.budgetByDevice?.[kind] ?? config.budgetSeconds;
+  // crossFieldProblems makes every config with a train phase name a budget; a measure-only one has no train limits.
+  if (budget === undefined) throw new Error("no train budget: a measure-only study has no train phase");
+  return budget;
 }
 
 function allowanceOf(config: LimitFields, kind: DeviceKind): number {
@@ -87,14 +90,54 @@ export function parseConfig(text: string, configPath: string, projectDir: string
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => formatIssue(file, issue, raw)), `See README.md "Config reference" for every field.`);
   }
-  const config: ResearchConfig = { ...result.data, projectDir, configPath };
+  const config = normalize({ ...result.data, projectDir, configPath }, raw as Record<string, unknown>);
   const problems = crossFieldProblems(config).map((problem) => `${file}: ${problem}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
 
-function crossFieldProblems(config: ResearchConfig): string[] {
+/**
+ * Baseline runs a measure-only study gets unless its config says otherwise: timings are noisier than
+ * a training run's validation loss, and σ from two runs is a poor estimate of their spread.
+ */
+export const MEASURE_BASELINE_RUNS = 5;
+
+/** The measure command's hard limit when measure.timeoutSeconds is not set (the baselines' times then tighten it). */
+export const DEFAULT_MEASURE_TIMEOUT_SECONDS = 600;
+
+/** Defaults that depend on other fields (the schema's defaults cannot see them). */
+function normalize(config: ResearchConfig, raw: Record<string, unknown>): ResearchConfig {
+  const acceptance = raw.acceptance as Record<string, unknown> | undefined;
+  if (config.measure && !config.train && acceptance?.baselineRuns === undefined) {
+    return { ...config, acceptance: { ...config.acceptance, baselineRuns: MEASURE_BASELINE_RUNS } };
+  }
+  return config;
+}
+
+/** The phases: a train phase with its budget, a measure command, or both; measure and evaluate do not mix. */
+function workloadProblems(config: ResearchConfig): string[] {
+  if (!config.train && !config.measure) {
+    return [`train: missing; expected {"command": "..."} that runs the mutable code under the budget, or "measure": {"command": "..."} for a study without training (a protected command that measures the mutable code)`];
+  }
   const problems: string[] = [];
+  if (config.measure && config.evaluate) {
+    problems.push(`measure: a study scores with either "measure" or "evaluate", not both; expected one of them (keep "evaluate" with "train" for a trained model, "measure" to time or size the code)`);
+  }
+  if (config.train && config.budgetSeconds === undefined) {
+    problems.push(`budgetSeconds: missing; the train phase needs its wall-clock budget in seconds (e.g. 300)`);
+  }
+  if (!config.train) {
+    const trainOnly = (["budgetSeconds", "budgetByDevice", "startupSeconds", "startupByDevice", "timeoutSeconds"] as const).filter((field) => config[field] !== undefined);
+    for (const field of trainOnly) {
+      problems.push(`${field}: limits the train phase, but there is none (a measure-only study); remove ${field}, or set measure.timeoutSeconds to limit the measure command`);
+    }
+  }
+  return problems;
+}
+
+function crossFieldProblems(config: ResearchConfig): string[] {
+  const problems = workloadProblems(config);
+  if (problems.length > 0) return problems;
   problems.push(...timeoutProblems(config));
   problems.push(...overlapProblems(config, literalPaths(config)));
   for (const [index, glob] of config.mutable.entries()) {

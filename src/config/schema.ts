@@ -118,8 +118,14 @@ export const configSchema = z.strictObject({
   context: z.array(z.string().min(1)).default([]),
   /** Run once per project before the first experiment; writes into AUTORESEARCH_DATA_DIR, which is then checksummed. */
   prepare: command.optional(),
-  /** Runs the mutable code under the budget. */
-  train: command,
+  /** Runs the mutable code under the budget. Optional in a measure-only study (with `measure`). */
+  train: command.optional(),
+  /**
+   * A measure-only study's scoring phase: a protected command that runs (and times, or sizes) the mutable code and
+   * writes the metric to AUTORESEARCH_METRICS_FILE or prints a `name: value` line. Sandboxed like train; its
+   * hard limit is timeoutSeconds (default 600, tightened to 10x the slowest baseline measurement, at least 60).
+   */
+  measure: command.optional(),
   /** Globs, relative to the prepared data directory, of files the train phase cannot read (the held-out splits); Linux mount namespaces. */
   hideFromTrain: z.array(z.string().min(1)).default([]),
   /** Protected; writes the metrics JSON to AUTORESEARCH_METRICS_FILE. Without it, metrics are read from train output and marked self-reported. */
@@ -132,8 +138,8 @@ export const configSchema = z.strictObject({
     /** Other numbers to record from the metrics file. */
     secondary: z.array(z.string().min(1)).default([]),
   }),
-  /** Training wall clock handed to the workload as AUTORESEARCH_BUDGET_SECONDS. */
-  budgetSeconds: z.number().positive(),
+  /** Training wall clock handed to the workload as AUTORESEARCH_BUDGET_SECONDS (required with `train`). */
+  budgetSeconds: z.number().positive().optional(),
   /** Per device kind, replaces budgetSeconds for slots on that kind (the gpt template: 300 s on a GPU, 60 s on a CPU). */
   budgetByDevice: z
     .strictObject({ cpu: z.number().positive().optional(), cuda: z.number().positive().optional() })

@@ -61,6 +61,8 @@ export interface SessionSummaryView {
   budgetSeconds: number | null;
   /** Budgets that replace budgetSeconds on one device kind (config budgetByDevice). */
   budgetByDevice: { cpu?: number; cuda?: number };
+  /** A measure-only study (config `measure`, no `train`): views speak of measuring, not training. */
+  measureOnly: boolean;
   slots: number;
   /** Finished experiments (baseline runs included). */
   experiments: number;
@@ -142,7 +144,7 @@ export type StreamMessage =
   | { kind: "sessions"; sessions: SessionListItem[] }
   | { kind: "rows"; tag: string; rows: ExperimentRow[]; summary: SessionSummaryView }
   | { kind: "log"; id: number; lines: string[] }
-  | { kind: "phase"; id: number; phase: "train" | "evaluate" };
+  | { kind: "phase"; id: number; phase: "train" | "evaluate" | "measure" };
 
 /** What the static report shows first, embedded in its HTML. */
 export interface ReportData {

@@ -6,8 +6,8 @@ import { safeLine } from "../text/safe-text.ts";
 import type { ExperimentRow, SessionListItem, SessionSummaryView } from "./api.ts";
 
 /** The parts of a session's committed config the views need; anything missing gets its default. */
-export function sessionSettings(config: unknown): { name: string | null; metricName: string; heldOutName: string | null; direction: "min" | "max"; budgetSeconds: number | null; budgetByDevice: { cpu?: number; cuda?: number }; slots: number } {
-  const raw = (config ?? {}) as { name?: unknown; metric?: { name?: unknown; heldOut?: unknown; direction?: unknown }; budgetSeconds?: unknown; budgetByDevice?: Record<string, unknown>; slots?: unknown };
+export function sessionSettings(config: unknown): { name: string | null; metricName: string; heldOutName: string | null; direction: "min" | "max"; budgetSeconds: number | null; budgetByDevice: { cpu?: number; cuda?: number }; slots: number; measureOnly: boolean } {
+  const raw = (config ?? {}) as { name?: unknown; metric?: { name?: unknown; heldOut?: unknown; direction?: unknown }; budgetSeconds?: unknown; budgetByDevice?: Record<string, unknown>; slots?: unknown; train?: unknown; measure?: unknown };
   const budgetByDevice: { cpu?: number; cuda?: number } = {};
   for (const kind of ["cpu", "cuda"] as const) {
     const value = raw.budgetByDevice?.[kind];
@@ -21,6 +21,7 @@ export function sessionSettings(config: unknown): { name: string | null; metricN
     budgetSeconds: typeof raw.budgetSeconds === "number" ? raw.budgetSeconds : null,
     budgetByDevice,
     slots: typeof raw.slots === "number" && raw.slots > 0 ? raw.slots : 1,
+    measureOnly: raw.measure !== undefined && raw.train === undefined,
   };
 }
 
@@ -53,6 +54,7 @@ export function summarizeSession(session: SessionRecord, rows: readonly Experime
     direction: settings.direction,
     budgetSeconds: settings.budgetSeconds,
     budgetByDevice: settings.budgetByDevice,
+    measureOnly: settings.measureOnly,
     slots,
     experiments,
     running,

@@ -13,14 +13,14 @@ export interface TrainLimitsByKind {
 }
 
 export type EngineEvent =
-  | { type: "session_started"; at: string; tag: string; branch: string; baseCommit: string; resumed: boolean; slots: number; devices: string[]; metric: string; direction: "min" | "max"; policy: string; projectDir: string; /** "sandbox", "sandbox+network" or "unsandboxed". */ isolation: string; /** Per device kind in use: the budget, the start-up allowance and the hard limit of a train phase. */ trainLimits?: TrainLimitsByKind[] }
+  | { type: "session_started"; at: string; tag: string; branch: string; baseCommit: string; resumed: boolean; slots: number; devices: string[]; metric: string; direction: "min" | "max"; policy: string; projectDir: string; /** "sandbox", "sandbox+network" or "unsandboxed". */ isolation: string; /** Per device kind in use: the budget, the start-up allowance and the hard limit of a train phase. */ trainLimits?: TrainLimitsByKind[]; /** A measure-only study: its measure command and that command's configured hard limit. */ measure?: { command: string; timeoutSeconds: number } }
   | { type: "prepare_started"; at: string; command: string; /** Why the data is prepared again (absent the first time). */ reason?: string }
   | { type: "prepare_finished"; at: string; ok: boolean; files: number; wallMs: number; reused: boolean; error?: string }
   | { type: "proposal_requested"; at: string; proposer: string }
   | { type: "proposal_ready"; at: string; proposer: string; description: string; latencyMs: number }
   | { type: "proposal_skipped"; at: string; proposer: string; reason: string }
-  | { type: "experiment_started"; at: string; id: number; kind: ExperimentKind; slot: number; device: string; parentCommit: string; candidateCommit: string; description: string; budgetSeconds: number }
-  | { type: "experiment_phase"; at: string; id: number; phase: "train" | "evaluate" }
+  | { type: "experiment_started"; at: string; id: number; kind: ExperimentKind; slot: number; device: string; parentCommit: string; candidateCommit: string; description: string; /** Seconds the timed phase has: the train budget, or a measure-only study's measure limit (then `timed` is "measure"). */ budgetSeconds: number; timed?: "train" | "measure" }
+  | { type: "experiment_phase"; at: string; id: number; phase: "train" | "evaluate" | "measure" }
   | { type: "experiment_log"; at: string; id: number; line: string }
   | { type: "experiment_finished"; at: string; id: number; status: ExperimentStatus; metric: number | null; heldOutMetric: number | null; selfReported: boolean; wallMs: number; reason?: string; /** Why the result deserves a person's look (loop/review-flags.ts). */ flags?: ReviewFlag[]; /** The experiment's row as committed (the engine emits only after the commit); --json leaves it out. */ row?: LedgerExperiment }
   | { type: "decision"; at: string; id: number; decision: Decision | "confirm"; metric: number | null; best: number | null; delta: number | null; rationale: string; /** Row `id` as committed with this decision; --json leaves it out. */ row?: LedgerExperiment }

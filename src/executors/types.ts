@@ -4,7 +4,7 @@ import type { JobResult, JobSpec } from "../job/spec.ts";
 
 /** What the harness hears from a running job besides its result (in-process only; a remote job has its log). */
 export interface JobListener {
-  onPhase?: (phase: "train" | "evaluate") => void;
+  onPhase?: (phase: "train" | "evaluate" | "measure") => void;
   onLine?: (line: string) => void;
 }
 

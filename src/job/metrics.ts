@@ -65,8 +65,9 @@ export class SelfReportedScanner {
     if (match) this.#found[match[1]!] = Number(match[2]!.replace(/^(-?)inf$/i, "$1Infinity"));
   }
 
-  reading(names: MetricNames): MetricsReading {
-    return reading(this.#found, {}, names, "the train output");
+  /** `source` names the output in a no_metric reason: "the train output", "the measure output". */
+  reading(names: MetricNames, source = "the train output"): MetricsReading {
+    return reading(this.#found, {}, names, source);
   }
 }
 

@@ -1,7 +1,7 @@
 // Running one experiment job, start to finish, on the machine it is called on: check the commit out,
 // verify the protected files and the data against the spec before anything runs, train under the
-// budget (sandboxed), verify again, evaluate with the protected scorer (and its model servers),
-// verify again, read the metrics, write the result. The local executor calls this in-process;
+// budget (sandboxed), verify again, evaluate with the protected scorer (and its model servers) or, in a
+// measure-only study, run the protected measure command (sandboxed), verify again, read the metrics, write the result. The local executor calls this in-process;
 // `autoresearch job <spec.json>` calls it on another machine.
 import { execFile } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -15,7 +15,7 @@ import { ENV_BUDGET_SECONDS, ENV_DATA_DIR, ENV_DEVICE, ENV_EXPERIMENT_ID, ENV_ME
 import { runCommand, type RunOutcome, type RunSpec } from "../runner/process.ts";
 import { runServed } from "../runner/served.ts";
 import { readMetricsJson, SelfReportedScanner, type MetricsReading } from "./metrics.ts";
-import { scorerSandbox, serveSandbox, trainSandbox } from "./sandboxes.ts";
+import { measureSandbox, scorerSandbox, serveSandbox, trainSandbox } from "./sandboxes.ts";
 import type { JobResult, JobSpec } from "./spec.ts";
 
 const execFileAsync = promisify(execFile);
@@ -23,7 +23,7 @@ const execFileAsync = promisify(execFile);
 export interface JobHooks {
   signal: AbortSignal;
   /** Called as each phase starts (the harness turns it into an event). */
-  onPhase?: (phase: "train" | "evaluate") => void;
+  onPhase?: (phase: "train" | "evaluate" | "measure") => void;
   /** Each normalised line of the train output, as it is written. */
   onLine?: (line: string) => void;
 }
@@ -62,28 +62,31 @@ export async function runJob(job: JobSpec, hooks: JobHooks): Promise<JobResult> 
     // The contract's variables that the spec says otherwise come from the spec, so an edited spec stays consistent.
     const contract = {
       [ENV_EXPERIMENT_ID]: String(job.experimentId), [ENV_OUTPUT_DIR]: job.outputDir, [ENV_DATA_DIR]: job.data.dir,
-      [ENV_BUDGET_SECONDS]: String(job.train.budgetSeconds), [ENV_DEVICE]: job.device,
+      [ENV_DEVICE]: job.device, ...(job.train ? { [ENV_BUDGET_SECONDS]: String(job.train.budgetSeconds) } : {}),
     };
     const env = (phase: string, extra: Record<string, string> = {}) => ({ ...job.env, ...contract, [ENV_PHASE]: phase, ...extra });
-
-    appendFileSync(job.logPath, `--- train: ${job.train.command}\n`);
-    hooks.onPhase?.("train");
     const selfReportedScan = new SelfReportedScanner();
-    const trainStarted = performance.now();
-    const train = await runCommand({
-      ...base, command: job.train.command, env: env("train"), timeoutMs: job.train.timeoutSeconds * 1000,
-      onLine: (line) => {
-        selfReportedScan.push(line); // scanned as written: the capped log may have cut the line out
-        hooks.onLine?.(line);
-      },
-      hide: job.sandbox ? [] : job.data.hidden,
-      sandbox: trainSandbox(job, checkout.dir),
-    });
-    timings.trainMs = Math.round(performance.now() - trainStarted);
-    const trainFailure = phaseFailure("train", train, job.train.timeoutSeconds);
-    if (trainFailure) return finishJob(job, result(trainFailure.status, trainFailure.reason));
-    const afterTrain = await changedSince(job, checkout.dir, tracked, codeBefore, "training");
-    if (afterTrain) return finishJob(job, result("rejected", afterTrain.reason, { dataTampered: afterTrain.dataTampered }));
+
+    const train = job.train;
+    if (train) {
+      appendFileSync(job.logPath, `--- train: ${train.command}\n`);
+      hooks.onPhase?.("train");
+      const trainStarted = performance.now();
+      const trained = await runCommand({
+        ...base, command: train.command, env: env("train"), timeoutMs: train.timeoutSeconds * 1000,
+        onLine: (line) => {
+          selfReportedScan.push(line); // scanned as written: the capped log may have cut the line out
+          hooks.onLine?.(line);
+        },
+        hide: job.sandbox ? [] : job.data.hidden,
+        sandbox: trainSandbox(job, checkout.dir),
+      });
+      timings.trainMs = Math.round(performance.now() - trainStarted);
+      const trainFailure = phaseFailure("train", trained, train.timeoutSeconds);
+      if (trainFailure) return finishJob(job, result(trainFailure.status, trainFailure.reason));
+      const afterTrain = await changedSince(job, checkout.dir, tracked, codeBefore, "training");
+      if (afterTrain) return finishJob(job, result("rejected", afterTrain.reason, { dataTampered: afterTrain.dataTampered }));
+    }
 
     let reading: MetricsReading;
     let selfReported = false;
@@ -116,6 +119,12 @@ export async function runJob(job: JobSpec, hooks: JobHooks): Promise<JobResult> 
         : { kind: "no_metric", reason: "the evaluator exited 0 but wrote no metrics file" };
       const afterEvaluation = await changedSince(job, checkout.dir, tracked, codeBefore, "evaluation");
       if (afterEvaluation) return finishJob(job, result("rejected", afterEvaluation.reason, { dataTampered: afterEvaluation.dataTampered }));
+    } else if (job.measure) {
+      const measured = await measurePhase(job, checkout.dir, base, env, hooks, timings);
+      if (measured.kind === "failed") return finishJob(job, result(measured.status, measured.reason));
+      reading = measured.reading;
+      const afterMeasure = await changedSince(job, checkout.dir, tracked, codeBefore, "measuring");
+      if (afterMeasure) return finishJob(job, result("rejected", afterMeasure.reason, { dataTampered: afterMeasure.dataTampered }));
     } else {
       selfReported = true;
       reading = selfReportedScan.reading(job.metric);
@@ -131,6 +140,40 @@ export async function runJob(job: JobSpec, hooks: JobHooks): Promise<JobResult> 
   } finally {
     await checkout?.release();
   }
+}
+
+/**
+ * A measure-only study's scoring phase: the protected measure command, sandboxed like train (it runs the
+ * mutable code), under its hard limit. The metric comes from the metrics file when the command wrote one, and
+ * only otherwise from the last `name: value` line of its output: a printed line can come from the mutable code
+ * it runs as well, the metrics file only from code that was handed its path (README.md "Measure-only studies").
+ */
+async function measurePhase(
+  job: JobSpec, dir: string, base: Omit<RunSpec, "command" | "env" | "timeoutMs">,
+  env: (phase: string, extra?: Record<string, string>) => Record<string, string>, hooks: JobHooks, timings: JobResult["timings"],
+): Promise<{ kind: "measured"; reading: MetricsReading } | { kind: "failed"; status: Status; reason: string }> {
+  const measure = job.measure!;
+  const metricsDir = join(job.runDir, `measure-${randomUUID().slice(0, 8)}`);
+  mkdirSync(metricsDir, { recursive: true });
+  const metricsPath = join(metricsDir, "metrics.json");
+  appendFileSync(job.logPath, `--- measure: ${measure.command}\n`);
+  hooks.onPhase?.("measure");
+  const printed = new SelfReportedScanner();
+  const started = performance.now();
+  const outcome = await runCommand({
+    ...base, command: measure.command, env: env("measure", { [ENV_METRICS_FILE]: metricsPath }), timeoutMs: measure.timeoutSeconds * 1000,
+    onLine: (line) => {
+      printed.push(line);
+      hooks.onLine?.(line);
+    },
+    hide: job.sandbox ? [] : job.data.hidden,
+    sandbox: measureSandbox(job, dir, metricsDir),
+  });
+  timings.evaluateMs = Math.round(performance.now() - started);
+  const failure = phaseFailure("measure", outcome, measure.timeoutSeconds);
+  if (failure) return { kind: "failed", ...failure };
+  const reading = existsSync(metricsPath) ? readMetricsJson(readFileSync(metricsPath, "utf8"), job.metric) : printed.reading(job.metric, "the measure output");
+  return { kind: "measured", reading };
 }
 
 /** Writes the result where the spec says (atomically: a reader never sees half a file), and returns it. */

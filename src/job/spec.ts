@@ -34,7 +34,13 @@ export const jobSpecSchema = z.strictObject({
     /** Absolute paths of prepared files the train phase must not see. */
     hidden: z.array(z.string().min(1)),
   }),
-  train: z.strictObject({ command: z.string().min(1), budgetSeconds: z.number().positive(), timeoutSeconds: z.number().positive() }),
+  /** null: a measure-only study (the measure command is the only phase). */
+  train: z.strictObject({ command: z.string().min(1), budgetSeconds: z.number().positive(), timeoutSeconds: z.number().positive() }).nullable(),
+  /**
+   * A measure-only study's scoring phase: protected code that runs the mutable code, sandboxed like train, writing
+   * the metric to AUTORESEARCH_METRICS_FILE or printing `name: value`. Never together with `evaluate`.
+   */
+  measure: z.strictObject({ command: z.string().min(1), timeoutSeconds: z.number().positive() }).nullable().default(null),
   evaluate: z.strictObject({
     command: z.string().min(1),
     timeoutSeconds: z.number().positive(),
@@ -82,6 +88,7 @@ export interface JobResult {
   dataTampered: boolean;
   /** The job's own machinery failed (git, disk), not the workload: the reason is the error. */
   harnessError: boolean;
+  /** evaluateMs: the scoring phase, evaluate or measure. */
   timings: { checkoutMs: number; trainMs?: number; evaluateMs?: number; totalMs: number };
   /** What the job actually ran on: the requested device and its model name where it can be read. */
   device: { requested: string; name: string | null };

@@ -21,7 +21,7 @@ export function sessionMarker(ctx: SessionContext): { name: string; value: strin
 export function phaseEnvironment(
   ctx: SessionContext,
   slot: SlotDevice | null,
-  phase: "prepare" | "train" | "evaluate" | "serve",
+  phase: "prepare" | "train" | "evaluate" | "serve" | "measure",
   extra: Record<string, string>,
   markerId: number | "prepare",
 ): Record<string, string> {
@@ -29,7 +29,8 @@ export function phaseEnvironment(
   // `node` in a workload's command is the Node that runs the harness (Node 24 here), whatever PATH says.
   env.PATH = [dirname(process.execPath), env.PATH ?? ""].filter(Boolean).join(":");
   if (!process.features.typescript) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ""} --experimental-strip-types --no-warnings`.trim();
-  env[ENV_BUDGET_SECONDS] = String(budgetFor(ctx.config, slot?.device ?? "cpu").budgetSeconds);
+  // A measure-only study has no training budget to hand out.
+  if (ctx.config.train) env[ENV_BUDGET_SECONDS] = String(budgetFor(ctx.config, slot?.device ?? "cpu").budgetSeconds);
   env[ENV_DATA_DIR] = ctx.paths.dataDir;
   env[ENV_HOME] = harnessHome();
   env[ENV_DEVICE] = slot?.device ?? "cpu";

@@ -3,7 +3,7 @@
 // checks its integrity there (job/run.ts). It makes no keep/discard decision (see apply.ts).
 import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { budgetFor } from "../config/load.ts";
+import { budgetFor, DEFAULT_MEASURE_TIMEOUT_SECONDS } from "../config/load.ts";
 import { deviceKind } from "../config/device-kind.ts";
 import type { SlotDevice } from "../executors/devices.ts";
 import * as git from "../git/index.ts";
@@ -96,7 +96,8 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
     const spec = experimentJobSpec(ctx, slot, id, candidateCommit);
     ctx.bus.emit({
       type: "experiment_started", at: isoAt(ctx.clock), id, kind: job.kind, slot: slot.slot, device: slot.device,
-      parentCommit, candidateCommit, description: job.description, budgetSeconds: spec.train.budgetSeconds,
+      parentCommit, candidateCommit, description: job.description,
+      ...(spec.train ? { budgetSeconds: spec.train.budgetSeconds } : { budgetSeconds: spec.measure?.timeoutSeconds ?? 0, timed: "measure" as const }),
     });
     if (rejection) {
       appendFileSync(logPath, `--- rejected before training: ${rejection}\n`);
@@ -143,12 +144,13 @@ export function slotWorkdir(ctx: Pick<SessionContext, "paths">, slot: Pick<SlotD
 
 /** Everything one experiment needs to run wherever the executor puts it, as plain JSON. */
 export function experimentJobSpec(ctx: SessionContext, slot: SlotDevice, id: number, commit: string): JobSpec {
-  const limits = budgetFor(ctx.config, slot.device);
+  const limits = ctx.config.train ? budgetFor(ctx.config, slot.device) : null;
   const outputDir = experimentOutputDir(ctx.paths, id);
   const runDir = dirname(outputDir);
   const { [ENV_PHASE]: _phase, ...env } = phaseEnvironment(ctx, slot, "train", { [ENV_EXPERIMENT_ID]: String(id), [ENV_OUTPUT_DIR]: outputDir }, id);
-  const evaluate = ctx.config.evaluate;
-  const baselineEvaluations = evaluate
+  const { evaluate, measure } = ctx.config;
+  // The scoring phase's limit (evaluate or measure) tightens to the unchanged code's times on this kind of device.
+  const baselineEvaluations = evaluate || measure
     ? ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"] })
         .filter((row) => row.kind === "baseline" && deviceKind(row.device) === deviceKind(slot.device))
         .map((row) => row.timings.evaluateMs ?? 0)
@@ -163,7 +165,10 @@ export function experimentJobSpec(ctx: SessionContext, slot: SlotDevice, id: num
     protectedGlobs: ctx.protectedGlobs,
     protectedChecksums: ctx.protectedChecksums,
     data: { dir: ctx.paths.dataDir, snapshot: ctx.dataSnapshot, hidden: ctx.hiddenFromTrain },
-    train: { command: ctx.config.train.command, budgetSeconds: limits.budgetSeconds, timeoutSeconds: limits.timeoutSeconds },
+    train: ctx.config.train && limits ? { command: ctx.config.train.command, budgetSeconds: limits.budgetSeconds, timeoutSeconds: limits.timeoutSeconds } : null,
+    measure: measure
+      ? { command: measure.command, timeoutSeconds: evaluationLimitSeconds(measure.timeoutSeconds ?? DEFAULT_MEASURE_TIMEOUT_SECONDS, baselineEvaluations) }
+      : null,
     evaluate: evaluate
       ? {
           command: evaluate.command,

@@ -139,6 +139,7 @@ export class ProposalQueue {
       {
         program, files, best: { commit: best.commit, metric: best.metric }, metric: { name: ctx.config.metric.name, direction: ctx.config.metric.direction }, history, noiseSigma: best.noiseSigma,
         tag: ctx.tag, sessionDir: sessionDir(ctx.paths, ctx.tag), mutableGlobs: ctx.config.mutable, contextGlobs: ctx.config.context, protectedGlobs: ctx.protectedGlobs,
+        measureOnly: !ctx.config.train,
       },
       this.#signal,
     );

@@ -3,7 +3,8 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "nod
 import { join } from "node:path";
 import picomatch from "picomatch";
 import * as git from "../git/index.ts";
-import { CONFIG_FILE, loadConfig, parseConfig, scopeProblems, trainLimitsByKind, type ResearchConfig } from "../config/load.ts";
+import { programWarning } from "../project/program.ts";
+import { CONFIG_FILE, DEFAULT_MEASURE_TIMEOUT_SECONDS, loadConfig, parseConfig, scopeProblems, trainLimitsByKind, type ResearchConfig } from "../config/load.ts";
 import { ConfigError, EXIT, UsageError, UserError } from "../errors.ts";
 import { EventBus, type SessionSummary } from "../events/types.ts";
 import { assignDevices } from "../executors/devices.ts";
@@ -158,7 +159,8 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
       type: "session_started", at: isoAt(clock), tag, branch: session.branch, baseCommit: session.baseCommit, resumed: existing !== null,
       slots: ctx.slots.length, devices: ctx.slots.map((slot) => slot.device), metric: config.metric.name, direction: config.metric.direction,
       policy: config.acceptance.policy, projectDir, isolation: isolationLabel(ctx.isolation),
-      trainLimits: trainLimitsByKind(config, ctx.slots.map((slot) => slot.device)),
+      trainLimits: config.train ? trainLimitsByKind(config, ctx.slots.map((slot) => slot.device)) : [],
+      ...(config.measure ? { measure: { command: config.measure.command, timeoutSeconds: config.measure.timeoutSeconds ?? DEFAULT_MEASURE_TIMEOUT_SECONDS } } : {}),
     });
     if (chosen.warning) options.bus.emit({ type: "warning", at: isoAt(clock), message: chosen.warning });
     return { ctx, session, resumed: existing !== null, close };

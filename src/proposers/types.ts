@@ -50,6 +50,8 @@ export interface ProposalContext {
   contextGlobs?: string[];
   /** Files that must never change: the config's protected globs plus the config file and program.md. */
   protectedGlobs?: string[];
+  /** A measure-only study: a protected command measures the code as it is (no training, no budget). */
+  measureOnly?: boolean;
 }
 
 export interface Usage {

@@ -56,6 +56,7 @@ export function headerLines(event: EventOf<"session_started">, colour: boolean):
     `  metric  ${safeLine(event.metric)} (${better}) · policy ${event.policy}`,
     `  runs    ${slots} on ${devices}`,
     ...(event.trainLimits && event.trainLimits.length > 0 ? [budgetLine(event.trainLimits)] : []),
+    ...(event.measure ? [measureLine(event.measure)] : []),
     `  project ${safeLine(event.projectDir)}`,
     ...isolationLines("isolation" in event && typeof event.isolation === "string" ? event.isolation : null, colour),
   ];
@@ -78,6 +79,11 @@ function budgetLine(limits: NonNullable<EventOf<"session_started">["trainLimits"
   return `  budget  ${limits.map((limit) => `${limit.kind} ${allowance(limit)}`).join(" · ")} per run`;
 }
 
+/** `  measure node bench.js, at most 10m00s a run`: a measure-only study's one phase and its hard limit. */
+function measureLine(measure: NonNullable<EventOf<"session_started">["measure"]>): string {
+  return `  measure ${safeLine(measure.command)}, at most ${formatDuration(measure.timeoutSeconds * 1000)} a run (10× the baselines' time once they ran)`;
+}
+
 /** `#12    keep        0.987600    -0.0123   5m02s  description (reason)`, at most `columns` wide. */
 export function experimentLine(line: ExperimentLine, columns: number, colour: boolean): string {
   const id = padEnd(`#${line.id}`, 5);
@@ -97,7 +103,8 @@ export function experimentLine(line: ExperimentLine, columns: number, colour: bo
 
 /** Non-TTY only: the line that says an experiment began (the TTY footer shows this instead). */
 export function startedLine(event: EventOf<"experiment_started">, columns: number): string {
-  const prefix = `${padEnd(`#${event.id}`, 5)} ${padEnd("started", 9)} slot ${event.slot} on ${event.device}, budget ${formatDuration(event.budgetSeconds * 1000)}  `;
+  const limit = event.timed === "measure" ? "measure limit" : "budget";
+  const prefix = `${padEnd(`#${event.id}`, 5)} ${padEnd("started", 9)} slot ${event.slot} on ${event.device}, ${limit} ${formatDuration(event.budgetSeconds * 1000)}  `;
   const label = event.kind === "baseline" ? "[baseline] " : event.kind === "confirmation" ? "[confirm] " : "";
   return (prefix + truncate(label + safeLine(event.description), columns - visibleLength(prefix))).trimEnd();
 }

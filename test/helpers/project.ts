@@ -81,7 +81,7 @@ export function baseConfig(overrides: Record<string, unknown> = {}): Record<stri
 }
 
 /** Creates and commits the project; removed when the test ends. */
-export function makeProject(t: TestContext, options: { config?: Record<string, unknown>; proposals?: Proposal[]; params?: Record<string, unknown> } = {}): string {
+export function makeProject(t: TestContext, options: { config?: Record<string, unknown>; proposals?: Proposal[]; params?: Record<string, unknown>; /** More files, or other contents (path -> text). */ files?: Record<string, string> } = {}): string {
   const root = mkdtempSync(join(tmpdir(), "autoresearch-e2e-"));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const dir = join(root, "project");
@@ -94,6 +94,7 @@ export function makeProject(t: TestContext, options: { config?: Record<string, u
     "autoresearch.config.json": `${JSON.stringify(options.config ?? baseConfig(), null, 2)}\n`,
     "proposals.json": `${JSON.stringify({ proposals: (options.proposals ?? []).map(toReplay) }, null, 2)}\n`,
     ".gitignore": "/.autoresearch/\n/results.tsv\n",
+    ...options.files,
   };
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });

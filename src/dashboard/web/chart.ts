@@ -76,7 +76,7 @@ export class ProgressCharts {
     replaceChildren(this.#plots);
     const width = this.#chartWidth(showHeldOut);
     const empty = (options: uPlot.Options) => options.series.map(() => [] as number[]) as uPlot.AlignedData;
-    const validation = this.#options(`${summary.metricName} (validation, decides)`, summary.metricName, width, true);
+    const validation = this.#options(`${summary.metricName} (${summary.measureOnly ? "measured" : "validation"}, decides)`, summary.metricName, width, true);
     this.#charts.push(new uPlot(validation, empty(validation), this.#plots));
     if (showHeldOut) {
       const heldOut = this.#options(`${summary.heldOutName} (held out, never shown to proposers)`, summary.heldOutName!, width, false);

@@ -6,10 +6,13 @@ import { h, replaceChildren } from "./dom.ts";
 
 const TAIL_LINES = 12;
 
+type Phase = "train" | "evaluate" | "measure";
+const PHASE_LABELS: Record<Phase, string> = { train: "training", evaluate: "evaluating", measure: "measuring" };
+
 interface Running {
   row: ExperimentRow;
   lines: string[];
-  phase: "train" | "evaluate" | null;
+  phase: Phase | null;
   bar: HTMLElement;
   meta: HTMLElement;
   log: HTMLPreElement;
@@ -73,8 +76,8 @@ export class RunningPanel {
     const item = this.#items.get(id);
     if (!item) return;
     for (const line of lines) {
-      const phase = /^--- (train|evaluate): /.exec(line);
-      if (phase) item.phase = phase[1] as "train" | "evaluate";
+      const phase = /^--- (train|evaluate|measure): /.exec(line);
+      if (phase) item.phase = phase[1] as Phase;
     }
     item.lines.push(...lines);
     if (item.lines.length > TAIL_LINES * 4) item.lines.splice(0, item.lines.length - TAIL_LINES);
@@ -82,7 +85,7 @@ export class RunningPanel {
     this.#refreshMeta(item);
   }
 
-  phase(id: number, phase: "train" | "evaluate"): void {
+  phase(id: number, phase: Phase): void {
     const item = this.#items.get(id);
     if (!item) return;
     item.phase = phase;
@@ -122,7 +125,7 @@ export class RunningPanel {
     item.bar.style.width = `${(fraction * 100).toFixed(1)}%`;
     item.bar.classList.toggle("over", budgetMs > 0 && elapsedMs > budgetMs);
     const budget = budgetMs > 0 ? ` of ${formatDuration(budgetMs)} budget` : "";
-    const phase = item.phase === "evaluate" ? "evaluating" : item.phase === "train" ? "training" : "setting up";
+    const phase = item.phase ? PHASE_LABELS[item.phase] : "setting up";
     item.meta.textContent = `${item.row.device} · ${phase} · ${this.#live ? formatDuration(elapsedMs) + budget : "running"}`;
   }
 }

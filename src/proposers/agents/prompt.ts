@@ -19,8 +19,9 @@ export function buildAgentPrompt({ context, feedback }: AgentPromptInput): strin
   const sections = [
     `You are the research engineer of an automated research loop. The current directory is a scratch
 checkout of the project at its best version so far. Make ONE focused change to the mutable files that
-you expect to improve the metric, then stop. The harness takes your change, trains it under a fixed
-time budget, has a protected evaluator measure it, and keeps it only if it beats the best by more
+you expect to improve the metric, then stop. ${context.measureOnly
+      ? "The harness takes your change, has a protected measure command\nrun the code and measure it"
+      : "The harness takes your change, trains it under a fixed\ntime budget, has a protected evaluator measure it"}, and keeps it only if it beats the best by more
 than the run-to-run noise.`,
     UNTRUSTED_NOTICE,
     `# Research program (program.md, from the human)\n\n${context.program.trim() || "(empty)"}`,
@@ -60,7 +61,9 @@ function rules(context: ProposalContext): string {
   const guarded = context.protectedGlobs?.length ? ` (${context.protectedGlobs.map((glob) => `\`${glob}\``).join(", ")})` : "";
   return [
     `- Edit only the files listed above. Every other file is read-only${guarded}: a change to any other file, a new file elsewhere, or a deleted file gets the whole proposal rejected.`,
-    `- Do NOT run the training, the evaluation or the experiment, and do not try to measure the metric yourself: the harness does that after you finish, under a fixed budget.`,
+    context.measureOnly
+      ? `- Do NOT run the measure command or the experiment, and do not try to measure the metric yourself: the harness does that after you finish.`
+      : `- Do NOT run the training, the evaluation or the experiment, and do not try to measure the metric yourself: the harness does that after you finish, under a fixed budget.`,
     `- Do not run git commands and do not commit; the harness records your change.`,
     `- Do not try to game the metric (e.g. by reading evaluation data or changing how it is measured); such changes are rejected.`,
     `- Make one idea per proposal, grounded in the results so far, and not a repeat of an idea already tried.`,

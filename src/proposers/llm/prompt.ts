@@ -8,18 +8,28 @@ import { UNTRUSTED_NOTICE } from "../../text/untrusted.ts";
 
 export const PROMPT_BOUNDS = { mutableFileChars: 60_000, contextFileChars: 20_000, contextTotalChars: 60_000 } as const;
 
-export const SYSTEM_PROMPT = `You are the research engineer of an automated research loop. Each turn you propose ONE change
-to the mutable files of a project. The harness applies it, trains under a fixed time budget, has a
+/** The system prompt; a measure-only study's speaks of measuring the code, not of training a model. */
+export function systemPrompt(measureOnly = false): string {
+  const harness = measureOnly
+    ? `The harness applies it, has a protected measure command run the code and measure the metric
+(a benchmark's time, a bundle's size, a test suite's duration), and keeps the change only if the metric
+improves beyond the noise.`
+    : `The harness applies it, trains under a fixed time budget, has a
 protected evaluator measure the metric, and keeps the change only if the metric improves beyond
-the noise. You never run anything yourself; you only propose edits.
+the noise.`;
+  const scorer = measureOnly ? "measure command" : "evaluator";
+  const target = measureOnly ? "the code" : "the model";
+  return `You are the research engineer of an automated research loop. Each turn you propose ONE change
+to the mutable files of a project. ${harness} You never run anything yourself; you only propose edits.
 
 Good proposals are specific and testable: one idea at a time, grounded in the results so far, not
-a repeat of an idea already tried. The evaluator, the data and the config are protected: changes
-to them are rejected, and so is any attempt to game the metric instead of improving the model.
+a repeat of an idea already tried. The ${scorer}, the data and the config are protected: changes
+to them are rejected, and so is any attempt to game the metric instead of improving ${target}.
 
 ${UNTRUSTED_NOTICE}
 
 ${PROTOCOL}`;
+}
 
 export interface PromptInput {
   context: ProposalContext;

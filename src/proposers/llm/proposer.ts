@@ -13,7 +13,7 @@ import { latestFinished } from "./history.ts";
 import { createLanguageModel } from "./model.ts";
 import { NOTEBOOK_SYSTEM, notebookDue, notebookPrompt, readNotebook, writeNotebook, type Notebook } from "./notebook.ts";
 import { estimateCost, priceOf, type TokenCount } from "./pricing.ts";
-import { buildProposalPrompt, feedbackMessage, SYSTEM_PROMPT } from "./prompt.ts";
+import { buildProposalPrompt, feedbackMessage, systemPrompt } from "./prompt.ts";
 import { parseAnswer, type ParsedAnswer } from "./protocol.ts";
 import { resolveLlmSettings, type LlmSettings } from "./settings.ts";
 
@@ -79,7 +79,7 @@ export function createLlmProposer(config: ProposerConfig, projectDir: string, ho
         const messages: ModelMessage[] = [{ role: "user", content: buildProposalPrompt({ context, readOnlyFiles, notebook }) }];
         const answersAllowed = settings.editRetries + 1;
         for (let attempt = 1; attempt <= answersAllowed; attempt++) {
-          const outcome = await call(SYSTEM_PROMPT, messages, signal, spent);
+          const outcome = await call(systemPrompt(context.measureOnly), messages, signal, spent);
           requests += outcome.requests;
           answers += 1;
           const verdict = judge(outcome.answer, context, readOnlyFiles, settings);
