@@ -3,12 +3,15 @@ import { UsageError } from "../errors.ts";
 import { initProject, listTemplates } from "../project/init.ts";
 
 export const initCommand: Command = {
-  help: `usage: autoresearch init <dir> --template NAME
+  help: `usage: autoresearch init <dir> [--template NAME]
 
-Creates <dir> as a new git repository from a template and commits it.
-Templates: ${listTemplates().join(", ")}
+Creates <dir> (new, or empty) as a git repository from a template, with program.md and
+autoresearch.config.json, and commits it; then \`cd <dir> && autoresearch run\` starts a session.
 
-  --template NAME   the template to copy (default: ts-demo)`,
+  --template NAME   the template to copy: ${listTemplates().join(", ")} (default: ts-demo)
+
+example:
+  autoresearch init my-study --template gpt`,
   async run(argv: string[], io: Io) {
     const { values, positionals } = parse("init", argv, { template: { type: "string", short: "t" } }, 1);
     const dir = positionals[0];
