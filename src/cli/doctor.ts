@@ -7,6 +7,7 @@ import { CONFIG_FILE } from "../config/load.ts";
 import { EXIT } from "../errors.ts";
 import { listGpus } from "../executors/devices.ts";
 import { harnessHome } from "../project/paths.ts";
+import { programWarning } from "../project/program.ts";
 import { hidingProblem } from "../runner/isolation.ts";
 import { runCommand } from "../runner/process.ts";
 import { cgroupSupport, interpreterPaths, sandboxProblem } from "../sandbox/index.ts";
@@ -52,6 +53,7 @@ export const doctorCommand: Command = {
   },
 };
 
+    if (existsSync(join(projectDir, CONFIG_FILE))) checks.push(checkProgram(projectDir));
 function checkNode(): Check {
   const [major, minor] = process.versions.node.split(".").map(Number) as [number, number];
   const ok = major > 22 || (major === 22 && minor >= 13);
@@ -169,5 +171,16 @@ function hidesFromTrain(projectDir: string): boolean {
 
 function projectCommands(projectDir: string): string[] {
   const config = rawConfig(projectDir) as Record<string, { command?: string } | undefined>;
-  return ["prepare", "train", "evaluate"].map((key) => config[key]?.command ?? "");
+  return ["prepare", "train", "evaluate", "measure"].map((key) => config[key]?.command ?? "");
+}
+
+/** program.md as the project has it now (`run` warns again about the committed one). */
+function checkProgram(projectDir: string): Check {
+  const configured = rawConfig(projectDir).program;
+  const name = typeof configured === "string" ? configured : "program.md";
+  const path = join(projectDir, name);
+  const problem = programWarning(name, existsSync(path) ? readFileSync(path, "utf8") : null);
+  return problem
+    ? { name: "program", required: false, ok: false, detail: problem.split(": ")[0]!, fix: `Proposers get no instructions from you: ${problem.split("; ").at(-1)}.` }
+    : { name: "program", required: false, ok: true, detail: `${name} gives the proposers their instructions` };
 }

@@ -163,6 +163,9 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
       ...(config.measure ? { measure: { command: config.measure.command, timeoutSeconds: config.measure.timeoutSeconds ?? DEFAULT_MEASURE_TIMEOUT_SECONDS } } : {}),
     });
     if (chosen.warning) options.bus.emit({ type: "warning", at: isoAt(clock), message: chosen.warning });
+    // Proposers read the program at the commits they build on; it is protected, so the base's is the session's.
+    const program = programWarning(config.program, await git.readFileAt(projectDir, session.baseCommit, config.program));
+    if (program) options.bus.emit({ type: "warning", at: isoAt(clock), message: program });
     return { ctx, session, resumed: existing !== null, close };
   } catch (error) {
     await close();
