@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import * as git from "../src/git/index.ts";
@@ -202,6 +202,51 @@ describe("worktrees", () => {
     assert.equal(await git.headCommit(repo.dir), parent, "HEAD does not move");
     assert.equal(repo.git(["status", "--porcelain"]), before, "the checkout and its index are untouched");
     assert.equal((await git.commitFiles(repo.dir, parent, {}, "nothing")).tree, await git.treeOf(repo.dir, parent));
+  });
+
+  test("commitFiles writes the tree git itself would: names that sort around a directory, a link turned file, a chain of candidates; git fsck --strict accepts it", async () => {
+    // "a.b" < "a/" < "a0" in git's order (a directory sorts as if its name ended in "/"), unlike a plain string sort.
+    for (const [path, content] of Object.entries({ "a/x": "1\n", "a.b": "2\n", "a-b": "3\n", "a0": "4\n", "ünï/cödé": "5\n" })) repo.write(path, content);
+    symlinkSync("a.b", join(repo.dir, "link"));
+    repo.git(["add", "--all"]);
+    repo.git(["commit", "--quiet", "-m", "names and a link"]);
+    const parent = repo.git(["rev-parse", "HEAD"]);
+    const files = { "a/x": "one\n", "a/new/y": "new\n", "link": "now a file\n", "a0": "four\n", "ünï/cödé": "five\n", "z/1": "z\n" };
+    const { commit, tree } = await git.commitFiles(repo.dir, parent, files, "candidate");
+    // The same change made with git's own commands in a checkout.
+    const path = join(repo.root, "worktrees", "compare");
+    await git.addWorktree(repo.dir, path, parent);
+    rmSync(join(path, "link"));
+    for (const [file, content] of Object.entries(files)) repo.write(file, content, path);
+    const byGit = await git.commitAll(path, "the same by git");
+    assert.equal(tree, await git.treeOf(repo.dir, byGit));
+    assert.deepEqual(await git.listFilesAt(repo.dir, commit), repo.git(["ls-tree", "-r", "-z", "--name-only", commit]).split("\0").filter(Boolean));
+    assert.equal(await git.readFileAt(repo.dir, commit, "a/new/y"), "new\n");
+    assert.equal(await git.readFileAt(repo.dir, commit, "a.b"), "2\n");
+    assert.equal(await git.readFileAt(repo.dir, commit, "a"), null, "a directory is no file");
+    assert.equal(await git.readFileAt(repo.dir, commit, "missing"), null);
+    let chain = commit;
+    for (let step = 0; step < 3; step++) chain = (await git.commitFiles(repo.dir, chain, { "a/new/y": `step ${step}\n` }, `step ${step}`)).commit;
+    assert.equal(repo.git(["show", `${chain}:a/new/y`]), "step 2");
+    assert.equal(repo.git(["rev-list", "--count", `${parent}..${chain}`]), "4");
+    repo.git(["fsck", "--strict", "--no-dangling"]);
+  });
+
+  test("commitFiles in a sha256 repository (objects this code does not write) goes through git's commands", async () => {
+    const { root, cleanup } = makeTempRoot();
+    try {
+      const dir = join(root, "sha256");
+      mkdirSync(dir);
+      repo.git(["init", "--quiet", "--object-format=sha256", dir]);
+      repo.write("train.py", "lr = 1\n", dir);
+      const first = await git.commitInitial(dir, "first");
+      const { commit } = await git.commitFiles(dir, first, { "train.py": "lr = 2\n" }, "lr 2");
+      assert.match(commit, /^[0-9a-f]{64}$/);
+      assert.equal(await git.readFileAt(dir, commit, "train.py"), "lr = 2\n");
+      assert.deepEqual(await git.listFilesAt(dir, commit), ["train.py"]);
+    } finally {
+      cleanup();
+    }
   });
 
   test("resetWorktree makes a checkout exactly a commit: edits undone, untracked files gone unless told to keep them", async () => {

@@ -2,6 +2,7 @@
 import { realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { assertRevision, GitError, runGit } from "./exec.ts";
+import { cachedFileAt, cachedFilesAt } from "./objects.ts";
 
 export type ChangeStatus = "A" | "M" | "D" | "R" | "C" | "T" | "U" | "X";
 
@@ -127,6 +128,8 @@ export async function treeOf(cwd: string, commit: string): Promise<string> {
 /** A file's content at a commit (path relative to the repository root), or null if it is not there. */
 export async function readFileAt(cwd: string, commit: string, path: string): Promise<string | null> {
   assertRevision(commit);
+  const known = await cachedFileAt(cwd, commit, path); // a commit whose trees this process holds (objects.ts)
+  if (known !== undefined) return known;
   const result = await runGit(cwd, ["cat-file", "blob", `${commit}:${path}`], { okExitCodes: [128] });
   if (result.exitCode === 0) return result.stdout;
   // Distinguish "no such file" (null) from "no such commit" (an error the caller must see).
@@ -140,6 +143,8 @@ export async function readFileAt(cwd: string, commit: string, path: string): Pro
 /** Every file path in a commit, relative to the repository root. */
 export async function listFilesAt(cwd: string, commit: string): Promise<string[]> {
   assertRevision(commit);
+  const known = await cachedFilesAt(cwd, commit); // where this process writes commits (objects.ts)
+  if (known) return known;
   const { stdout } = await runGit(cwd, ["ls-tree", "-r", "-z", "--full-tree", "--name-only", commit]);
   return stdout.split("\0").filter((path) => path !== "");
 }
