@@ -20,10 +20,12 @@ export const COMMANDS: Record<string, CommandEntry> = {
   doctor: { summary: "check Node, git, the sandbox, and (where the project needs them) Python and PyTorch", load: async () => (await import("./doctor.ts")).doctorCommand },
   mcp: { summary: "serve MCP over stdio so an agent (Claude Code, Codex, Cursor) can drive a session", load: async () => (await import("./mcp.ts")).mcpCommand },
   job: { summary: "run one experiment job from its spec (.autoresearch/runs/<id>/job.json): what executors run where the GPU is", load: async () => (await import("./job.ts")).jobCommand },
+  completion: { summary: "a completion script for bash, zsh or fish (commands and their flags)", load: async () => (await import("./completion.ts")).completionCommand(COMMANDS) },
 };
 
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
   const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`);
-  return `usage: autoresearch <command> [flags]\n\ncommands:\n${lines.join("\n")}\n\n\`autoresearch <command> --help\` shows a command's flags.\n`;
+  return `usage: autoresearch <command> [flags]\n\ncommands:\n${lines.join("\n")}\n\n\`autoresearch <command> --help\` shows a command's flags and an example.\n` +
+    `flags for every command: --no-color (or NO_COLOR=1); \`autoresearch --version\` (-V) prints the version.\n`;
 }

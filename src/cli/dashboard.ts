@@ -15,7 +15,10 @@ It only reads the ledger, so it can run beside \`autoresearch run\` (or use \`ru
 The printed URL carries an access token; requests without it are refused.
 
   --port N        the port on 127.0.0.1 (default: a free one)
-  --project DIR   the project directory (default: the current directory)`,
+  --project DIR   the project directory (default: the current directory)
+
+example:
+  autoresearch dashboard --port 8080`,
   async run(argv: string[], io: Io) {
     const { values } = parse("dashboard", argv, { port: { type: "string" }, project: { type: "string" } });
     const port = portFlag("dashboard", values.port);

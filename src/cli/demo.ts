@@ -18,7 +18,10 @@ and runs a session with the offline search proposer, then prints the summary and
   --budget S            training seconds per experiment (default ${DEMO_DEFAULTS.budgetSeconds})
   --max-experiments N   experiments in all, the baseline runs included (default ${DEMO_DEFAULTS.maxExperiments})
   --slots N             experiments at once (default 1)
-  --json                the event stream as JSON lines`,
+  --json                the event stream as JSON lines
+
+example:
+  autoresearch demo --budget 5 --max-experiments 6`,
   async run(argv: string[], io: Io) {
     const { values } = parse("demo", argv, {
       dir: { type: "string" },

@@ -25,7 +25,18 @@ interface Check {
 }
 
 export const doctorCommand: Command = {
-  help: `usage: autoresearch doctor [--json] [--project DIR]`,
+  help: `usage: autoresearch doctor [--json] [--project DIR]
+
+Checks what the project needs on this machine: Node, git, GPUs (nvidia-smi), the sandbox
+(bubblewrap), and where the project's commands use Python, PyTorch outside and inside the sandbox;
+with hideFromTrain, that the train phase cannot read the files it names. Each check prints ok, warn or
+FAIL with what to do. Exit code 4 when a required check fails.
+
+  --json          the checks as JSON
+  --project DIR   the project directory (default: the current directory)
+
+example:
+  autoresearch doctor`,
   async run(argv: string[], io: Io) {
     const { values } = parse("doctor", argv, { json: { type: "boolean" }, project: { type: "string" } });
     const projectDir = findProjectDir(values.project ?? io.cwd);
@@ -42,6 +53,7 @@ export const doctorCommand: Command = {
         ? { name: "hideFromTrain", required: false, ok: true, detail: "the sandbox leaves the files it names out of the train phase's view" }
         : await checkHiding());
     }
+    if (existsSync(join(projectDir, CONFIG_FILE))) checks.push(checkProgram(projectDir));
     if (values.json) io.stdout(`${JSON.stringify(checks, null, 2)}\n`);
     else {
       for (const check of checks) {
@@ -53,7 +65,6 @@ export const doctorCommand: Command = {
   },
 };
 
-    if (existsSync(join(projectDir, CONFIG_FILE))) checks.push(checkProgram(projectDir));
 function checkNode(): Check {
   const [major, minor] = process.versions.node.split(".").map(Number) as [number, number];
   const ok = major > 22 || (major === 22 && minor >= 13);

@@ -25,7 +25,10 @@ reruns experiment 12 by hand without touching the session's files.
   --log PATH      the log to append to (default: the spec's logPath)
   --scratch       check out into a scratch directory, even if the spec names a slot's checkout
 
-Exit code 0 when the job produced a result (whatever its status; the result says), 2 for a bad spec.`,
+Exit code 0 when the job produced a result (whatever its status; the result says), 2 for a bad spec.
+
+example:
+  autoresearch job .autoresearch/runs/12/job.json --scratch`,
   async run(argv: string[], io: Io) {
     const { values, positionals } = parse("job", argv, {
       result: { type: "string" }, output: { type: "string" }, log: { type: "string" }, scratch: { type: "boolean" },

@@ -12,7 +12,10 @@ append_notebook. Register it with your agent, e.g.: claude mcp add autoresearch 
 
   --tag T         the session (default: the latest, or a new one named after today)
   --unsandboxed   run the agent's experiments without the sandbox (needed only where bubblewrap cannot run)
-  --project DIR   the project directory (default: the current directory)`,
+  --project DIR   the project directory (default: the current directory)
+
+example (Claude Code, in the project directory):
+  claude mcp add autoresearch -- npx autoresearch mcp`,
   async run(argv: string[], io: Io) {
     const { values } = parse("mcp", argv, { tag: { type: "string" }, unsandboxed: { type: "boolean" }, project: { type: "string" } });
     const controller = new AbortController();

@@ -19,10 +19,12 @@ export function findProjectDir(start: string): string {
 export function openLedgerReadOnly(projectDir: string): { ledger: Ledger; paths: ProjectPaths } {
   const paths = projectPaths(findProjectDir(projectDir));
   if (!existsSync(join(paths.stateDir, LEDGER_FILE))) {
-    throw new UserError(`no research sessions in ${paths.projectDir} yet`, {
-      exitCode: EXIT.config,
-      hint: "Start one with `autoresearch run` (or try `autoresearch demo`).",
-    });
+    // `run` needs a config: without one, the next step is init, not run.
+    const hint = existsSync(join(paths.projectDir, CONFIG_FILE))
+      ? "Start one with `autoresearch run` (or try `autoresearch demo`)."
+      : `There is no ${CONFIG_FILE} here either: make this repository a project with \`autoresearch init --here\`, ` +
+        "create a new one with `autoresearch init <dir> --template ts-demo`, or try `autoresearch demo`.";
+    throw new UserError(`no research sessions in ${paths.projectDir} yet`, { exitCode: EXIT.config, hint });
   }
   return { ledger: Ledger.open(paths.stateDir, { readOnly: true }), paths };
 }

@@ -13,7 +13,10 @@ and is skipped with a message without it).
 
   --out DIR       where to write them (default: .autoresearch/report in the project)
   --tag T         only this session (default: every session; the chart shows the latest)
-  --project DIR   the project directory (default: the current directory)`,
+  --project DIR   the project directory (default: the current directory)
+
+example:
+  autoresearch report --out site/`,
   async run(argv: string[], io: Io) {
     const { values } = parse("report", argv, { out: { type: "string" }, tag: { type: "string" }, project: { type: "string" } });
     // Opening read-only first gives the usual clear error for a project with no sessions.

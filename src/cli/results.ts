@@ -12,7 +12,14 @@ export const resultsCommand: Command = {
   --tag T         the session (default: the latest)
   --json          every field of every experiment, as JSON
   --tsv           the results.tsv format (first five columns as the original autoresearch)
-  --project DIR   the project directory (default: the current directory)`,
+  --project DIR   the project directory (default: the current directory)
+
+A table of every experiment of the session, oldest first: id, status or decision, the metric, the
+delta against the best at the time, the held-out metric (when the config names one), time, description.
+
+examples:
+  autoresearch results
+  autoresearch results --tsv > results.tsv`,
   async run(argv: string[], io: Io) {
     const { values } = parse("results", argv, { tag: { type: "string" }, json: { type: "boolean" }, tsv: { type: "boolean" }, project: { type: "string" } });
     if (values.json && values.tsv) throw new UsageError("results: choose one of --json and --tsv");
@@ -27,14 +34,17 @@ export const resultsCommand: Command = {
       } else if (values.tsv) {
         io.stdout(formatResultsTsv(rows.filter((row) => row.status !== "running"), { metricName, heldOutName: config.metric?.heldOut }));
       } else {
-        const width = Math.max(60, io.columns);
+        // Width 0 is unknown (a pipe, or a terminal that reports none): lines are not cut.
+        const width = io.columns > 0 ? Math.max(60, io.columns) : Number.POSITIVE_INFINITY;
         const heldOut = config.metric?.heldOut;
-        io.stdout(`${"id".padStart(5)}  ${"status".padEnd(11)} ${safeLine(metricName).padStart(10)} ${"delta".padStart(10)} ${safeLine(heldOut ?? "").padStart(10)} ${"time".padStart(7)}  description\n`);
+        // The held-out column is there only when the config names a held-out metric.
+        const heldOutCell = (text: string) => (heldOut ? ` ${text.padStart(10)}` : "");
+        io.stdout(`${"id".padStart(5)}  ${"status".padEnd(11)} ${safeLine(metricName).padStart(10)} ${"delta".padStart(10)}${heldOutCell(safeLine(heldOut ?? ""))} ${"time".padStart(7)}  description\n`);
         for (const row of rows) {
           const status = row.decision ?? row.status;
           const mark = row.selfReported ? "*" : " ";
           const review = row.flags.length > 0 ? "⚑ " : "";
-          const line = `${String(row.id).padStart(5)}  ${status.padEnd(11)} ${formatMetric(row.metric).padStart(10)}${mark}${formatDelta(row.delta).padStart(10)} ${formatMetric(row.heldOutMetric).padStart(10)} ${formatDuration(row.timings.totalMs ?? 0).padStart(7)}  ${review}${row.kind === "candidate" ? "" : `[${row.kind}] `}${row.description}`;
+          const line = `${String(row.id).padStart(5)}  ${status.padEnd(11)} ${formatMetric(row.metric).padStart(10)}${mark}${formatDelta(row.delta).padStart(10)}${heldOutCell(formatMetric(row.heldOutMetric))} ${formatDuration(row.timings.totalMs ?? 0).padStart(7)}  ${review}${row.kind === "candidate" ? "" : `[${row.kind}] `}${row.description}`;
           io.stdout(`${truncate(safeLine(line), width)}\n`);
         }
         if (rows.some((row) => row.selfReported)) io.stdout("* self-reported: read from the training output, not from a protected evaluator\n");

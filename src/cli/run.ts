@@ -23,7 +23,11 @@ Running it again on the same tag resumes the session.
   --json                print the engine's event stream as JSON lines instead of the live view
   --dashboard           also serve the live web dashboard on 127.0.0.1 (its URL, with an access token, is printed)
   --port N              the dashboard's port (default: a free one)
-  --project DIR         the project directory (default: the current directory)`;
+  --project DIR         the project directory (default: the current directory)
+
+examples:
+  autoresearch run --max-experiments 30
+  autoresearch run --tag mar5 --proposer llm --max-hours 8 --dashboard`;
 
 export const runCommand: Command = {
   help: RUN_HELP,
@@ -77,7 +81,7 @@ export async function runWithViews<T>(io: Io, json: boolean, body: (bus: EventBu
   if (json) {
     bus.subscribe(createJsonlPrinter(io.stdout, { backlogBytes: io.stdoutBacklog }));
   } else {
-    const view = createTerminalView({ write: io.stdout, isTTY: io.isTTY, columns: io.columns });
+    const view = createTerminalView({ write: io.stdout, isTTY: io.isTTY, columns: io.columns > 0 ? io.columns : undefined, color: io.colour ?? false });
     bus.subscribe(view.subscriber);
     if (io.isTTY) timer = setInterval(() => view.render(), 250);
     stopView = () => view.stop();

@@ -4,15 +4,26 @@ import { experimentOutputDir } from "../project/paths.ts";
 import { readLogTail } from "../text/log-tail.ts";
 import { safeJson, safeLine, safeText } from "../text/safe-text.ts";
 import { formatDelta, formatDuration, formatMetric } from "../views/format.ts";
-import { parse, positiveInteger, type Command, type Io } from "./args.ts";
+import { parse, positionalId, type Command, type Io } from "./args.ts";
 import { openLedgerReadOnly } from "./project.ts";
 
 export const showCommand: Command = {
-  help: `usage: autoresearch show <id> [--json] [--project DIR]`,
+  help: `usage: autoresearch show <id> [--json] [--project DIR]
+
+Shows one experiment of the project: what it tried (description, hypothesis, the diff against its
+parent), its metrics and the held-out metric, the decision and its rationale, review flags, timings,
+where its log and outputs are, and the last 30 lines of its log. The ids are in \`autoresearch results\`.
+
+  --json          every field, with the log tail and the output directory, as JSON
+  --project DIR   the project directory (default: the current directory)
+
+example:
+  autoresearch show 12`,
   async run(argv: string[], io: Io) {
     const { values, positionals } = parse("show", argv, { json: { type: "boolean" }, project: { type: "string" } }, 1);
-    if (positionals[0] === undefined) throw new UsageError("show: missing <id>", "Usage: autoresearch show <id> (ids are in `autoresearch results`)");
-    const id = positiveInteger("show", "id", positionals[0])!;
+    const where = "Usage: autoresearch show <id> (the ids are in `autoresearch results`)";
+    if (positionals[0] === undefined) throw new UsageError("missing <id>, the experiment to show", where);
+    const id = positionalId("id", positionals[0], where);
     const { ledger, paths } = openLedgerReadOnly(values.project ?? io.cwd);
     try {
       const row = ledger.getExperiment(id);

@@ -9,9 +9,17 @@ import { openLedgerReadOnly, pickSession } from "./project.ts";
 export const statusCommand: Command = {
   help: `usage: autoresearch status [--tag T] [--json] [--project DIR]
 
+Where a session stands: running, stopped or paused (and why), experiments kept, discarded and failed,
+baseline → best with the experiment and commit that holds it, the noise σ, experiments per hour, what
+runs now, experiments flagged for review, and the session's isolation.
+
   --tag T         the session (default: the latest)
   --json          machine-readable
-  --project DIR   the project directory (default: the current directory)`,
+  --project DIR   the project directory (default: the current directory)
+
+examples:
+  autoresearch status
+  autoresearch status --tag mar5 --json`,
   async run(argv: string[], io: Io) {
     const { values } = parse("status", argv, { tag: { type: "string" }, json: { type: "boolean" }, project: { type: "string" } });
     const { ledger, paths } = openLedgerReadOnly(values.project ?? io.cwd);

@@ -22,7 +22,7 @@ export interface TerminalViewOptions {
   /** Terminal width. Without it: 80 on a TTY; no truncation otherwise (a log file keeps whole descriptions). */
   columns?: number;
   now?: () => number;
-  /** Colours; default on for a TTY. Never applied when not a TTY, so logs stay free of ANSI codes. */
+  /** Colours; default on for a TTY only, so logs stay free of ANSI codes (the CLI decides: NO_COLOR, FORCE_COLOR, --no-color). */
   color?: boolean;
 }
 
@@ -57,7 +57,7 @@ const clearToEndOfScreen = "\x1b[J";
 
 export function createTerminalView(options: TerminalViewOptions): TerminalView {
   const { write, isTTY } = options;
-  const colour = isTTY && (options.color ?? true);
+  const colour = options.color ?? isTTY;
   const columns = options.columns ?? (isTTY ? 80 : Number.POSITIVE_INFINITY);
   const now = options.now ?? Date.now;
 
