@@ -140,6 +140,22 @@ test("TTY: the footer shows a progress bar that advances with the clock, redrawn
   assert.deepEqual(screen.text(), afterStop, "render() after stop() must not draw again");
 });
 
+test("TTY: a resumed session's footer starts from its best and counts, and the rate counts this run only", () => {
+  const screen = new Screen();
+  let clock = sessionStartMs;
+  const view = createTerminalView({ write: (text) => screen.write(text), isTTY: true, columns: 120, now: () => clock, color: false });
+  view.subscriber({ ...sessionStarted(), resumed: true, soFar: { experiments: 12, kept: 3, best: 0.9876, bestExperimentId: 9 } } as EngineEvent);
+  view.subscriber(started(13, 0, "narrower MLP"));
+  clock = sessionStartMs + 60_000;
+  view.render();
+  const footer = () => screen.text().find((line) => /· \d+ running$/.test(line)) ?? "";
+  assert.match(footer(), /^ ?best 0\.987600 \(#9\) · kept 3\/12 \(25\.0%\) · 0\.0\/h · 1 running$/, screen.text().join("\n"));
+  view.subscriber(finished(13, 60, "ok", 1.2, 60_000));
+  view.subscriber(decided(13, 60, "discard", 1.2, 0.9876, 0.2124));
+  assert.match(footer(), /best 0\.987600 \(#9\) · kept 3\/13 \(23\.1%\) · 60\.0\/h · 0 running/, "one finished in the run's first minute: 60/h, not 13");
+  view.stop();
+});
+
 test("TTY: footer rows stay within the width, statuses are coloured, and the summary replaces the footer", () => {
   const screen = new Screen();
   let raw = "";

@@ -13,7 +13,7 @@ export interface TrainLimitsByKind {
 }
 
 export type EngineEvent =
-  | { type: "session_started"; at: string; tag: string; branch: string; baseCommit: string; resumed: boolean; slots: number; devices: string[]; metric: string; direction: "min" | "max"; policy: string; projectDir: string; /** "sandbox", "sandbox+network" or "unsandboxed". */ isolation: string; /** Per device kind in use: the budget, the start-up allowance and the hard limit of a train phase. */ trainLimits?: TrainLimitsByKind[]; /** A measure-only study: its measure command and that command's configured hard limit. */ measure?: { command: string; timeoutSeconds: number } }
+  | { type: "session_started"; at: string; tag: string; branch: string; baseCommit: string; resumed: boolean; slots: number; devices: string[]; metric: string; direction: "min" | "max"; policy: string; projectDir: string; /** "sandbox", "sandbox+network" or "unsandboxed". */ isolation: string; /** Per device kind in use: the budget, the start-up allowance and the hard limit of a train phase. */ trainLimits?: TrainLimitsByKind[]; /** A measure-only study: its measure command and that command's configured hard limit. */ measure?: { command: string; timeoutSeconds: number }; /** A resumed session's story so far (the live footer starts from it). */ soFar?: SessionSoFar }
   | { type: "prepare_started"; at: string; command: string; /** Why the data is prepared again (absent the first time). */ reason?: string }
   | { type: "prepare_finished"; at: string; ok: boolean; files: number; wallMs: number; reused: boolean; error?: string }
   | { type: "proposal_requested"; at: string; proposer: string }
@@ -29,6 +29,14 @@ export type EngineEvent =
   | { type: "warning"; at: string; message: string }
   | { type: "session_paused"; at: string; reason: string }
   | { type: "session_stopped"; at: string; reason: string; summary: SessionSummary };
+
+/** Where a resumed session stood when this run opened it: the counts of core/summary.ts and the ledger's best. */
+export interface SessionSoFar {
+  experiments: number;
+  kept: number;
+  best: number | null;
+  bestExperimentId: number | null;
+}
 
 /** What session_stopped carries (loop/summary.ts): the counts (core/summary.ts) and the session's best. */
 export interface SessionSummary extends Omit<ExperimentCounts, "running"> {

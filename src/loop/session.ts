@@ -6,7 +6,8 @@ import * as git from "../git/index.ts";
 import { programWarning } from "../project/program.ts";
 import { CONFIG_FILE, DEFAULT_MEASURE_TIMEOUT_SECONDS, loadConfig, parseConfig, scopeProblems, trainLimitsByKind, type ResearchConfig } from "../config/load.ts";
 import { ConfigError, EXIT, UsageError, UserError } from "../errors.ts";
-import { EventBus, type SessionSummary } from "../events/types.ts";
+import { EventBus, type SessionSoFar, type SessionSummary } from "../events/types.ts";
+import { summarise } from "../core/summary.ts";
 import { assignDevices } from "../executors/devices.ts";
 import { createLocalExecutor } from "../executors/local.ts";
 import type { Executor } from "../executors/types.ts";
@@ -161,6 +162,7 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
       policy: config.acceptance.policy, projectDir, isolation: isolationLabel(ctx.isolation),
       trainLimits: config.train ? trainLimitsByKind(config, ctx.slots.map((slot) => slot.device)) : [],
       ...(config.measure ? { measure: { command: config.measure.command, timeoutSeconds: config.measure.timeoutSeconds ?? DEFAULT_MEASURE_TIMEOUT_SECONDS } } : {}),
+      ...(existing ? { soFar: sessionSoFar(ledger, tag) } : {}),
     });
     if (chosen.warning) options.bus.emit({ type: "warning", at: isoAt(clock), message: chosen.warning });
     // Proposers read the program at the commits they build on; it is protected, so the base's is the session's.
@@ -190,7 +192,6 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
         proposer: options.proposerInstance ?? createProposer(config.proposer, ctx.paths.projectDir),
         policy: createAcceptancePolicy(config.acceptance),
         signal: options.signal,
-        baselineRuns: config.acceptance.policy === "noise-aware" ? config.acceptance.baselineRuns : 1,
         queueDepth: config.proposer.queueDepth ?? ctx.slots.length,
         proposerConcurrency: config.proposer.concurrency ?? config.proposer.queueDepth ?? ctx.slots.length,
       });
@@ -224,6 +225,13 @@ export function recordStop(ctx: SessionContext, startedMs: number, stop: Session
   if (stop.paused) bus.emit({ type: "session_paused", at: isoAt(clock), reason: stop.reason });
   bus.emit({ type: "session_stopped", at: isoAt(clock), reason: stop.reason, summary });
   return summary;
+}
+
+/** A resumed session's counts and best, read after recover (so an interrupted run's rows count as finished). */
+function sessionSoFar(ledger: Ledger, tag: string): SessionSoFar {
+  const counts = summarise(ledger.listExperiments({ tag }));
+  const session = ledger.getSession(tag);
+  return { experiments: counts.experiments, kept: counts.kept, best: session?.bestMetric ?? null, bestExperimentId: session?.bestExperimentId ?? null };
 }
 
 /** The session a command means: the one asked for, else the latest, else a new one named after today. */

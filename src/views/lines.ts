@@ -123,6 +123,12 @@ export function noiseLine(event: EventOf<"noise_estimated">): string {
   return `noise: σ = ${formatMetric(event.sigma)} over ${event.samples} baseline runs (baseline ${formatMetric(event.baseline)})`;
 }
 
+export function remeasureLine(event: EventOf<"best_remeasured">): string {
+  const what = event.of === null ? "the baseline" : `best #${event.of}`;
+  const sigma = event.sigma === null ? "" : `; σ = ${formatMetric(event.sigma)} (${event.degreesOfFreedom} df)`;
+  return `re-measured ${what}: ${formatMetric(event.metric)}, the mean of ${event.runs} fresh run${event.runs === 1 ? "" : "s"}${event.previous === null ? "" : ` (was ${formatMetric(event.previous)})`}${sigma}`;
+}
+
 export interface SummaryContext {
   reason: string;
   direction: "min" | "max" | null;
@@ -182,15 +188,18 @@ export function runningRowLine(row: RunningRow, columns: number): string {
 export interface StatusRow {
   best: number | null;
   bestExperimentId: number | null;
+  /** Kept and finished in the whole session (a resumed one counts its earlier runs). */
   kept: number;
   finished: number;
+  /** Finished during this run, over elapsedMs (the rate); `finished` when absent. */
+  finishedThisRun?: number;
   elapsedMs: number;
   running: number;
 }
 
 export function statusRowLine(status: StatusRow, columns: number): string {
   const best = status.best === null ? "—" : formatMetric(status.best) + (status.bestExperimentId === null ? "" : ` (#${status.bestExperimentId})`);
-  const text = ` best ${best} · kept ${status.kept}/${status.finished} (${formatPercent(status.kept, status.finished)}) · ${formatRate(status.finished, status.elapsedMs)} · ${status.running} running`;
+  const text = ` best ${best} · kept ${status.kept}/${status.finished} (${formatPercent(status.kept, status.finished)}) · ${formatRate(status.finishedThisRun ?? status.finished, status.elapsedMs)} · ${status.running} running`;
   return fit("", text, columns - 1);
 }
 

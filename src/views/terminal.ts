@@ -7,7 +7,7 @@ import { paint } from "./format.ts";
 import {
   experimentLine,
   headerLines,
-  noiseLine,
+  noiseLine, remeasureLine,
   prepareFinishedLine,
   runningRowLine,
   startedLine,
@@ -67,7 +67,9 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
   const started = new Map<number, { kind: ExperimentKind; description: string }>();
   let session: EventOf<"session_started"> | null = null;
   let sessionStartMs = 0;
+  // Over the whole session (a resumed one starts from session_started's soFar); the rate counts this run only.
   let finished = 0;
+  let finishedThisRun = 0;
   let kept = 0;
   let best: number | null = null;
   let bestExperimentId: number | null = null;
@@ -89,7 +91,7 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
       .map((experiment) =>
         runningRowLine({ ...experiment, elapsedMs: Math.max(0, nowMs - experiment.startedAtMs) }, columns),
       );
-    rows.push(statusRowLine({ best, bestExperimentId, kept, finished, elapsedMs: nowMs - sessionStartMs, running: running.size }, columns));
+    rows.push(statusRowLine({ best, bestExperimentId, kept, finished, finishedThisRun, elapsedMs: nowMs - sessionStartMs, running: running.size }, columns));
     footerRows = rows.length;
     return rows.map((row) => row + "\n").join("");
   }
@@ -114,6 +116,10 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
       case "session_started":
         session = event;
         sessionStartMs = Date.parse(event.at);
+        if (event.soFar) {
+          ({ kept, best, bestExperimentId } = event.soFar);
+          finished = event.soFar.experiments;
+        }
         return headerLines(event, colour);
       case "prepare_started":
         return [`prepare: running ${safeLine(event.command)}${event.reason ? ` (${safeLine(event.reason)})` : ""}`];
@@ -142,6 +148,7 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
       case "experiment_finished":
         running.delete(event.id);
         finished += 1;
+        finishedThisRun += 1;
         if (event.status === "ok" && started.get(event.id)?.kind === "candidate") {
           // The line waits for the decision so it can say keep/discard and the delta.
           const known = started.get(event.id);
@@ -166,6 +173,9 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
         return [];
       case "noise_estimated":
         return [noiseLine(event)];
+      case "best_remeasured":
+        best = event.metric;
+        return [remeasureLine(event)];
       case "warning":
         return [paint(`warning: ${safeLine(event.message)}`, "yellow", colour)];
       case "session_paused":
