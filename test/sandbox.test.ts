@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { findMarkedProcesses } from "../src/runner/kill.ts";
 import { runCommand, type RunSpec } from "../src/runner/process.ts";
 import { runServed } from "../src/runner/served.ts";
 import { interpreterPaths, sandboxProblem, type SandboxSpec } from "../src/sandbox/index.ts";
@@ -84,8 +85,10 @@ describe("the sandbox", { skip }, () => {
 
   it("kills what the phase left running when it ends: nothing writes afterwards", async () => {
     const late = join(dir, "out/late");
-    const { code } = await run(`setsid sh -c 'sleep 1; echo late > ${late}' & (nohup sh -c 'sleep 1; echo late >> ${late}' >/dev/null 2>&1 &); echo started`);
+    const marker = { name: "AUTORESEARCH_RUN_MARKER", value: `sandbox-test-${process.pid}` };
+    const { code } = await run(`setsid sh -c 'sleep 1; echo late > ${late}' & (nohup sh -c 'sleep 1; echo late >> ${late}' >/dev/null 2>&1 &); echo started`, { marker });
     assert.equal(code, 0);
+    assert.deepEqual(findMarkedProcesses(marker), [], "nothing of the phase is left when runCommand returns");
     await new Promise((resolve) => setTimeout(resolve, 1800));
     assert.equal(existsSync(late), false);
   });

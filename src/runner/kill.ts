@@ -67,6 +67,16 @@ function groupMembers(pgid: number): number[] {
   });
 }
 
+/** Whether any process (a zombie included) is in the group: one kill(0), before reading all of /proc. */
+function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH"; // EPERM: there is one, not ours
+  }
+}
+
 function environHas(pid: number, entry: Buffer): boolean {
   let environ: Buffer;
   try {
@@ -105,7 +115,7 @@ async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<b
 
 /** SIGTERM the whole group, give it `graceMs`, then SIGKILL whatever is left; resolves once none is alive. */
 export async function killProcessGroup(pgid: number, graceMs: number): Promise<void> {
-  if (groupMembers(pgid).length === 0) return;
+  if (!groupExists(pgid) || groupMembers(pgid).length === 0) return;
   send(-pgid, "SIGTERM");
   if (await waitUntil(() => groupMembers(pgid).length === 0, graceMs)) return;
   send(-pgid, "SIGKILL");

@@ -122,7 +122,7 @@ export async function runCommand(spec: RunSpec): Promise<RunOutcome> {
   const env = spec.marker ? { ...spec.env, [spec.marker.name]: spec.marker.value } : spec.env;
   const startedAt = performance.now();
 
-  const launch = spec.sandbox ? launchSandboxed(spec.command, spec.sandbox, env) : { ...launchWithHidden(spec.command, spec.hide ?? []), cleanup: () => {} };
+  const launch = spec.sandbox ? launchSandboxed(spec.command, spec.sandbox, env) : { ...launchWithHidden(spec.command, spec.hide ?? []), allGone: () => false, cleanup: () => {} };
   const { file, args } = withRedirects(launch, spec.redirect ?? []);
   const child = spawn(file, args, {
     cwd: spec.sandbox ? "/" : spec.cwd,
@@ -172,10 +172,13 @@ export async function runCommand(spec: RunSpec): Promise<RunOutcome> {
   clearTimeout(timer);
   spec.signal?.removeEventListener("abort", onAbort);
 
-  // The main process is gone; now make sure nothing it started is left behind.
+  // The main process is gone; now make sure nothing it started is left behind. A sandboxed phase's
+  // cgroup holds every process it started: when that is empty, searching /proc would find nothing.
   await killing;
-  await killProcessGroup(pid, spec.killGraceMs);
-  if (spec.marker) await killMarkedProcesses(spec.marker, { graceMs: spec.killGraceMs });
+  if (!launch.allGone()) {
+    await killProcessGroup(pid, spec.killGraceMs);
+    if (spec.marker) await killMarkedProcesses(spec.marker, { graceMs: spec.killGraceMs });
+  }
   await waitForPipes(outputPipes(child), PIPE_CLOSE_WAIT_MS);
   await output.finish();
   launch.cleanup();

@@ -10,6 +10,12 @@ const ROOT = "/sys/fs/cgroup";
 export interface PhaseCgroup {
   /** The cgroup.procs files the phase's first process writes its pid to. */
   procs: string[];
+  /**
+   * Whether no process is left in the cgroup. Every process the phase starts is born in it and cannot
+   * leave (the sandbox sees /sys read-only), so an empty cgroup means the whole phase is gone; false
+   * when unsure (a file that cannot be read).
+   */
+  empty(): boolean;
   remove(): void;
 }
 
@@ -77,8 +83,16 @@ export function createPhaseCgroup(limits: { maxProcesses: number; memoryMb?: num
     for (const dir of made.reverse()) tryRemove(dir);
     return null;
   }
+  const procs = made.map((dir) => join(dir, "cgroup.procs"));
   return {
-    procs: made.map((dir) => join(dir, "cgroup.procs")),
+    procs,
+    empty: () => {
+      try {
+        return procs.every((file) => readFileSync(file, "utf8").trim() === ""); // zombies are not listed
+      } catch {
+        return false;
+      }
+    },
     remove: () => {
       for (const dir of made.reverse()) tryRemove(dir);
     },

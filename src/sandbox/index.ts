@@ -13,6 +13,11 @@ export { cgroupSupport } from "./cgroup.ts";
 export interface Launch {
   file: string;
   args: string[];
+  /**
+   * True when the launch can vouch that none of the phase's processes is left (its cgroup is empty), so
+   * the runner need not search /proc for stragglers; false when it cannot tell.
+   */
+  allGone(): boolean;
   /** Removes what the launch made (the cgroup); call after every process of the phase is gone. */
   cleanup(): void;
 }
@@ -20,8 +25,8 @@ export interface Launch {
 export function launchSandboxed(command: string, spec: SandboxSpec, env: Record<string, string>): Launch {
   const launch = sandboxLaunch(command, spec, env);
   const cgroup = createPhaseCgroup(spec.limits);
-  if (!cgroup) return { ...launch, cleanup: () => {} };
-  return { ...launchInCgroup(launch, cgroup), cleanup: () => removeLater(cgroup.remove) };
+  if (!cgroup) return { ...launch, allGone: () => false, cleanup: () => {} };
+  return { ...launchInCgroup(launch, cgroup), allGone: () => cgroup.empty(), cleanup: () => removeLater(cgroup.remove) };
 }
 
 /** A cgroup whose processes were just killed may take a moment to empty. */
