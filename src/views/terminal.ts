@@ -7,7 +7,7 @@ import { paint } from "./format.ts";
 import {
   experimentLine,
   headerLines,
-  noiseLine, remeasureLine,
+  noiseLine,
   prepareFinishedLine,
   runningRowLine,
   startedLine,
@@ -173,9 +173,6 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
         return [];
       case "noise_estimated":
         return [noiseLine(event)];
-      case "best_remeasured":
-        best = event.metric;
-        return [remeasureLine(event)];
       case "warning":
         return [paint(`warning: ${safeLine(event.message)}`, "yellow", colour)];
       case "session_paused":
