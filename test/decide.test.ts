@@ -1,6 +1,7 @@
-import { test } from "node:test";
+import { describe, it, test } from "node:test";
 import assert from "node:assert/strict";
-import { createAcceptancePolicy, greedyPolicy, noiseAwarePolicy, type AcceptancePolicy } from "../src/loop/decide.ts";
+import { baselineRunsFor, createAcceptancePolicy, greedyPolicy, noiseAwarePolicy, remeasurePlanFor, sequentialPolicy, type AcceptancePolicy } from "../src/loop/decide.ts";
+import { seededRandom } from "../src/stats/random.ts";
 import { estimateNoise } from "../src/loop/noise.ts";
 import { acceptanceSchema } from "../src/config/schema.ts";
 import { seededGaussian } from "./helpers/random.ts";
@@ -169,17 +170,90 @@ test("non-finite metrics are refused with a clear error", () => {
   assert.throws(() => noiseAware().decide({ direction: "min", best: 1, noiseSigma: Number.NaN, runs: [1] }), /noise sigma is NaN/);
 });
 
-test("createAcceptancePolicy follows the config, defaulting to noise-aware", () => {
-  const defaults = createAcceptancePolicy(acceptanceSchema.parse({}));
-  assert.equal(defaults.name, "noise-aware");
+test("createAcceptancePolicy follows the config, defaulting to sequential; baselines and re-measures follow the policy", () => {
+  const defaults = acceptanceSchema.parse({});
+  assert.equal(createAcceptancePolicy(defaults).name, "sequential");
+  assert.equal(baselineRunsFor(defaults), 4);
+  assert.deepEqual(remeasurePlanFor(defaults), { afterKeep: 2, every: 4, upTo: 8 });
+  const noiseAwareConfig = acceptanceSchema.parse({ policy: "noise-aware" });
+  const noiseAwareDefaults = createAcceptancePolicy(noiseAwareConfig);
+  assert.equal(noiseAwareDefaults.name, "noise-aware");
+  assert.equal(baselineRunsFor(noiseAwareConfig), 2);
+  assert.deepEqual(remeasurePlanFor(noiseAwareConfig), { afterKeep: 0, every: 0, upTo: 0 }, "the one-bar policies keep the winning runs' mean as the best");
   // Defaults are z=2, no confirmation: a 1.5σ gain is discarded, a 2.5σ gain kept outright.
-  assert.equal(defaults.decide({ direction: "min", best: 1, noiseSigma: 0.1, runs: [0.85] }).decision, "discard");
-  assert.equal(defaults.decide({ direction: "min", best: 1, noiseSigma: 0.1, runs: [0.75] }).decision, "keep");
-  const greedy = createAcceptancePolicy(acceptanceSchema.parse({ policy: "greedy" }));
+  assert.equal(noiseAwareDefaults.decide({ direction: "min", best: 1, noiseSigma: 0.1, runs: [0.85] }).decision, "discard");
+  assert.equal(noiseAwareDefaults.decide({ direction: "min", best: 1, noiseSigma: 0.1, runs: [0.75] }).decision, "keep");
+  const greedyConfig = acceptanceSchema.parse({ policy: "greedy", baselineRuns: 5 });
+  const greedy = createAcceptancePolicy(greedyConfig);
   assert.equal(greedy.name, "greedy");
+  assert.equal(baselineRunsFor(greedyConfig), 1, "greedy has no use for a noise estimate");
   assert.equal(greedy.decide({ direction: "min", best: 1, noiseSigma: 0.1, runs: [0.99] }).decision, "keep");
-  const confirming = createAcceptancePolicy(acceptanceSchema.parse({ confirm: true, z: 1 }));
+  const confirming = createAcceptancePolicy(acceptanceSchema.parse({ policy: "noise-aware", confirm: true, z: 1 }));
   assert.equal(confirming.decide({ direction: "min", best: 1, noiseSigma: 0.1, runs: [0.85] }).decision, "confirm");
+  assert.equal(baselineRunsFor(acceptanceSchema.parse({ baselineRuns: 7 })), 7);
+});
+
+describe("sequential policy", () => {
+  const policy = sequentialPolicy({ lookAlpha: 0.025, maxRuns: 3, futility: 0.8, minDelta: 0 });
+  const judge = (runs: number[], extra: Partial<Parameters<typeof policy.decide>[0]> = {}) =>
+    policy.decide({ direction: "min", best: 1, noiseSigma: 0.1, noiseDegreesOfFreedom: 1e9, bestRuns: 1e9, runs, ...extra });
+
+  it("keeps a clear gain at once, runs an in-between one again, discards one near zero or worse", () => {
+    // Known σ and best: the keep bar per look is z(1 − 0.025) = 1.96 standard errors; the futility bound 0.8.
+    assert.equal(judge([0.75]).decision, "keep", "2.5σ on one run");
+    assert.equal(judge([0.85]).decision, "confirm", "1.5σ: between 0.8 and 1.96");
+    assert.equal(judge([0.95]).decision, "discard", "0.5σ: below the futility bound");
+    assert.equal(judge([1.2]).decision, "discard");
+    // Two runs: SE = 0.1/√2 ≈ 0.0707, bar ≈ 0.139.
+    assert.equal(judge([0.85, 0.85]).decision, "keep");
+    assert.equal(judge([0.85, 0.95]).decision, "confirm", "0.10 improvement: above futility (0.057), below the bar");
+    assert.equal(judge([0.9, 0.95, 0.95]).decision, "discard", "undecided at the last run: discard");
+  });
+
+  it("asks for more evidence when σ or the best rest on few runs", () => {
+    assert.equal(judge([0.75], { noiseDegreesOfFreedom: 2 }).decision, "confirm", "t(2 df) at 0.975 is 4.3, not 1.96");
+    assert.equal(judge([0.75], { bestRuns: 1 }).decision, "confirm", "the best's own noise doubles the variance");
+    const rationale = judge([0.75], { noiseDegreesOfFreedom: 2, noiseSamples: 3, bestRuns: 3 }).rationale;
+    assert.match(rationale, /t\(2 df\) 4\.30/);
+    assert.match(rationale, /σ=0\.1 from 3 runs; best from 3 runs; run 1 of at most 3/);
+  });
+
+  it("without a noise estimate, runs again until the last run, then decides on any improvement beyond minDelta", () => {
+    assert.equal(judge([0.9], { noiseSigma: null }).decision, "confirm");
+    assert.equal(judge([0.9, 0.9, 0.9], { noiseSigma: null }).decision, "keep");
+    assert.equal(judge([1.1], { noiseSigma: null }).decision, "discard");
+  });
+
+  it("works the same for a metric to maximise", () => {
+    assert.equal(judge([1.25], { direction: "max" }).decision, "keep");
+    assert.equal(judge([0.75], { direction: "max" }).decision, "discard");
+  });
+
+  it("holds its false-keep rate on simulated null candidates and keeps most 3σ gains", () => {
+    // Nulls and 3σ gains against a best measured 4 times, σ pooled from 3 + the candidate's runs.
+    // The false-keep count of 3000 nulls is at most Binomial(3000, 0.05): mean 150, sd 11.9; allow 4 sd above.
+    const random = seededRandom(3);
+    const simulate = (effect: number) => {
+      const best = [0, 0, 0, 0].map(() => random.normal());
+      const bestMean = best.reduce((sum, value) => sum + value, 0) / best.length;
+      const runs: number[] = [];
+      for (;;) {
+        runs.push(-effect + random.normal());
+        const noise = estimateNoise([best, runs]);
+        const outcome = policy.decide({ direction: "min", best: bestMean, noiseSigma: noise.sigma, noiseDegreesOfFreedom: noise.degreesOfFreedom, bestRuns: best.length, runs });
+        if (outcome.decision !== "confirm") return { kept: outcome.decision === "keep", runs: runs.length };
+      }
+    };
+    const trials = 3000;
+    const nulls = Array.from({ length: trials }, () => simulate(0));
+    const falseKeeps = nulls.filter((each) => each.kept).length;
+    assert.ok(falseKeeps <= 150 + 4 * Math.sqrt(trials * 0.05 * 0.95), `${falseKeeps} of ${trials} nulls kept`);
+    const runsPerNull = nulls.reduce((sum, each) => sum + each.runs, 0) / trials;
+    assert.ok(runsPerNull < 1.5, `a null costs ${runsPerNull} runs on average`);
+    const gains = Array.from({ length: 1000 }, () => simulate(3));
+    const power = gains.filter((each) => each.kept).length / 1000;
+    assert.ok(power > 0.8, `3σ gains kept ${power} of the time`);
+  });
 });
 
 test("estimateNoise pools repeated runs of the same code, ignoring singletons and non-finite values", () => {

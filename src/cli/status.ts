@@ -1,3 +1,5 @@
+import { sessionFinalizeReport } from "../finalize/report.ts";
+import { survivalSummary } from "../finalize/render.ts";
 import { safeJson, safeLine, safeText } from "../text/safe-text.ts";
 import { formatDelta, formatFlags, formatMetric } from "../views/format.ts";
 import { isolationLines } from "../views/lines.ts";
@@ -39,6 +41,7 @@ examples:
         stopReason: session.stopReason, isolation: session.isolation, baseCommit: session.baseCommit,
         flagged: rows.filter((row) => row.flags.length > 0).map((row) => ({ id: row.id, flags: row.flags })), bestExperimentId: session.bestExperimentId, running: running.map((row) => ({ id: row.id, device: row.device, description: row.description, startedAt: row.startedAt })),
         llm: { tokens, costUsd }, sessions: ledger.listSessions().map((known) => known.tag),
+        finalized: sessionFinalizeReport(session, rows),
       };
       if (values.json) {
         io.stdout(`${safeJson(status, 2)}\n`);
@@ -50,6 +53,7 @@ examples:
         `  experiments ${summary.experiments}: ${summary.kept} kept, ${summary.discarded} discarded, ${summary.failed} failed; ${running.length} running`,
         `  baseline ${formatMetric(summary.baseline)} → best ${formatMetric(summary.best)} (${formatDelta(improvement)})${session.bestExperimentId ? ` from experiment ${session.bestExperimentId}` : ""}, commit ${session.bestCommit.slice(0, 7)}`,
         `  noise σ ${summary.noiseSigma === null ? "unknown" : formatMetric(summary.noiseSigma)}; ${summary.experimentsPerHour.toFixed(1)} experiments/hour`,
+        ...(status.finalized ? [`  finalized: ${survivalSummary(status.finalized)}`] : []),
         ...(tokens > 0 ? [`  LLM: ${tokens} tokens, $${costUsd.toFixed(4)}`] : []),
         ...running.map((row) => `  running #${row.id} on ${row.device}: ${safeLine(row.description)}`),
         ...(status.flagged.length > 0 ? [`  ⚑ flagged for review: ${status.flagged.map((item) => `#${item.id} (${formatFlags(item.flags)})`).join(", ")}; see autoresearch show <id>`] : []),

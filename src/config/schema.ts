@@ -85,14 +85,28 @@ export const proposerSchema = z.strictObject({
 });
 
 export const acceptanceSchema = z.strictObject({
-  policy: z.enum(["noise-aware", "greedy"]).default("noise-aware"),
-  /** noise-aware: how many times the baseline runs to estimate run-to-run noise. */
-  baselineRuns: z.number().int().min(1).max(20).default(2),
+  /** sequential (default): runs a candidate until the evidence decides (loop/decide.ts); noise-aware: one bar of z·σ; greedy: the original's rule. */
+  policy: z.enum(["sequential", "noise-aware", "greedy"]).default("sequential"),
+  /** How many times the baseline runs to estimate run-to-run noise (default: sequential 4, noise-aware 2, greedy 1). */
+  baselineRuns: z.number().int().min(1).max(20).optional(),
   /** noise-aware: a keep must beat the best by more than max(minDelta, z * sigma). */
   z: z.number().min(0).default(2),
+  /** Every policy but greedy: the smallest improvement worth keeping, in the metric's units. */
   minDelta: z.number().min(0).default(0),
   /** noise-aware: re-run a would-be keep once and judge the mean of both runs. */
   confirm: z.boolean().default(false),
+  /** sequential: the one-sided error allowed at each run's look; the overall false-keep rate it gives is measured by bench/acceptance.ts (about 4% at the defaults). */
+  lookAlpha: z.number().gt(0).lt(0.5).default(0.04),
+  /** sequential: the most runs one candidate gets. */
+  maxRuns: z.number().int().min(1).max(10).default(3),
+  /** sequential: discard after a run whose improvement is below this many standard errors. */
+  futility: z.number().min(-5).max(5).default(0.8),
+  /** sequential: fresh runs of a new best after its keep; its value is their mean, not the run that passed the bar. */
+  remeasureRuns: z.number().int().min(0).max(10).default(2),
+  /** sequential: one more run of the best after every this many decided candidates (0 = never), ... */
+  remeasureEvery: z.number().int().min(0).default(4),
+  /** ... until the best's value rests on this many fresh runs. */
+  remeasureUpTo: z.number().int().min(1).max(50).default(8),
 });
 
 export const stopSchema = z.strictObject({
@@ -165,7 +179,7 @@ export const configSchema = z.strictObject({
   /** "auto" (one GPU per slot when nvidia-smi lists GPUs, else cpu) or explicit devices ("cpu", "cuda:0", ...). */
   devices: z.union([z.literal("auto"), z.array(z.string().regex(/^(cpu|cuda:\d+)$/, 'must be "cpu" or "cuda:N"')).min(1)]).default("auto"),
   proposer: proposerSchema.default({ name: "search" }),
-  acceptance: acceptanceSchema.default({ policy: "noise-aware", baselineRuns: 2, z: 2, minDelta: 0, confirm: false }),
+  acceptance: acceptanceSchema.default(acceptanceSchema.parse({})),
   stop: stopSchema.default({ maxConsecutiveFailures: 5 }),
   /** Which experiments' output directories (.autoresearch/runs/<id>: checkpoints) stay once decided: the current best's, every kept one's, or all. */
   outputs: z.enum(["best", "kept", "all"]).default("best"),

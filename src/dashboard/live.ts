@@ -78,7 +78,7 @@ export class LiveUpdates {
         else this.#queueRefresh();
         return;
       case "session_started": case "experiment_started":
-      case "best_updated": case "noise_estimated": case "session_paused": case "session_stopped":
+      case "best_updated": case "best_remeasured": case "noise_estimated": case "session_paused": case "session_stopped":
         this.#queueRefresh();
         return;
       default:

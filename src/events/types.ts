@@ -25,7 +25,9 @@ export type EngineEvent =
   | { type: "experiment_finished"; at: string; id: number; status: ExperimentStatus; metric: number | null; heldOutMetric: number | null; selfReported: boolean; wallMs: number; reason?: string; /** Why the result deserves a person's look (loop/review-flags.ts). */ flags?: ReviewFlag[]; /** The experiment's row as committed (the engine emits only after the commit); --json leaves it out. */ row?: LedgerExperiment }
   | { type: "decision"; at: string; id: number; decision: Decision | "confirm"; metric: number | null; best: number | null; delta: number | null; rationale: string; /** Row `id` as committed with this decision; --json leaves it out. */ row?: LedgerExperiment }
   | { type: "best_updated"; at: string; id: number; commit: string; metric: number; previous: number | null }
-  | { type: "noise_estimated"; at: string; sigma: number; samples: number; baseline: number }
+  | { type: "noise_estimated"; at: string; sigma: number; samples: number; baseline: number; /** Of the pooled estimate (samples minus groups). */ degreesOfFreedom?: number }
+  /** A fresh run of the best's code (sequential): its value is now the mean of `runs` fresh runs. */
+  | { type: "best_remeasured"; at: string; id: number; of: number | null; commit: string; metric: number; runs: number; previous: number | null; sigma: number | null; degreesOfFreedom: number }
   | { type: "warning"; at: string; message: string }
   | { type: "session_paused"; at: string; reason: string }
   | { type: "session_stopped"; at: string; reason: string; summary: SessionSummary };

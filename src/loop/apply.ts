@@ -7,7 +7,7 @@ import type { EngineEvent } from "../events/types.ts";
 import type { CommittedDecision } from "../ledger/sqlite.ts";
 import type { ReviewFlag } from "../core/experiment.ts";
 import { writeResultsTsv } from "../ledger/results-tsv.ts";
-import type { AcceptancePolicy } from "./decide.ts";
+import { baselineRunsFor, remeasurePlanFor, type AcceptancePolicy } from "./decide.ts";
 import { SelfReportedScanner } from "../job/metrics.ts";
 import { reviewFlags } from "./review-flags.ts";
 import { pruneOutputs } from "./outputs.ts";
@@ -24,8 +24,11 @@ export function gatherState(ctx: SessionContext): BestState {
 }
 
 /** The reducer's policy for this session: the acceptance policy, the metric's name and direction, the baseline's size. */
-export function decisionPolicy(ctx: SessionContext, acceptance: AcceptancePolicy, baselineRuns: number): DecisionPolicy {
-  return { acceptance, direction: ctx.config.metric.direction, metricName: ctx.config.metric.name, baselineRuns };
+export function decisionPolicy(ctx: SessionContext, acceptance: AcceptancePolicy): DecisionPolicy {
+  return {
+    acceptance, direction: ctx.config.metric.direction, metricName: ctx.config.metric.name,
+    baselineRuns: baselineRunsFor(ctx.config.acceptance), remeasure: remeasurePlanFor(ctx.config.acceptance),
+  };
 }
 
 /** Applies one experiment's decision; `state` is updated in place (the proposal queue reads it). Returns what to run next. */
@@ -34,7 +37,7 @@ export async function applyOutcome(
   policy: DecisionPolicy,
   state: BestState,
   outcome: ExperimentOutcome,
-): Promise<{ followUp: Job | null }> {
+): Promise<{ followUps: Job[] }> {
   await checkHarnessState(ctx, state.commit);
   const flags = outcome.status === "ok" ? flagsFor(ctx, state, outcome) : [];
   const decided = decide(state, { outcome, flags, at: isoAt(ctx.clock) }, policy);
@@ -43,7 +46,7 @@ export async function applyOutcome(
   await publish(ctx, decided, committed);
   refreshResultsTsv(ctx);
   pruneOutputs(ctx);
-  return { followUp: decided.followUp };
+  return { followUps: decided.followUps };
 }
 
 const published = new WeakMap<SessionContext, Promise<void>>();

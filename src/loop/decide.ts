@@ -2,6 +2,7 @@
 // discard (or ask for a confirmation run). Pure: no I/O, unit-tested with plain values.
 import type { z } from "zod";
 import type { acceptanceSchema } from "../config/schema.ts";
+import { studentTQuantile } from "../stats/distributions.ts";
 
 export type AcceptanceConfig = z.output<typeof acceptanceSchema>;
 
@@ -17,6 +18,10 @@ export interface AcceptanceInput {
   metricName?: string;
   /** How many measurements noiseSigma came from, shown in the rationale when given. */
   noiseSamples?: number;
+  /** The degrees of freedom behind noiseSigma (sequential: the t quantile's). */
+  noiseDegreesOfFreedom?: number;
+  /** How many fresh runs the best's value is the mean of (sequential: its share of the uncertainty). */
+  bestRuns?: number;
 }
 
 interface Judged {
@@ -29,7 +34,7 @@ interface Judged {
 
 export type AcceptanceOutcome =
   | ({ decision: "keep" | "discard" } & Judged)
-  /** Noise-aware with confirm=true and only one run: re-run before accepting. */
+  /** Run the candidate once more before deciding (noise-aware with confirm; sequential in between its bounds). */
   | ({ decision: "confirm" } & Judged);
 
 export interface AcceptancePolicy {
@@ -62,9 +67,85 @@ export function noiseAwarePolicy(options: { z: number; minDelta: number; confirm
   };
 }
 
+export interface SequentialOptions {
+  /** The one-sided error allowed at each look (each run of a candidate). */
+  lookAlpha: number;
+  /** A candidate gets at most this many runs; undecided at the last one, it is discarded. */
+  maxRuns: number;
+  /** Discard after any run whose improvement is below futility standard errors (a change far from helping). */
+  futility: number;
+  minDelta: number;
+}
+
+/**
+ * Sequential: after each run of a candidate, t = improvement / (σ̂·√(1/n + 1/m)) with n the candidate's runs
+ * and m the best's fresh runs. Keep when t clears the Student-t quantile for σ̂'s degrees of freedom at
+ * 1 − lookAlpha; discard when t is below `futility` or at the last run; otherwise run again. The looks
+ * are correlated and futility stops most nulls after one run, so the overall false-keep rate is not the
+ * sum of the looks' errors: bench/acceptance.ts measures it (about 4% at lookAlpha 0.04, 3 runs at most). Without a noise estimate it cannot judge noise at all and asks for more runs,
+ * deciding like noise-aware (any improvement beyond minDelta) only at the last.
+ */
+export function sequentialPolicy(options: SequentialOptions): AcceptancePolicy {
+  if (!(options.lookAlpha > 0 && options.lookAlpha < 0.5)) throw new RangeError(`sequential acceptance needs 0 < lookAlpha < 0.5 (got ${options.lookAlpha})`);
+  if (!(Number.isInteger(options.maxRuns) && options.maxRuns >= 1)) throw new RangeError(`sequential acceptance needs an integer maxRuns >= 1 (got ${options.maxRuns})`);
+  return {
+    name: "sequential",
+    decide(input) {
+      const n = input.runs.length;
+      const last = n >= options.maxRuns;
+      const sigma = input.noiseSigma;
+      if (sigma === null || sigma === 0 || input.best === null) {
+        const bound = sigma === 0 ? "σ=0: the runs do not vary, so any improvement beyond minDelta counts" : "noise unknown";
+        const judged = judge(input, options.minDelta, bound, false);
+        if (judged.decision === "keep" && !last && input.best !== null && sigma === null) return { ...judged, decision: "confirm", rationale: `${judged.rationale.replace(/: keep$/, "")}: run again (noise unknown)` };
+        return judged;
+      }
+      const bestRuns = Math.max(1, input.bestRuns ?? 1);
+      const standardError = sigma * Math.sqrt(1 / n + 1 / bestRuns);
+      const degrees = input.noiseDegreesOfFreedom ?? Number.POSITIVE_INFINITY;
+      const critical = studentTQuantile(1 - options.lookAlpha, degrees > 0 ? degrees : 1);
+      const keepBar = Math.max(options.minDelta, critical * standardError);
+      const futilityBar = options.futility * standardError;
+      const samples = input.noiseSamples === undefined ? "" : ` from ${input.noiseSamples} runs`;
+      const how = `t(${formatDegrees(degrees)} df) ${critical.toFixed(2)} × SE ${formatNumber(standardError)}; σ=${formatNumber(sigma)}${samples}; best from ${bestRuns} run${bestRuns === 1 ? "" : "s"}; run ${n} of at most ${options.maxRuns}`;
+      const judged = judge(input, keepBar, how, false);
+      if (judged.decision === "keep" || last) return judged;
+      if (judged.improvement < futilityBar) {
+        return { ...judged, rationale: `${judged.rationale.replace(/: discard$/, "")}; below the futility bound ${formatNumber(futilityBar)}: discard` };
+      }
+      return { ...judged, decision: "confirm", rationale: `${judged.rationale.replace(/: discard$/, "")}; between the futility bound ${formatNumber(futilityBar)} and the keep bar: run again` };
+    },
+  };
+}
+
 export function createAcceptancePolicy(config: AcceptanceConfig): AcceptancePolicy {
   if (config.policy === "greedy") return greedyPolicy();
+  if (config.policy === "sequential") {
+    return sequentialPolicy({ lookAlpha: config.lookAlpha, maxRuns: config.maxRuns, futility: config.futility, minDelta: config.minDelta });
+  }
   return noiseAwarePolicy({ z: config.z, minDelta: config.minDelta, confirm: config.confirm });
+}
+
+/** How often the unchanged code runs before the first candidate: the config's, or the policy's default. */
+export function baselineRunsFor(config: AcceptanceConfig): number {
+  if (config.policy === "greedy") return 1;
+  return config.baselineRuns ?? (config.policy === "sequential" ? 4 : 2);
+}
+
+/** When the best is re-measured with fresh runs: after a keep, and one run every `every` decided candidates up to `upTo` runs. */
+export interface RemeasurePlan {
+  afterKeep: number;
+  every: number;
+  upTo: number;
+}
+
+export function remeasurePlanFor(config: AcceptanceConfig): RemeasurePlan {
+  if (config.policy !== "sequential") return { afterKeep: 0, every: 0, upTo: 0 };
+  return { afterKeep: config.remeasureRuns, every: config.remeasureEvery, upTo: config.remeasureUpTo };
+}
+
+function formatDegrees(degrees: number): string {
+  return degrees === Number.POSITIVE_INFINITY ? "∞" : String(Math.round(degrees * 10) / 10);
 }
 
 function noiseThreshold(z: number, minDelta: number, sigma: number | null, samples: number | undefined): { threshold: number; explanation: string } {

@@ -8,7 +8,7 @@ import { runExperiment, type ExperimentOutcome, type Job } from "./experiment.ts
 import { isoAt, type SessionContext } from "./context.ts";
 import { ProposalQueue } from "./proposals.ts";
 import { applyOutcome, decisionPolicy, gatherState } from "./apply.ts";
-import { pendingConfirmations } from "./reducer.ts";
+import { pendingFollowUps } from "./reducer.ts";
 import { environmentErrorAt, type EnvironmentError } from "../errors.ts";
 
 export interface LoopResult {
@@ -22,8 +22,6 @@ export interface LoopOptions {
   proposer: Proposer;
   policy: AcceptancePolicy;
   signal: AbortSignal;
-  /** How many runs of the unchanged code estimate the noise (1 for greedy). */
-  baselineRuns: number;
   queueDepth: number;
   /** Proposer calls in flight at once. */
   proposerConcurrency?: number;
@@ -34,11 +32,12 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   const session = ctx.ledger.getSession(ctx.tag)!;
   const runStartedMs = ctx.clock.now();
   const state = gatherState(ctx);
-  const policy = decisionPolicy(ctx, options.policy, options.baselineRuns);
+  const policy = decisionPolicy(ctx, options.policy);
   const freeSlots: SlotDevice[] = [...ctx.slots];
   const running = new Set<Promise<void>>();
-  // Would-be keeps whose confirmation run did not happen (the harness stopped first) get it now.
-  const confirmations: Job[] = pendingConfirmations(state);
+  // Runs a decision asked for (a candidate's next run, the best's re-measures) go before new candidates;
+  // those that did not happen before the harness stopped are queued again.
+  const followUps: Job[] = pendingFollowUps(state, policy);
   let started = ctx.ledger.listExperiments({ tag: ctx.tag }).filter((row) => row.status !== "interrupted").length;
   let stop: LoopResult | null = null;
   let harnessFailure: EnvironmentError | null = null;
@@ -73,7 +72,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   };
 
   const onFinished = async (outcome: ExperimentOutcome) => {
-    const { followUp } = await applyOutcome(ctx, policy, state, outcome);
+    const decided = await applyOutcome(ctx, policy, state, outcome);
     // A harness error recorded against the experiment (its log could not be written...) that is the disk's or the
     // permissions' fault stops the session: every later experiment would fail the same way.
     if (outcome.harnessError && outcome.reason) {
@@ -83,7 +82,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
         stop ??= { paused: true, reason: environment.message };
       }
     }
-    if (followUp) confirmations.push(followUp);
+    followUps.push(...decided.followUps);
     if (outcome.dataTampered && !stop) {
       stop = { paused: true, reason: `${outcome.reason}. Run \`autoresearch run\` again: it re-prepares the data and resumes.` };
     }
@@ -95,7 +94,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
 
   // Baseline: the unchanged code, run as often as the policy needs to estimate noise.
   const baselinesDone = () => ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"] }).filter((row) => row.kind === "baseline").length;
-  let baselineMissing = Math.max(0, options.baselineRuns - baselinesDone());
+  let baselineMissing = Math.max(0, policy.baselineRuns - baselinesDone());
   const baselineJob: Job = { kind: "baseline", commit: session.baseCommit, description: "baseline (unchanged code)" };
 
   for (;;) {
@@ -108,8 +107,8 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
       if (verdict) stop = { paused: verdict.action === "pause", reason: verdict.reason };
     }
     if (stop) {
-      // A graceful stop (a limit, the target) still runs pending confirmations, so no decision is left open.
-      while (!stop.paused && !signal.aborted && confirmations.length > 0 && freeSlots.length > 0) launch(confirmations.shift()!);
+      // A graceful stop (a limit, the target) still runs pending follow-ups, so no decision is left open.
+      while (!stop.paused && !signal.aborted && followUps.length > 0 && freeSlots.length > 0) launch(followUps.shift()!);
       if (running.size === 0) break;
     } else if (baselineMissing > 0 || state.metric === null) {
       while (baselineMissing > 0 && freeSlots.length > 0 && !stop) {
@@ -123,14 +122,14 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
     } else {
       queue.fill(options.queueDepth, running.size === 0);
       while (freeSlots.length > 0 && !stop) {
-        const job = confirmations.shift() ?? (await queue.take());
+        const job = followUps.shift() ?? (await queue.take());
         if (!job) break;
         if (!withinExperimentLimit(ctx, started)) break;
         launch(job);
       }
       // Replace what was just taken now, so the next proposal is made while the slots run (not after).
       if (withinExperimentLimit(ctx, started)) queue.fill(options.queueDepth, running.size === 0);
-      if (running.size === 0 && queue.exhausted() && confirmations.length === 0) {
+      if (running.size === 0 && queue.exhausted() && followUps.length === 0) {
         stop = { paused: false, reason: queue.exhaustedReason() };
         continue;
       }

@@ -192,7 +192,6 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
         proposer: options.proposerInstance ?? createProposer(config.proposer, ctx.paths.projectDir),
         policy: createAcceptancePolicy(config.acceptance),
         signal: options.signal,
-        baselineRuns: config.acceptance.policy === "noise-aware" ? config.acceptance.baselineRuns : 1,
         queueDepth: config.proposer.queueDepth ?? ctx.slots.length,
         proposerConcurrency: config.proposer.concurrency ?? config.proposer.queueDepth ?? ctx.slots.length,
       });

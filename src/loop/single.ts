@@ -68,23 +68,25 @@ export async function runSingleExperiment(options: SingleOptions): Promise<Singl
         throw error;
       }
       const policy = createAcceptancePolicy(config.acceptance);
-      const baselineRuns = config.acceptance.policy === "noise-aware" ? config.acceptance.baselineRuns : 1;
+      const decisions = decisionPolicy(ctx, policy);
       const run = async (job: Job) => {
         const outcome = await runExperiment(ctx, job, ctx.slots[0]!, options.signal);
         ran.push(outcome.id);
-        const { followUp: confirmation } = await applyOutcome(ctx, decisionPolicy(ctx, policy, baselineRuns), state, outcome);
+        const { followUps } = await applyOutcome(ctx, decisions, state, outcome);
         if (outcome.dataTampered) tampered = { paused: true, interrupted: false, reason: `${outcome.reason}. Run again: the data is prepared afresh first.` };
-        return { outcome, confirmation };
+        return { outcome, followUps };
       };
-      stop = await runMissingBaselines(ctx, state, baselineRuns, options.signal, run);
+      stop = await runMissingBaselines(ctx, state, decisions.baselineRuns, options.signal, run);
       if (stop === null) {
         const job: Job = {
           kind: "candidate", parentCommit: state.commit, proposer: built.proposer, description: built.description,
           hypothesis: built.hypothesis, meta: built.meta ?? null, files: built.files, proposeMs: 0, usage: null,
         };
-        let next: { outcome: ExperimentOutcome; confirmation: Job | null } = await run(job);
-        candidateId = next.outcome.id;
-        while (next.confirmation && !options.signal.aborted && !tampered) next = await run(next.confirmation);
+        const first = await run(job);
+        candidateId = first.outcome.id;
+        // The runs the decision asks for (the candidate's next runs, the new best's re-measures), until none is left.
+        const pending = [...first.followUps];
+        while (pending.length > 0 && !options.signal.aborted && !tampered) pending.push(...(await run(pending.shift()!)).followUps);
         if (options.signal.aborted) stop = { paused: false, interrupted: true, reason: "interrupted" };
       }
       stop = tampered ?? stop;

@@ -123,6 +123,12 @@ export function noiseLine(event: EventOf<"noise_estimated">): string {
   return `noise: σ = ${formatMetric(event.sigma)} over ${event.samples} baseline runs (baseline ${formatMetric(event.baseline)})`;
 }
 
+export function remeasureLine(event: EventOf<"best_remeasured">): string {
+  const what = event.of === null ? "the baseline" : `best #${event.of}`;
+  const sigma = event.sigma === null ? "" : `; σ = ${formatMetric(event.sigma)} (${event.degreesOfFreedom} df)`;
+  return `re-measured ${what}: ${formatMetric(event.metric)}, the mean of ${event.runs} fresh run${event.runs === 1 ? "" : "s"}${event.previous === null ? "" : ` (was ${formatMetric(event.previous)})`}${sigma}`;
+}
+
 export interface SummaryContext {
   reason: string;
   direction: "min" | "max" | null;

@@ -7,7 +7,7 @@ import { paint } from "./format.ts";
 import {
   experimentLine,
   headerLines,
-  noiseLine,
+  noiseLine, remeasureLine,
   prepareFinishedLine,
   runningRowLine,
   startedLine,
@@ -173,6 +173,9 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
         return [];
       case "noise_estimated":
         return [noiseLine(event)];
+      case "best_remeasured":
+        best = event.metric;
+        return [remeasureLine(event)];
       case "warning":
         return [paint(`warning: ${safeLine(event.message)}`, "yellow", colour)];
       case "session_paused":
