@@ -133,6 +133,26 @@ describe("refs and branches", () => {
     assert.equal(await git.revParse(repo.dir, "refs/autoresearch/run1/exp-1"), null);
     assert.equal((await git.listRefs(repo.dir, "refs/autoresearch/")).length, 2);
   });
+
+  test("readBranchRef follows a branch whether git keeps it loose, packed or moves it behind our back, and from a worktree", async () => {
+    repo.write("README.md", "two\n");
+    const second = await git.commitAll(repo.dir, "second");
+    await git.createBranch(repo.dir, "autoresearch/run1", repo.initialCommit);
+    const ref = "refs/heads/autoresearch/run1";
+    assert.equal(await git.readBranchRef(repo.dir, ref), repo.initialCommit);
+    repo.git(["update-ref", ref, second]);
+    assert.equal(await git.readBranchRef(repo.dir, ref), second, "moved by another git process");
+    repo.git(["pack-refs", "--all"]);
+    assert.equal(existsSync(join(repo.dir, ".git", ref)), false, "now only in packed-refs");
+    assert.equal(await git.readBranchRef(repo.dir, ref), second);
+    const path = join(repo.root, "worktrees", "reader");
+    await git.addWorktree(repo.dir, path, repo.initialCommit);
+    await git.updateRef(repo.dir, ref, repo.initialCommit);
+    assert.equal(await git.readBranchRef(path, ref), repo.initialCommit);
+    repo.git(["update-ref", "-d", ref]);
+    assert.equal(await git.readBranchRef(repo.dir, ref), null);
+    assert.equal(await git.readBranchRef(repo.dir, "refs/heads/never-made"), null);
+  });
 });
 
 describe("worktrees", () => {

@@ -23,7 +23,7 @@ export {
   type ChangeStatus,
   type RefEntry,
 } from "./query.ts";
-export { createBranch, deleteRef, updateRef } from "./refs.ts";
+export { createBranch, deleteRef, readBranchRef, updateRef } from "./refs.ts";
 export { addWorktree, listWorktrees, pruneWorktrees, removeWorktree, resetWorktree, type WorktreeEntry } from "./worktree.ts";
 export { commitAll, commitFiles, commitInitial, initRepo, HARNESS_EMAIL, HARNESS_NAME } from "./commit.ts";
 export { withRepositoryLock } from "./lock.ts";

@@ -9,7 +9,8 @@ const repositoryOf = new Map<string, string>();
 // repository -> the promise the next caller has to wait for.
 const queueTail = new Map<string, Promise<void>>();
 
-async function repositoryKey(cwd: string): Promise<string> {
+/** The repository's common git directory (resolved), looked up once per directory. */
+export async function repositoryKey(cwd: string): Promise<string> {
   const absolute = resolve(cwd);
   const cached = repositoryOf.get(absolute);
   if (cached !== undefined) return cached;

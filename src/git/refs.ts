@@ -1,7 +1,10 @@
 // Verbs that move refs. Serialised per repository; update-ref itself is atomic, and the
 // optional expected old value turns it into a compare-and-swap across processes.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { assertFullRef, assertRevision, GitError, RefConflictError, runGit } from "./exec.ts";
-import { withRepositoryLock } from "./lock.ts";
+import { repositoryKey, withRepositoryLock } from "./lock.ts";
+import { revParse } from "./query.ts";
 
 // What update-ref says when the ref is not where the caller expected it.
 const STALE_REF = /is at [0-9a-f]+ but expected|reference already exists|unable to resolve reference|reference is missing/i;
@@ -47,4 +50,24 @@ export async function deleteRef(cwd: string, ref: string, expectedOld?: string):
     args.push(expectedOld);
   }
   await withRepositoryLock(cwd, () => updateRefCommand(cwd, args));
+}
+
+const LOOSE_REF = /^[0-9a-f]{40}\n$/;
+
+/**
+ * The object a branch (a full name under refs/heads/) points at, or null when there is none. A loose
+ * ref, which is what update-ref writes, is read from its file (renamed into place whole, so never half
+ * written); anything else (a packed or symbolic ref, another ref storage, sha256) is asked of git.
+ */
+export async function readBranchRef(cwd: string, ref: string): Promise<string | null> {
+  assertFullRef(ref);
+  if (ref.startsWith("refs/heads/") && !ref.split("/").includes("..")) {
+    try {
+      const text = readFileSync(join(await repositoryKey(cwd), ref), "utf8");
+      if (LOOSE_REF.test(text)) return text.slice(0, 40);
+    } catch {
+      // not a loose ref: git knows where it is
+    }
+  }
+  return revParse(cwd, ref);
 }

@@ -34,7 +34,7 @@ export async function checkHarnessState(ctx: SessionContext, bestCommit: string)
   await serially(ctx, async (state) => {
     const ref = `refs/heads/${ctx.branch}`;
     state.expected ??= bestCommit;
-    const pointsAt = await git.revParse(ctx.paths.projectDir, ref);
+    const pointsAt = await git.readBranchRef(ctx.paths.projectDir, ref);
     if (pointsAt === state.expected) return;
     let kept = "";
     if (pointsAt !== null) {
