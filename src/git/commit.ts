@@ -115,3 +115,18 @@ export async function commitInitial(dir: string, message: string): Promise<strin
     return commitStaged(dir, message, true);
   });
 }
+
+/**
+ * Commits exactly `paths` (relative to `dir`, added or changed) on the current branch, nothing else that
+ * may be staged or changed: `init --here` adds its own files to a user's repository.
+ */
+export async function commitPaths(dir: string, paths: readonly string[], message: string): Promise<string> {
+  return withRepositoryLock(dir, async () => {
+    await runGit(dir, ["add", "--", ...paths], { retryOnLock: true });
+    const args = [...COMMIT_CONFIG, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message, "--", ...paths];
+    await runGit(dir, args, { env: COMMIT_ENV, retryOnLock: true });
+    const commit = await revParse(dir, "HEAD^{commit}");
+    if (commit === null) throw new Error(`git commit in ${dir} reported success but HEAD has no commit`);
+    return commit;
+  });
+}

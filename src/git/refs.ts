@@ -52,6 +52,12 @@ export async function deleteRef(cwd: string, ref: string, expectedOld?: string):
   await withRepositoryLock(cwd, () => updateRefCommand(cwd, args));
 }
 
+/** Creates branch `name` at HEAD and makes it the checked-out branch (the working tree stays as it is). */
+export async function switchToNewBranch(cwd: string, name: string): Promise<void> {
+  assertRevision(name);
+  await withRepositoryLock(cwd, () => runGit(cwd, ["switch", "--quiet", "--create", name], { retryOnLock: true }));
+}
+
 const LOOSE_REF = /^[0-9a-f]{40}\n$/;
 
 /**
