@@ -72,7 +72,7 @@ export function loadConfig(projectDir: string): ResearchConfig {
   if (!existsSync(configPath)) {
     throw new ConfigError(
       [`${configPath}: not found`],
-      "Run `autoresearch init <dir> --template ts-demo` to create a project, or cd into one.",
+      "In a git repository of yours, `autoresearch init --here --measure CMD ...` makes it a project; `autoresearch init <dir> --template ts-demo` creates a new one; or cd into a project.",
     );
   }
   return parseConfig(readFileSync(configPath, "utf8"), configPath, projectDir);
