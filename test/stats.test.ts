@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { normalCdf, normalQuantile, studentTCdf, studentTQuantile } from "../src/stats/distributions.ts";
-import { differenceInterval, meanInterval, proportionInterval } from "../src/stats/intervals.ts";
+import { chiSquareQuantile, normalCdf, normalQuantile, studentTCdf, studentTQuantile } from "../src/stats/distributions.ts";
+import { differenceInterval, meanInterval, proportionInterval, sigmaInterval } from "../src/stats/intervals.ts";
 import { seededRandom } from "../src/stats/random.ts";
 
 const close = (actual: number, expected: number, tolerance: number, what: string): void => {
@@ -29,6 +29,16 @@ describe("Student t and normal distributions", () => {
     }
     close(studentTQuantile(0.975, 1e6), normalQuantile(0.975), 1e-5, "t with a million degrees of freedom");
     assert.equal(studentTQuantile(0.975, Number.POSITIVE_INFINITY), normalQuantile(0.975));
+  });
+
+  it("chi-square quantiles match the tables, and a σ from one degree of freedom spans a factor of 70", () => {
+    const table: Array<[number, number, number]> = [[0.975, 1, 5.0238862], [0.025, 1, 0.000982069], [0.975, 10, 20.4831774], [0.05, 4, 0.7107230]];
+    for (const [p, df, expected] of table) close(chiSquareQuantile(p, df), expected, 1e-6 * Math.max(1, expected), `χ²(${p}, ${df})`);
+    const fromTwoRuns = sigmaInterval(1, 1);
+    close(fromTwoRuns.low, 0.4461, 1e-4, "σ from 2 runs, lower");
+    close(fromTwoRuns.high, 31.91, 0.01, "σ from 2 runs, upper");
+    const fromMany = sigmaInterval(1, 200);
+    assert.ok(fromMany.high / fromMany.low < 1.25, "200 degrees of freedom pin σ down");
   });
 
   it("refuse impossible arguments with a message naming them", () => {

@@ -5,6 +5,8 @@ import { formatDelta, formatFlags, formatMetric } from "../views/format.ts";
 import { isolationLines } from "../views/lines.ts";
 import { lockHolder, sessionState } from "../loop/lock.ts";
 import { summarize } from "../loop/summary.ts";
+import { bestRunCount, noiseOf, stateFromLedger } from "../loop/reducer.ts";
+import { sigmaInterval } from "../stats/intervals.ts";
 import { parse, type Command, type Io } from "./args.ts";
 import { openLedgerReadOnly, pickSession } from "./project.ts";
 
@@ -42,6 +44,7 @@ examples:
         flagged: rows.filter((row) => row.flags.length > 0).map((row) => ({ id: row.id, flags: row.flags })), bestExperimentId: session.bestExperimentId, running: running.map((row) => ({ id: row.id, device: row.device, description: row.description, startedAt: row.startedAt })),
         llm: { tokens, costUsd }, sessions: ledger.listSessions().map((known) => known.tag),
         finalized: sessionFinalizeReport(session, rows),
+        noise: noiseBasis(session, rows),
       };
       if (values.json) {
         io.stdout(`${safeJson(status, 2)}\n`);
@@ -52,7 +55,7 @@ examples:
         `session ${session.tag} on ${session.branch}: ${status.state}${session.stopReason && !holder ? ` (${safeLine(session.stopReason)})` : ""}`,
         `  experiments ${summary.experiments}: ${summary.kept} kept, ${summary.discarded} discarded, ${summary.failed} failed; ${running.length} running`,
         `  baseline ${formatMetric(summary.baseline)} → best ${formatMetric(summary.best)} (${formatDelta(improvement)})${session.bestExperimentId ? ` from experiment ${session.bestExperimentId}` : ""}, commit ${session.bestCommit.slice(0, 7)}`,
-        `  noise σ ${summary.noiseSigma === null ? "unknown" : formatMetric(summary.noiseSigma)}; ${summary.experimentsPerHour.toFixed(1)} experiments/hour`,
+        `  noise σ ${noiseText(summary.noiseSigma, status.noise)}; ${summary.experimentsPerHour.toFixed(1)} experiments/hour`,
         ...(status.finalized ? [`  finalized: ${survivalSummary(status.finalized)}`] : []),
         ...(tokens > 0 ? [`  LLM: ${tokens} tokens, $${costUsd.toFixed(4)}`] : []),
         ...running.map((row) => `  running #${row.id} on ${row.device}: ${safeLine(row.description)}`),
@@ -67,3 +70,26 @@ examples:
     }
   },
 };
+
+interface NoiseBasis {
+  /** Runs and degrees of freedom behind the pooled σ, and its 95% interval. */
+  samples: number;
+  degreesOfFreedom: number;
+  interval: { low: number; high: number } | null;
+  /** How many fresh runs the best's value is the mean of. */
+  bestRuns: number;
+}
+
+/** What the session's σ and best rest on, from its rows: the same pooling the decisions use (loop/reducer.ts). */
+function noiseBasis(session: Parameters<typeof stateFromLedger>[0], rows: Parameters<typeof stateFromLedger>[1]): NoiseBasis {
+  const state = stateFromLedger(session, rows);
+  const noise = noiseOf(state);
+  const interval = noise.sigma === null ? null : sigmaInterval(noise.sigma, noise.degreesOfFreedom);
+  return { samples: noise.samples, degreesOfFreedom: noise.degreesOfFreedom, interval: interval && { low: interval.low, high: interval.high }, bestRuns: bestRunCount(state) };
+}
+
+function noiseText(sigma: number | null, basis: NoiseBasis): string {
+  if (sigma === null) return "unknown (needs two runs of the same code)";
+  const interval = basis.interval ? `, 95% [${formatMetric(basis.interval.low)}, ${formatMetric(basis.interval.high)}]` : "";
+  return `${formatMetric(sigma)} from ${basis.samples} runs (${basis.degreesOfFreedom} df${interval}); best from ${basis.bestRuns} run${basis.bestRuns === 1 ? "" : "s"}`;
+}

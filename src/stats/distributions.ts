@@ -88,6 +88,27 @@ export function studentTQuantile(p: number, degreesOfFreedom: number): number {
   return (low + high) / 2;
 }
 
+/** P(X <= x) for a chi-square with `degreesOfFreedom` > 0. */
+export function chiSquareCdf(x: number, degreesOfFreedom: number): number {
+  checkDegrees(degreesOfFreedom);
+  return x <= 0 ? 0 : 1 - upperIncompleteGamma(degreesOfFreedom / 2, x / 2);
+}
+
+/** The x with P(X <= x) = p for a chi-square, by bisection. */
+export function chiSquareQuantile(p: number, degreesOfFreedom: number): number {
+  checkProbability(p);
+  checkDegrees(degreesOfFreedom);
+  let low = 0;
+  let high = Math.max(1, degreesOfFreedom);
+  while (chiSquareCdf(high, degreesOfFreedom) < p) high *= 2;
+  for (let step = 0; step < 200 && high - low > 1e-12 * Math.max(1, high); step += 1) {
+    const middle = (low + high) / 2;
+    if (chiSquareCdf(middle, degreesOfFreedom) < p) low = middle;
+    else high = middle;
+  }
+  return (low + high) / 2;
+}
+
 /** P(Z <= z) for the standard normal. */
 export function normalCdf(z: number): number {
   return 0.5 * erfc(-z / Math.SQRT2);

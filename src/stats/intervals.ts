@@ -1,6 +1,6 @@
 // Means, differences and rates with their confidence intervals: what `finalize`, the reports and
 // the acceptance benchmark print. Pure.
-import { normalQuantile, studentTQuantile } from "./distributions.ts";
+import { chiSquareQuantile, normalQuantile, studentTQuantile } from "./distributions.ts";
 
 export interface Interval {
   estimate: number;
@@ -91,4 +91,16 @@ export function proportionInterval(successes: number, trials: number, confidence
 
 function checkConfidence(confidence: number): void {
   if (!(confidence > 0 && confidence < 1)) throw new RangeError(`confidence must be strictly between 0 and 1 (got ${confidence})`);
+}
+
+/** A pooled standard deviation's interval from its degrees of freedom (σ̂²·df/σ² is chi-square): how little σ from 2 runs says. */
+export function sigmaInterval(sigma: number, degreesOfFreedom: number, confidence = 0.95): Interval {
+  checkConfidence(confidence);
+  if (!(degreesOfFreedom > 0)) return { estimate: sigma, low: 0, high: Number.POSITIVE_INFINITY };
+  const tail = (1 - confidence) / 2;
+  return {
+    estimate: sigma,
+    low: sigma * Math.sqrt(degreesOfFreedom / chiSquareQuantile(1 - tail, degreesOfFreedom)),
+    high: sigma * Math.sqrt(degreesOfFreedom / chiSquareQuantile(tail, degreesOfFreedom)),
+  };
 }
