@@ -84,6 +84,18 @@ export interface SessionSummaryView {
   costUsd: number | null;
   tokens: number;
   startedAt: string | null;
+  /** What the latest `autoresearch finalize` found; null when it never ran on this session. */
+  finalized: FinalizedView | null;
+}
+
+/** finalize's result as the views show it (finalize/render.ts writes the words). */
+export interface FinalizedView {
+  /** "gain +0.0123 [+0.0051, +0.0195] of claimed +0.0150 (82%); 1 of 2 keeps survived" */
+  line: string;
+  /** The whole report, as `autoresearch finalize` prints it. */
+  text: string;
+  /** Kept experiments the ablation did not confirm: the chart rings them. */
+  unconfirmedKeeps: number[];
 }
 
 export interface SessionListItem {

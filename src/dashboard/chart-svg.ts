@@ -3,7 +3,7 @@
 // bottom. Written by hand (no browser needed); the same marks and colours as the live chart.
 import { formatDelta, formatMetric } from "../views/format.ts";
 import { safeLine } from "../text/safe-text.ts";
-import { BEST_LINE_COLOUR, CATEGORY_COLOURS, CATEGORY_LABELS, clampTo, valueRange } from "./progress.ts";
+import { BEST_LINE_COLOUR, CATEGORY_COLOURS, CATEGORY_LABELS, clampTo, UNCONFIRMED_COLOUR, UNCONFIRMED_LABEL, valueRange } from "./progress.ts";
 import type { PointCategory, ProgressSeries } from "./progress.ts";
 
 export const SVG_SIZE = { width: 960, height: 480 };
@@ -42,6 +42,9 @@ export function progressSvg(series: ProgressSeries, labels: ChartLabels): string
     });
   }
   series.ids.forEach((id, i) => {
+    if (series.unconfirmed[i]) parts.push(ring(x(id), y(series.metric[i]!), RADIUS.kept + 3.5));
+  });
+  series.ids.forEach((id, i) => {
     if (series.category[i] === "failed") parts.push(triangle(x(id), plot.bottom - 2, RADIUS.failed, CATEGORY_COLOURS.failed));
   });
   parts.push(...header(series, labels, width), `</svg>`);
@@ -65,6 +68,10 @@ function header(series: ProgressSeries, labels: ChartLabels, width: number): str
       : circle(cursor + 5, legendY, RADIUS[category], CATEGORY_COLOURS[category]));
     items.push(text(cursor + 15, legendY + 4, CATEGORY_LABELS[category], 12, "#334155", "start"));
     cursor += 30 + CATEGORY_LABELS[category].length * 6.6;
+  }
+  if (series.unconfirmed.some(Boolean)) {
+    items.push(ring(cursor + 5, legendY, RADIUS.kept + 2), text(cursor + 15, legendY + 4, UNCONFIRMED_LABEL, 12, "#334155", "start"));
+    cursor += 30 + UNCONFIRMED_LABEL.length * 6.6;
   }
   items.push(`<line x1="${cursor}" y1="${legendY}" x2="${cursor + 18}" y2="${legendY}" stroke="${BEST_LINE_COLOUR}" stroke-width="2"/>`);
   items.push(text(cursor + 24, legendY + 4, "running best", 12, "#334155", "start"));
@@ -128,4 +135,8 @@ export function niceTicks(low: number, high: number, count: number, minStep = 0)
 
 function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+}
+
+function ring(cx: number, cy: number, r: number): string {
+  return `<circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="${r}" fill="none" stroke="${UNCONFIRMED_COLOUR}" stroke-width="2"/>`;
 }

@@ -21,6 +21,8 @@ export interface ProgressSeries {
   category: PointCategory[];
   metric: (number | null)[];
   heldOut: (number | null)[];
+  /** Keeps that the latest finalize did not confirm (no measurable contribution, or harmful): marked with a ring. */
+  unconfirmed: boolean[];
   /** The best after each experiment (the value a keep rule compared against next). */
   best: (number | null)[];
   counts: Record<PointCategory, number>;
@@ -43,6 +45,9 @@ export const CATEGORY_COLOURS: Record<PointCategory, string> = {
   failed: "#dc2626",
 };
 export const BEST_LINE_COLOUR = "#166534";
+/** The ring around a keep that finalize did not confirm. */
+export const UNCONFIRMED_COLOUR = "#dc2626";
+export const UNCONFIRMED_LABEL = "kept, not confirmed by finalize";
 
 export function fromTuple([id, kind, status, decision, metric, heldOutMetric, confirms]: PointTuple): PointInput {
   return { id, kind, status, decision, metric, heldOutMetric, confirms };
@@ -51,17 +56,19 @@ export function fromTuple([id, kind, status, decision, metric, heldOutMetric, co
 export function categorize(point: PointInput): PointCategory | null {
   if (isFailed(point.status)) return "failed";
   if (point.status !== "ok" || point.metric === null) return null; // running or interrupted: nothing to plot
+  if (point.kind === "rescore" || point.kind === "ablation") return null; // finalize's measurements: its report shows them
   if (point.kind === "baseline") return "baseline";
   if (point.kind === "confirmation") return "confirmation";
   return point.decision === "keep" ? "kept" : "discarded";
 }
 
-export function progressSeries(points: readonly PointInput[]): ProgressSeries {
+/** `unconfirmedKeeps`: kept experiments a finalize ablation did not confirm (finalize/report.ts unconfirmedKeeps). */
+export function progressSeries(points: readonly PointInput[], unconfirmedKeeps: readonly number[] = []): ProgressSeries {
   const sorted = [...points].sort((a, b) => a.id - b.id);
   const byId = new Map(sorted.map((point) => [point.id, point]));
   // A keep judged on a confirmation run moves the best at the confirmation, to the mean of both runs.
   const confirmedKeeps = new Set(sorted.filter((point) => point.kind === "confirmation" && point.decision === "keep" && point.status === "ok").map((point) => point.confirms));
-  const series: ProgressSeries = { ids: [], category: [], metric: [], heldOut: [], best: [], counts: { baseline: 0, kept: 0, discarded: 0, confirmation: 0, failed: 0 } };
+  const series: ProgressSeries = { ids: [], category: [], metric: [], heldOut: [], unconfirmed: [], best: [], counts: { baseline: 0, kept: 0, discarded: 0, confirmation: 0, failed: 0 } };
   const baselines: number[] = [];
   let best: number | null = null;
   let keptYet = false;
@@ -84,6 +91,7 @@ export function progressSeries(points: readonly PointInput[]): ProgressSeries {
     series.category.push(category);
     series.metric.push(category === "failed" ? null : point.metric);
     series.heldOut.push(category === "failed" ? null : point.heldOutMetric);
+    series.unconfirmed.push(category === "kept" && unconfirmedKeeps.includes(point.id));
     series.best.push(best);
     series.counts[category] += 1;
   }

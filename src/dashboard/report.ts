@@ -56,7 +56,7 @@ export async function writeReport(options: ReportOptions): Promise<ReportResult>
     }
     const chartTag = included.at(-1)!.tag;
     const snapshot = data.snapshots[chartTag];
-    const svgText = progressSvg(progressSeries(snapshot.points.map(fromTuple)), {
+    const svgText = progressSvg(progressSeries(snapshot.points.map(fromTuple), snapshot.summary.finalized?.unconfirmedKeeps), {
       tag: chartTag, metricName: snapshot.summary.metricName, direction: snapshot.summary.direction, baseline: snapshot.summary.baseline, best: snapshot.summary.best,
     });
     const bundle = await webBundle();

@@ -6,7 +6,9 @@ import { join } from "node:path";
 import { Ledger, LEDGER_FILE, type LedgerExperiment } from "../ledger/sqlite.ts";
 import type { SessionRecord } from "../core/session.ts";
 import { readLogTail } from "../text/log-tail.ts";
-import type { ExperimentDetail, ExperimentRow, Overview, RowPage, RowQuery, SessionListItem, SessionSnapshot, SessionSummaryView } from "./api.ts";
+import { sessionFinalizeReport, unconfirmedKeeps } from "../finalize/report.ts";
+import { reportText, survivalSummary } from "../finalize/render.ts";
+import type { ExperimentDetail, ExperimentRow, FinalizedView, Overview, RowPage, RowQuery, SessionListItem, SessionSnapshot, SessionSummaryView } from "./api.ts";
 import { queryRows } from "./query.ts";
 import { toDetail, toPoint, toRow } from "./rows.ts";
 import { listItem, summarizeSession } from "./summary.ts";
@@ -69,7 +71,15 @@ export class DashboardStore {
   summary(tag: string): SessionSummaryView | null {
     const session = this.#sessions.get(tag);
     const loaded = this.#load(tag);
-    return session === undefined || loaded === null ? null : summarizeSession(session, loaded.rows, this.#now());
+    return session === undefined || loaded === null ? null : summarizeSession(session, loaded.rows, this.#now(), this.#finalized(session, loaded.rows));
+  }
+
+  /** The latest finalize of a session; read from the ledger (its rows' meta) only when the session has finalize runs. */
+  #finalized(session: SessionRecord, rows: readonly ExperimentRow[]): FinalizedView | null {
+    if (!rows.some((row) => row.kind === "rescore" || row.kind === "ablation")) return null;
+    const ledger = this.#open();
+    const report = ledger === null ? null : sessionFinalizeReport(session, ledger.listExperiments({ tag: session.tag, order: "asc" }));
+    return report === null ? null : { line: survivalSummary(report), text: reportText(report), unconfirmedKeeps: unconfirmedKeeps(report) };
   }
 
   rows(tag: string): ExperimentRow[] | null {

@@ -3,7 +3,7 @@
 import type { SessionRecord } from "../core/session.ts";
 import { summarise } from "../core/summary.ts";
 import { safeLine } from "../text/safe-text.ts";
-import type { ExperimentRow, SessionListItem, SessionSummaryView } from "./api.ts";
+import type { ExperimentRow, FinalizedView, SessionListItem, SessionSummaryView } from "./api.ts";
 
 /** The parts of a session's committed config the views need; anything missing gets its default. */
 export function sessionSettings(config: unknown): { name: string | null; metricName: string; heldOutName: string | null; direction: "min" | "max"; budgetSeconds: number | null; budgetByDevice: { cpu?: number; cuda?: number }; slots: number; measureOnly: boolean } {
@@ -25,7 +25,7 @@ export function sessionSettings(config: unknown): { name: string | null; metricN
   };
 }
 
-export function summarizeSession(session: SessionRecord, rows: readonly ExperimentRow[], nowMs: number): SessionSummaryView {
+export function summarizeSession(session: SessionRecord, rows: readonly ExperimentRow[], nowMs: number, finalized: FinalizedView | null = null): SessionSummaryView {
   const settings = sessionSettings(session.config);
   const { experiments, running, kept, discarded, failed, baseline } = summarise(rows);
   let tokens = 0;
@@ -73,6 +73,7 @@ export function summarizeSession(session: SessionRecord, rows: readonly Experime
     costUsd,
     tokens,
     startedAt: rows.length > 0 ? new Date(firstMs).toISOString() : null,
+    finalized,
   };
 }
 

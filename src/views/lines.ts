@@ -85,6 +85,18 @@ function measureLine(measure: NonNullable<EventOf<"session_started">["measure"]>
 }
 
 /** `#12    keep        0.987600    -0.0123   5m02s  description (reason)`, at most `columns` wide. */
+/** The label before a description for runs that are not candidates; finalize's runs say what they measure themselves. */
+export function kindLabel(kind: ExperimentKind | null): string {
+  switch (kind) {
+    case "baseline": return "[baseline] ";
+    case "confirmation": return "[confirm] ";
+    case "remeasure": return "[re-measure] ";
+    case "rescore":
+    case "ablation": return "[finalize] ";
+    default: return "";
+  }
+}
+
 export function experimentLine(line: ExperimentLine, columns: number, colour: boolean): string {
   const id = padEnd(`#${line.id}`, 5);
   // "interrupted" overflows by two; rare enough not to widen every line for it.
@@ -93,7 +105,7 @@ export function experimentLine(line: ExperimentLine, columns: number, colour: bo
   const delta = padStart(formatDelta(line.delta), 10);
   const duration = padStart(line.wallMs === null ? "" : formatDuration(line.wallMs), 6);
   const prefix = `${id} ${status} ${metric} ${delta} ${duration}  `;
-  const label = line.kind === "baseline" ? "[baseline] " : line.kind === "confirmation" ? "[confirm] " : "";
+  const label = kindLabel(line.kind);
   const review = line.flags && line.flags.length > 0 ? `⚑ review: ${formatFlags(line.flags)} · ` : "";
   const detail = review + safeLine(line.reason ? `${line.description} (${line.reason})` : line.description);
   const text = truncate(label + detail, columns - visibleLength(prefix));
@@ -105,7 +117,7 @@ export function experimentLine(line: ExperimentLine, columns: number, colour: bo
 export function startedLine(event: EventOf<"experiment_started">, columns: number): string {
   const limit = event.timed === "measure" ? "measure limit" : "budget";
   const prefix = `${padEnd(`#${event.id}`, 5)} ${padEnd("started", 9)} slot ${event.slot} on ${event.device}, ${limit} ${formatDuration(event.budgetSeconds * 1000)}  `;
-  const label = event.kind === "baseline" ? "[baseline] " : event.kind === "confirmation" ? "[confirm] " : "";
+  const label = kindLabel(event.kind);
   return (prefix + truncate(label + safeLine(event.description), columns - visibleLength(prefix))).trimEnd();
 }
 
@@ -181,7 +193,7 @@ export function runningRowLine(row: RunningRow, columns: number): string {
   const bar = progressBar(budgetMs > 0 ? row.elapsedMs / budgetMs : 1, 20);
   const time = `${formatDuration(row.elapsedMs)}/${formatDuration(budgetMs)}`;
   const prefix = ` [${row.slot}] ${padEnd(row.device, 7)} ${padEnd(`#${row.id}`, 5)} ${padEnd(row.phase, 8)} ${bar} ${padEnd(time, 13)} `;
-  const label = row.kind === "baseline" ? "[baseline] " : row.kind === "confirmation" ? "[confirm] " : "";
+  const label = kindLabel(row.kind);
   return fit(prefix, label + safeLine(row.description), columns - 1);
 }
 

@@ -12,6 +12,9 @@ import type { Io } from "../../src/cli/args.ts";
 import { runFinalize } from "../../src/loop/finalize.ts";
 import { runSession } from "../../src/loop/session.ts";
 import { finalizeMetaOf } from "../../src/finalize/plan.ts";
+import { DashboardStore } from "../../src/dashboard/store.ts";
+import { fromTuple, progressSeries } from "../../src/dashboard/progress.ts";
+import { progressSvg } from "../../src/dashboard/chart-svg.ts";
 import { CLI, gitIn, ledgerRows, recordingBus } from "../helpers/project.ts";
 import { makeNoisyProject, scoreOf, seedProposal, SIGMA, valueProposal } from "../helpers/noisy-workload.ts";
 
@@ -110,6 +113,21 @@ test("finalize re-scores, tells a real gain from a noise keep, and writes a clea
   const tsv = readFileSync(join(dir, "results.tsv"), "utf8").split("\n");
   assert.equal(tsv.filter((line) => line.split("\t")[7] === "rescore").length, 2 * runs);
   assert.ok(tsv.filter((line) => line.split("\t")[7] === "ablation").every((line) => line.split("\t")[3] === "ok"));
+  // The dashboard (and the report, which is its snapshot) says what survived; the chart rings the noise keep
+  // and does not plot finalize's runs as experiments of the session's progress.
+  const store = new DashboardStore(join(dir, ".autoresearch"));
+  t.after(() => store.close());
+  store.refresh();
+  const snapshot = store.snapshot("t")!;
+  assert.match(snapshot.summary.finalized!.line, /1 of 2 keeps survived/);
+  assert.deepEqual(snapshot.summary.finalized!.unconfirmedKeeps, [3]);
+  assert.equal(snapshot.summary.kept, 2);
+  const series = progressSeries(snapshot.points.map(fromTuple), snapshot.summary.finalized!.unconfirmedKeeps);
+  assert.deepEqual(series.ids, before.map((row) => row.id));
+  assert.deepEqual(series.ids.filter((_, i) => series.unconfirmed[i]), [3]);
+  const svg = progressSvg(series, { tag: "t", metricName: "score", direction: "min", baseline: null, best: null });
+  assert.match(svg, /kept, not confirmed by finalize/);
+  assert.equal(svg.match(/stroke="#dc2626" stroke-width="2"\/>/g)?.length, 2, "one ring on the chart, one in the legend");
   const show = captureIo(dir);
   assert.equal(await main(["show", String(added[2]!.id)], show.io), 0);
   assert.match(show.out(), /ablation: the best without #2/);

@@ -3,7 +3,7 @@
 // Drag to zoom into a range of experiments (both charts follow), double-click or "reset" to undo.
 import uPlot from "uplot";
 import type { SessionSummaryView } from "../api.ts";
-import { BEST_LINE_COLOUR, CATEGORY_COLOURS, CATEGORY_LABELS, clampTo, progressSeries, valueRange } from "../progress.ts";
+import { BEST_LINE_COLOUR, CATEGORY_COLOURS, CATEGORY_LABELS, clampTo, progressSeries, UNCONFIRMED_COLOUR, valueRange } from "../progress.ts";
 import type { PointCategory, PointInput, ProgressSeries } from "../progress.ts";
 import { formatMetric } from "../../views/format.ts";
 import { h, replaceChildren } from "./dom.ts";
@@ -37,7 +37,7 @@ export class ProgressCharts {
   }
 
   update(points: readonly PointInput[], summary: SessionSummaryView): void {
-    this.#series = progressSeries(points);
+    this.#series = progressSeries(points, summary.finalized?.unconfirmedKeeps);
     const series = this.#series;
     Object.assign(this.element.dataset, { points: String(series.ids.length), ...Object.fromEntries(Object.entries(series.counts).map(([key, count]) => [key, String(count)])) });
     const showHeldOut = summary.heldOutName !== null && series.heldOut.some((value) => value !== null);
@@ -103,11 +103,29 @@ export class ProgressCharts {
       axes: [{ label: "experiment #", stroke: "#475569" }, { label: metricName, stroke: "#475569", size: 70 }],
       series: withBest ? [{}, best, ...marks] : [{}, ...marks],
       hooks: {
-        draw: [(chart) => this.#drawFailures(chart)],
+        draw: [(chart) => this.#drawFailures(chart), (chart) => this.#drawUnconfirmed(chart)],
         setScale: [(chart, key) => this.#onScale(chart, key)],
         setCursor: [(chart) => this.#onCursor(chart)],
       },
     };
+  }
+
+  /** Keeps that finalize did not confirm: a red ring around each (on the validation chart). */
+  #drawUnconfirmed(chart: uPlot): void {
+    if (chart !== this.#charts[0] || !this.#series.unconfirmed.some(Boolean)) return;
+    const { ctx } = chart;
+    const ratio = window.devicePixelRatio || 1;
+    ctx.save();
+    ctx.strokeStyle = UNCONFIRMED_COLOUR;
+    ctx.lineWidth = 2 * ratio;
+    this.#series.ids.forEach((id, i) => {
+      const value = this.#series.metric[i];
+      if (!this.#series.unconfirmed[i] || value === null) return;
+      ctx.beginPath();
+      ctx.arc(chart.valToPos(id, "x", true), chart.valToPos(value, "y", true), MARK_SIZE.kept * ratio, 0, 2 * Math.PI);
+      ctx.stroke();
+    });
+    ctx.restore();
   }
 
   /** Failed experiments have no metric: a red triangle on the bottom edge marks each. */

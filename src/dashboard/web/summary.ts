@@ -19,7 +19,17 @@ export class SummaryCards {
       card("throughput", perHour, `${perSlot}${summary.slots} slot${summary.slots === 1 ? "" : "s"}`),
       card(`best ${summary.metricName}`, formatMetric(summary.best), `baseline ${formatMetric(summary.baseline)}${summary.improvement !== null ? ` · ${formatDelta(summary.improvement)}` : ""}${summary.bestExperimentId !== null ? ` · #${summary.bestExperimentId}` : ""}`, deltaClass(summary.improvement, summary.direction)),
       card("noise σ", formatMetric(summary.noiseSigma), summary.noiseSigma === null ? "no repeated runs yet" : "from repeated runs of the same code"),
+      ...(summary.finalized ? [survived(summary.finalized.line, summary.finalized.text)] : []),
       card("LLM cost", summary.costUsd === null ? (summary.tokens > 0 ? "—" : "$0") : `$${summary.costUsd.toFixed(2)}`, `${summary.tokens.toLocaleString("en")} tokens`),
     );
   }
+}
+
+/** What the latest finalize found: the line, and the whole report on demand. */
+function survived(line: string, text: string): HTMLElement {
+  return h("div", { class: "card survived", "data-label": "what survived" },
+    h("div", { class: "card-label" }, "what survived (finalize)"),
+    h("div", { class: "card-detail" }, line),
+    h("details", {}, h("summary", {}, "the report"), h("pre", {}, text)),
+  );
 }
