@@ -132,6 +132,15 @@ test("sessions round-trip every field, one per tag, and can be patched", (t) => 
   assert.throws(() => ledger.updateSession("nope", { state: "paused" }), /no session tagged "nope"/);
 });
 
+test("startExperiment writes the fields that follow from the new id in the same row, at once", (t) => {
+  const { ledger } = freshLedger(t);
+  ledger.createSession(sampleSession("mar1"));
+  const id = ledger.startExperiment(sampleExperiment("mar1", { logPath: "" }), (newId) => ({ logPath: `/tmp/logs/${newId}.log` }));
+  assert.equal(ledger.getExperiment(id)?.logPath, `/tmp/logs/${id}.log`);
+  assert.throws(() => ledger.startExperiment(sampleExperiment("mar1"), () => ({ id: 99 } as never)), /cannot be changed/);
+  assert.equal(ledger.listExperiments({ tag: "mar1" }).length, 1, "a failure leaves no half-started row");
+});
+
 test("an experiment round-trips every field from start to finish, including its candidate tree", (t) => {
   const { ledger } = freshLedger(t);
   ledger.createSession(sampleSession("mar1"));

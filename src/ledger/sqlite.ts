@@ -140,7 +140,8 @@ export class Ledger {
 
   // ---- experiments
 
-  startExperiment(fields: NewExperiment): number {
+  /** `derived`: fields that follow from the new row's id (its log path), written in the same transaction. */
+  startExperiment(fields: NewExperiment, derived?: (id: number) => ExperimentPatch): number {
     const record: Omit<LedgerExperiment, "id"> = {
       confirms: null, candidateCommit: null, candidateTree: null, hypothesis: "", meta: null, diff: "",
       logPath: "", timings: {}, usage: null, startedAt: new Date().toISOString(),
@@ -148,7 +149,11 @@ export class Ledger {
       status: "running", decision: null, reason: null, rationale: null, metric: null, heldOutMetric: null,
       secondary: {}, selfReported: false, flags: [], bestBefore: null, delta: null, memoryGb: null, finishedAt: null,
     };
-    return this.#write(() => Number(this.#insert("experiments", toColumns(EXPERIMENT_CODECS, record))));
+    return this.#write(() => {
+      const id = Number(this.#insert("experiments", toColumns(EXPERIMENT_CODECS, record)));
+      if (derived) this.#updateExperiment(this.#requireExperiment(id), derived(id), undefined);
+      return id;
+    });
   }
 
   finishExperiment(id: number, patch: FinishPatch, sessionPatch?: SessionPatch): void {

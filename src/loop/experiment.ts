@@ -88,11 +88,13 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
       logPath: "",
       usage: job.kind === "candidate" ? job.usage : null,
       startedAt: isoAt(ctx.clock),
-    });
+    }, (newId) => ({ logPath: experimentLogPath(ctx.paths, newId) }));
     const logPath = experimentLogPath(ctx.paths, id);
     mkdirSync(ctx.paths.logsDir, { recursive: true });
-    ctx.ledger.updateExperiment(id, { logPath });
-    if (job.kind === "candidate") await git.updateRef(ctx.paths.projectDir, candidateRef(ctx.tag, id), candidateCommit);
+    // The candidate's ref (which keeps its commit reachable) is written while the job starts; it is in
+    // place before the experiment's outcome goes anywhere.
+    const refWritten = job.kind === "candidate" ? git.updateRef(ctx.paths.projectDir, candidateRef(ctx.tag, id), candidateCommit) : Promise.resolve();
+    refWritten.catch(() => undefined); // awaited below: no unhandled rejection meanwhile
     const spec = experimentJobSpec(ctx, slot, id, candidateCommit);
     ctx.bus.emit({
       type: "experiment_started", at: isoAt(ctx.clock), id, kind: job.kind, slot: slot.slot, device: slot.device,
@@ -101,6 +103,7 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
     });
     if (rejection) {
       appendFileSync(logPath, `--- rejected before training: ${rejection}\n`);
+      await refWritten;
       timings.setupMs = ctx.clock.now() - startedMs;
       return finish("rejected", rejection);
     }
@@ -114,9 +117,11 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
       onLine: (line) => ctx.bus.emit({ type: "experiment_log", at: isoAt(ctx.clock), id, line }),
     });
     const cancel = () => handle.cancel();
+    refWritten.catch(cancel); // without its ref the result could not be kept: stop rather than finish the run
     signal.addEventListener("abort", cancel, { once: true });
     if (signal.aborted) cancel();
     const result = await handle.wait().finally(() => signal.removeEventListener("abort", cancel));
+    await refWritten;
     timings.setupMs = submittedMs - startedMs + result.timings.checkoutMs;
     timings.trainMs = result.timings.trainMs;
     timings.evaluateMs = result.timings.evaluateMs;
