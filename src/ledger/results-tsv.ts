@@ -11,6 +11,12 @@ export interface ResultsTsvOptions {
   metricName: string;
   /** When given, a column of that name holds the held-out metric. */
   heldOutName?: string;
+  /**
+   * Flush the file to disk before it replaces the old one (default true). The loop's rewrite after each
+   * decision skips it: the ledger is the durable record, and the file is written again at the next
+   * decision and when the session stops.
+   */
+  durable?: boolean;
 }
 
 /** Tabs and line breaks would split a row (they become a space); other control characters are made visible. */
@@ -72,8 +78,8 @@ export function formatResultsTsv(experiments: readonly ExperimentRecord[], optio
 
 /**
  * Rewrites `path` atomically: the content goes to a temporary file in the same
- * directory, is flushed to disk, then renamed over the old file, so a reader (or a
- * crash) only ever sees the previous complete file or the new one.
+ * directory, is flushed to disk (unless `durable: false`), then renamed over the old file, so a
+ * reader (or a crash) only ever sees the previous complete file or the new one.
  */
 export function writeResultsTsv(path: string, experiments: readonly ExperimentRecord[], options: ResultsTsvOptions): void {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
@@ -81,7 +87,7 @@ export function writeResultsTsv(path: string, experiments: readonly ExperimentRe
     const fd = openSync(temporary, "w");
     try {
       writeSync(fd, formatResultsTsv(experiments, options));
-      fsyncSync(fd);
+      if (options.durable ?? true) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

@@ -44,7 +44,7 @@ export async function applyOutcome(
   const committed = ctx.ledger.commitDecision(decided.ledger);
   Object.assign(state, decided.state);
   await publish(ctx, decided, committed);
-  refreshResultsTsv(ctx);
+  refreshResultsTsv(ctx, { durable: false });
   pruneOutputs(ctx);
   return { followUps: decided.followUps };
 }
@@ -70,9 +70,10 @@ function publish(ctx: SessionContext, decided: Decided, committed: CommittedDeci
   return next;
 }
 
-export function refreshResultsTsv(ctx: SessionContext): void {
+/** `durable: false` after each decision (the ledger is what must survive a power loss); the stop's rewrite is flushed. */
+export function refreshResultsTsv(ctx: SessionContext, { durable = true }: { durable?: boolean } = {}): void {
   const rows = ctx.ledger.listExperiments({ tag: ctx.tag, order: "asc" });
-  writeResultsTsv(ctx.paths.resultsTsv, rows, { metricName: ctx.config.metric.name, heldOutName: ctx.config.metric.heldOut });
+  writeResultsTsv(ctx.paths.resultsTsv, rows, { metricName: ctx.config.metric.name, heldOutName: ctx.config.metric.heldOut, durable });
 }
 
 function withCommittedRow(event: DecisionEvent, committed: CommittedDecision): EngineEvent {
