@@ -75,12 +75,12 @@ async function initInPlace(io: Io, values: Values): Promise<number> {
   }
   const result = await initHere(dir, answers, values.branch ?? SETUP_BRANCH);
   const config = result.plan.config as { metric: { name: string; direction: string }; mutable: string[]; protected: string[] };
-  const phase = answers.measure ? `measure  ${answers.measure}` : `train    ${answers.train} (${answers.budgetSeconds}s)${answers.evaluate ? `, evaluate ${answers.evaluate}` : ""}`;
+  const phase = answers.measure ? `measure   ${answers.measure}` : `train     ${answers.train} (${answers.budgetSeconds}s)${answers.evaluate ? `, evaluate ${answers.evaluate}` : ""}`;
   io.stdout([
     `committed ${result.written.join(", ")} on branch ${result.branch} (${result.commit.slice(0, 7)})`,
     `  ${phase}`,
-    `  metric   ${config.metric.name} (${config.metric.direction === "min" ? "lower" : "higher"} is better)`,
-    `  mutable  ${config.mutable.join(", ")}`,
+    `  metric    ${config.metric.name} (${config.metric.direction === "min" ? "lower" : "higher"} is better)`,
+    `  mutable   ${config.mutable.join(", ")}`,
     `  protected ${config.protected.length > 0 ? config.protected.join(", ") : "(none)"}${result.plan.inferredProtected.length > 0 ? ` (named in the command: ${result.plan.inferredProtected.join(", ")})` : ""}`,
     "",
     "next:",

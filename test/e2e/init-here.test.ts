@@ -3,7 +3,8 @@
 // the README's measure templates (docs/measure/: a benchmark's runtime, a bundle's size, a test suite's duration).
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -215,4 +216,26 @@ test("run and doctor warn when program.md is missing or empty", (t) => {
   assert.match(run.stdout + run.stderr, /program\.md is empty: proposers get no instructions from you/);
   rmSync(join(dir, "program.md"));
   assert.match(cli(dir, "doctor").stdout, /^warn +program: program\.md is missing$/m);
+});
+
+test("in a terminal, init --here asks for what the flags left out", { skip: spawnSync("script", ["--version"]).status !== 0 && "needs script(1) for a pseudo-terminal" }, async (t) => {
+  const dir = makeRepository(t, { "src/sort.js": SORT, "bench.js": BENCH });
+  // script(1) gives the CLI a pseudo-terminal; each answer is typed once its question is on the screen.
+  const command = `'${process.execPath}' '${CLI}' init --here --measure 'node bench.js' --mutable 'src/**/*.js'`;
+  const child = spawn("script", ["-qec", command, "/dev/null"], { cwd: dir, stdio: ["pipe", "pipe", "inherit"] });
+  const answers: Array<[RegExp, string]> = [[/Metric name/, "ops_per_s\r"], [/Which is better\?/, "\u001b[B\r"]];
+  let screen = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    screen += chunk.toString();
+    const next = answers[0];
+    if (next && next[0].test(screen)) {
+      answers.shift();
+      setTimeout(() => child.stdin.write(next[1]), 50);
+    }
+  });
+  const [code] = (await once(child, "exit")) as [number | null];
+  assert.equal(code, 0, screen);
+  assert.match(screen, /committed autoresearch\.config\.json/);
+  const config = JSON.parse(readFileSync(join(dir, "autoresearch.config.json"), "utf8")) as { metric: unknown };
+  assert.deepEqual(config.metric, { name: "ops_per_s", direction: "max" });
 });
