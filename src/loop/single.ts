@@ -58,8 +58,8 @@ export async function runSingleExperiment(options: SingleOptions): Promise<Singl
     const built = await options.candidate(ctx, state);
     const refusal = "refused" in built ? built.refused : null;
     if ("refused" in built) {
-      // A refused candidate is this call's answer (in `stopped`), not the session's stop reason.
-      stop = { paused: false, interrupted: false, reason: "ran nothing: run_experiment refused the working tree" };
+      // A refusal is this call's answer (in `stopped`), not an event of the session: it is left as the call found it.
+      ledger.updateSession(tag, { state: session.state === "running" ? "stopped" : session.state, stopReason: session.stopReason });
     } else {
       try {
         await readyData(ctx, session.baseCommit, options.signal);
@@ -91,7 +91,7 @@ export async function runSingleExperiment(options: SingleOptions): Promise<Singl
       }
       stop = tampered ?? stop;
     }
-    recordStop(ctx, startedMs, stop ?? { paused: false, interrupted: false, reason: `ran experiment ${candidateId} (run_experiment)` });
+    if (refusal === null) recordStop(ctx, startedMs, stop ?? { paused: false, interrupted: false, reason: `ran experiment ${candidateId} (run_experiment)` });
     const after = ledger.getSession(tag)!;
     return {
       tag, branch: session.branch, stopped: refusal ?? stop?.reason ?? null,

@@ -14,7 +14,8 @@ import { notebookPath } from "../proposers/llm/notebook.ts";
 import { projectPaths, sessionDir } from "../project/paths.ts";
 import { safeText } from "../text/safe-text.ts";
 import { runWorkingTreeExperiment, type RunToolOptions } from "./run-tool.ts";
-import { NO_SESSION, experimentView, findSession, resultsTable, statusView, withLedger } from "./views.ts";
+import { experimentOutput, notebookOutput, resultsOutput, runExperimentOutput, statusOutput } from "./schemas.ts";
+import { NO_SESSION, experimentData, experimentView, findSession, resultsData, resultsTable, statusView, withLedger } from "./views.ts";
 
 export interface ServerOptions {
   projectDir: string;
@@ -39,36 +40,47 @@ export function createResearchServer(options: ServerOptions): ResearchServer {
   const server = new McpServer({ name: "autoresearch", version: "0.1.0" });
   const { projectDir } = options;
   let running: Promise<unknown> | null = null;
-  /** A read-only view of the session as the tool's text, or NO_SESSION before the first one. */
-  const sessionText = (render: (ledger: Ledger, session: SessionRecord) => string) =>
-    text(withLedger(projectDir, (ledger) => {
+  /** A read-only view of the session as the tool's text and structured content, or NO_SESSION before the first one. */
+  const sessionAnswer = (render: (ledger: Ledger, session: SessionRecord) => { text: string; data: Record<string, unknown> }, none: Record<string, unknown>) => {
+    const view = withLedger(projectDir, (ledger) => {
       const session = findSession(ledger, options.tag);
       return session ? render(ledger, session) : null;
-    }) ?? NO_SESSION);
+    });
+    return view ? answer(view.text, view.data) : answer(NO_SESSION, none);
+  };
 
   server.registerTool("status", {
     title: "Session status",
     description: "Where the research session stands: experiments, keeps, baseline and best metric, noise, the branch holding the best, what is running.",
     inputSchema: {},
+    outputSchema: statusOutput,
     annotations: { readOnlyHint: true },
-  }, async () => guarded(() => sessionText((ledger, session) => JSON.stringify(statusView(projectDir, ledger, session), null, 2))));
+  }, async () => guarded(() => sessionAnswer((ledger, session) => {
+    const view = statusView(projectDir, ledger, session);
+    return { text: JSON.stringify(view, null, 2), data: { session: session.tag, ...view } };
+  }, { session: null, message: NO_SESSION })));
 
   server.registerTool("results", {
     title: "Experiment table",
     description: "Every experiment of the session: id, result (keep/discard or the failure), metric, delta against the best at the time, description.",
     inputSchema: {},
+    outputSchema: resultsOutput,
     annotations: { readOnlyHint: true },
-  }, async () => guarded(() => sessionText(resultsTable)));
+  }, async () => guarded(() => sessionAnswer(
+    (ledger, session) => ({ text: resultsTable(ledger, session), data: resultsData(ledger, session) }),
+    { session: null, metric: null, experiments: [], best: null },
+  )));
 
   server.registerTool("show_experiment", {
     title: "Show one experiment",
     description: "One experiment: description, hypothesis, diff, metrics, the decision and its rationale, and a clean tail of its log.",
     inputSchema: { id: z.number().int().positive().describe("the experiment id (see results)") },
+    outputSchema: experimentOutput,
     annotations: { readOnlyHint: true },
   }, async ({ id }) => guarded(() => {
     const row = withLedger(projectDir, (ledger) => ledger.getExperiment(id));
     if (!row) return failure(`no experiment ${id}; see the results tool for the ids`);
-    return text(experimentView(row));
+    return answer(experimentView(row), experimentData(row));
   }));
 
   server.registerTool("run_experiment", {
@@ -82,6 +94,7 @@ export function createResearchServer(options: ServerOptions): ResearchServer {
       description: z.string().min(1).max(200).describe("one line: what this change does"),
       hypothesis: z.string().max(1000).optional().describe("why it should improve the metric"),
     },
+    outputSchema: runExperimentOutput,
   }, async ({ description, hypothesis }, extra) => guarded(async () => {
     if (running) return failure("an experiment is already running; wait for its answer before starting another (see status)");
     const bus = new EventBus();
@@ -101,8 +114,9 @@ export function createResearchServer(options: ServerOptions): ResearchServer {
     );
     running = task;
     try {
-      const answer = await task;
-      return { content: [{ type: "text", text: answer.summary }, { type: "text", text: JSON.stringify(answer.data, null, 2) }], isError: !answer.ran };
+      const { summary, data, ran } = await task;
+      // The JSON text block stays for clients that read only text; structuredContent carries the same data.
+      return { content: [{ type: "text", text: safeText(summary) }, { type: "text", text: safeText(JSON.stringify(data, null, 2)) }], structuredContent: cleanData(data), isError: !ran };
     } finally {
       running = null;
     }
@@ -112,13 +126,14 @@ export function createResearchServer(options: ServerOptions): ResearchServer {
     title: "Append to the research notebook",
     description: "Appends a note (what you learned, what to try next) to the session's notebook, notes.md, which later prompts and you can read back.",
     inputSchema: { note: z.string().min(1).max(NOTE_CHARS).describe("markdown text to append") },
+    outputSchema: notebookOutput,
   }, async ({ note }) => guarded(() => {
     const tag = options.tag ?? withLedger(projectDir, (ledger) => ledger.listSessions().at(-1)?.tag ?? null);
     if (!tag) return failure(NO_SESSION);
     const path = notebookPath(sessionDir(projectPaths(projectDir), tag));
     mkdirSync(dirname(path), { recursive: true });
     appendFileSync(path, `\n## Note (${new Date().toISOString()}, via MCP)\n\n${clean(note).trim()}\n`);
-    return text(`appended to ${path}`);
+    return answer(`appended to ${path}`, { path });
   }));
 
   return { server, idle: async () => void (await running?.catch(() => undefined)) };
@@ -135,9 +150,17 @@ async function guarded(body: () => CallToolResult | Promise<CallToolResult>): Pr
   }
 }
 
-// Every text a tool answers holds what workloads and proposers wrote: control characters made visible.
-function text(value: string): CallToolResult {
-  return { content: [{ type: "text", text: safeText(value) }] };
+// Every text a tool answers holds what workloads and proposers wrote: control characters made visible,
+// in the text block and in every string of the structured content alike.
+function answer(value: string, data: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: "text", text: safeText(value) }], structuredContent: cleanData(data) };
+}
+
+function cleanData<T>(value: T): T {
+  if (typeof value === "string") return safeText(value) as T;
+  if (Array.isArray(value)) return value.map(cleanData) as T;
+  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, cleanData(item)])) as T;
+  return value;
 }
 
 function failure(message: string): CallToolResult {

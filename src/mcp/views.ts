@@ -72,9 +72,37 @@ export function resultsTable(ledger: Ledger, session: SessionRecord): string {
   return lines.join("\n");
 }
 
+/** The experiment table as data (results' structuredContent): what the text table shows, per row. */
+export function resultsData(ledger: Ledger, session: SessionRecord): Record<string, unknown> {
+  const rows = ledger.listExperiments({ tag: session.tag, order: "asc" });
+  return {
+    session: session.tag,
+    metric: (session.config as { metric?: { name?: string } }).metric?.name ?? null,
+    experiments: rows.map((row) => ({
+      id: row.id, kind: row.kind, result: row.decision ?? row.status, metric: row.metric, delta: row.delta, selfReported: row.selfReported,
+      description: row.description, reason: row.reason, flags: row.flags, seconds: row.timings.totalMs === undefined ? null : row.timings.totalMs / 1000,
+    })),
+    best: { metric: session.bestMetric, experimentId: session.bestExperimentId, branch: session.branch },
+  };
+}
+
+/** One experiment as data (show_experiment's structuredContent), without the held-out metric; the log tail stays in the text. */
+export function experimentData(row: LedgerExperiment): Record<string, unknown> {
+  return {
+    id: row.id, session: row.tag, kind: row.kind, proposer: row.proposer, status: row.status, decision: row.decision, reason: row.reason,
+    description: row.description, hypothesis: row.hypothesis, metric: row.metric, selfReported: row.selfReported, bestBefore: row.bestBefore,
+    delta: row.delta, secondary: row.secondary, rationale: row.rationale, flags: row.flags, parentCommit: row.parentCommit,
+    candidateCommit: row.candidateCommit, timings: row.timings, diff: cutDiff(row.diff),
+  };
+}
+
+function cutDiff(diff: string): string {
+  return diff.length > DIFF_CHARS ? `${diff.slice(0, DIFF_CHARS)}\n[... ${diff.length - DIFF_CHARS} more characters of diff ...]` : diff;
+}
+
 export function experimentView(row: LedgerExperiment): string {
   const metrics = Object.entries(row.secondary).map(([name, value]) => `${name}=${formatMetric(value)}`).join("  ");
-  const diff = row.diff.length > DIFF_CHARS ? `${row.diff.slice(0, DIFF_CHARS)}\n[... ${row.diff.length - DIFF_CHARS} more characters of diff ...]` : row.diff;
+  const diff = cutDiff(row.diff);
   const lines = [
     `experiment ${row.id} (${row.kind}) in session ${row.tag}, proposer ${row.proposer}`,
     `status:      ${row.status}${row.decision ? ` → ${row.decision}` : ""}`,
