@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { appendFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkScope, type FileChange } from "../src/guard/scope.ts";
-import { diffHashes, hashFile, hashTree, protectedFiles, snapshotDirectory, verifySnapshot } from "../src/guard/checksums.ts";
+import { dataFingerprints, diffHashes, hashFile, hashTree, protectedFiles, sameFingerprints, snapshotDirectory, statFingerprints, verifySnapshot } from "../src/guard/checksums.ts";
 import { scrubEnvironment } from "../src/guard/env.ts";
 import { tempTree } from "./helpers/guard.ts";
 
@@ -111,6 +111,34 @@ test("checksums: a data snapshot catches a changed, a missing and an added file"
 
   rmSync(dir, { recursive: true });
   assert.deepEqual(await verifySnapshot(dir, snapshot), ["missing: meta/vocab.json", "missing: train.bin", "missing: val.bin"]);
+});
+
+test("checksums: fingerprints of files and of a data directory change with a write, a replacement, an added, a removed or a dangling file", async (t) => {
+  const dir = tempTree(t, { "train.bin": "0123456789", "meta/vocab.json": "{}", "code/model.py": "lr = 1\n" });
+  const data = await dataFingerprints(dir);
+  const code = await statFingerprints(dir, ["code/model.py", "missing.py"]);
+  assert.deepEqual(Object.keys(data), ["code/model.py", "meta/vocab.json", "train.bin"]);
+  assert.deepEqual(Object.keys(code), ["code/model.py"], "a missing file is left out");
+  assert.ok(sameFingerprints(data, await dataFingerprints(dir)), "reading changes nothing");
+  assert.ok(sameFingerprints(code, await statFingerprints(dir, ["missing.py", "code/model.py"])));
+
+  appendFileSync(join(dir, "train.bin"), "0");
+  assert.ok(!sameFingerprints(data, await dataFingerprints(dir)), "a write");
+  const written = await dataFingerprints(dir);
+  writeFileSync(join(dir, "replacement"), "{}");
+  rmSync(join(dir, "meta/vocab.json"));
+  renameSync(join(dir, "replacement"), join(dir, "meta/vocab.json"));
+  assert.ok(!sameFingerprints(written, await dataFingerprints(dir)), "the same content in a new file");
+  const replaced = await dataFingerprints(dir);
+  writeFileSync(join(dir, "extra"), "");
+  assert.ok(!sameFingerprints(replaced, await dataFingerprints(dir)), "an added file");
+  rmSync(join(dir, "extra"));
+  assert.ok(sameFingerprints(replaced, await dataFingerprints(dir)));
+  rmSync(join(dir, "code/model.py"));
+  assert.ok(!sameFingerprints(code, await statFingerprints(dir, ["code/model.py"])), "a removed file");
+  symlinkSync("nowhere", join(dir, "dangling"));
+  assert.equal((await dataFingerprints(dir)).dangling, "broken");
+  assert.deepEqual(await dataFingerprints(join(dir, "no-such-dir")), {});
 });
 
 test("checksums: symlinks are hashed by their target; broken links are reported", async (t) => {

@@ -47,6 +47,43 @@ export async function hashTree(rootDir: string, relPaths: string[]): Promise<Rec
   return hashes;
 }
 
+/**
+ * Each file's content identity as the kernel keeps it, without reading the file: device, inode, size,
+ * and modification and change times in nanoseconds. Every write changes mtime and ctime, and no process
+ * can set ctime back (only changing the system clock could), so an equal fingerprint means the same
+ * content for a process without that power — such as one in the sandbox. Missing files are left out.
+ */
+export async function statFingerprints(rootDir: string, relPaths: readonly string[]): Promise<Record<string, string>> {
+  const fingerprints: Record<string, string> = {};
+  for (const relPath of [...relPaths].sort()) {
+    try {
+      const stats = await stat(join(rootDir, relPath), { bigint: true });
+      fingerprints[relPath] = `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+  }
+  return fingerprints;
+}
+
+/** statFingerprints of every file under a data directory (walked as snapshotDirectory walks it); a broken link counts as a file. */
+export async function dataFingerprints(dir: string): Promise<Record<string, string>> {
+  let found: { files: string[]; broken: string[] };
+  try {
+    found = await walkData(dir);
+  } catch (error) {
+    if (!isMissing(error)) throw error;
+    return {};
+  }
+  return { ...(await statFingerprints(dir, found.files)), ...Object.fromEntries(found.broken.map((path) => [path, "broken"])) };
+}
+
+/** Whether two fingerprint (or hash) tables name the same files with the same values. */
+export function sameFingerprints(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}
+
 /** Human-readable differences: "changed: x", "missing: y", "added: z", in path order. */
 export function diffHashes(expected: Record<string, string>, actual: Record<string, string>): string[] {
   const paths = [...new Set([...Object.keys(expected), ...Object.keys(actual)])].sort();

@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 import * as git from "../git/index.ts";
-import { ALWAYS_EXCLUDED_DIRS, diffHashes, hashTree, protectedFiles, verifySnapshot } from "../guard/checksums.ts";
+import { ALWAYS_EXCLUDED_DIRS, dataFingerprints, diffHashes, hashTree, protectedFiles, sameFingerprints, statFingerprints, verifySnapshot } from "../guard/checksums.ts";
 import { ENV_BUDGET_SECONDS, ENV_DATA_DIR, ENV_DEVICE, ENV_EXPERIMENT_ID, ENV_METRICS_FILE, ENV_OUTPUT_DIR, ENV_PHASE, ENV_REPLICA } from "../project/contract.ts";
 import { runCommand, type RunOutcome, type RunSpec } from "../runner/process.ts";
 import { runServed } from "../runner/served.ts";
@@ -46,13 +46,13 @@ export async function runJob(job: JobSpec, hooks: JobHooks): Promise<JobResult> 
   try {
     checkout = await checkOut(job);
     timings.checkoutMs = Math.round(performance.now() - started);
-    const refused = await integrityProblem(job, checkout.dir);
+    const tracked = await git.listFilesAt(job.repository, job.commit);
+    const codeBefore = await inspect(job, checkout.dir, tracked);
+    const refused = await integrityProblem(job, codeBefore);
     if (refused) {
       appendFileSync(job.logPath, `--- refused before running: ${refused.reason}\n`);
       return finishJob(job, result("rejected", refused.reason, { dataTampered: refused.dataTampered }));
     }
-    const tracked = await git.listFilesAt(job.repository, job.commit);
-    const codeBefore = await hashCode(job, checkout.dir, tracked);
     rmSync(job.outputDir, { recursive: true, force: true });
     mkdirSync(job.outputDir, { recursive: true });
 
@@ -218,9 +218,9 @@ async function checkOut(job: JobSpec): Promise<Checkout> {
 }
 
 /** Why the checkout must not run at all: its protected files or the data differ from what the session has. */
-async function integrityProblem(job: JobSpec, dir: string): Promise<{ reason: string; dataTampered: boolean } | null> {
-  const actual = hashTree(dir, await protectedFiles(dir, job.protectedGlobs, ALWAYS_EXCLUDED_DIRS));
-  const differences = diffHashes(job.protectedChecksums, await actual);
+async function integrityProblem(job: JobSpec, inspection: Inspection): Promise<{ reason: string; dataTampered: boolean } | null> {
+  const actual = Object.fromEntries(inspection.protectedPaths.filter((path) => path in inspection.hashes).map((path) => [path, inspection.hashes[path]!]));
+  const differences = diffHashes(job.protectedChecksums, actual);
   if (differences.length > 0) {
     return { reason: `the checked-out commit's protected files differ from the session's: ${differences.slice(0, 5).join(", ")}`, dataTampered: false };
   }
@@ -234,19 +234,40 @@ async function dataProblem(job: JobSpec): Promise<string | null> {
   return problems.length > 0 ? `prepared data does not match its checksums: ${problems.slice(0, 5).join("; ")}` : null;
 }
 
-/**
- * Hashes of the protected files and of every file the commit tracks, as they are in the checkout:
- * unsandboxed, a phase could rewrite the evaluator or its own committed code (so that what is scored
- * is not what was committed); in the sandbox they are read-only, and this confirms it.
- */
-async function hashCode(job: JobSpec, dir: string, tracked: readonly string[]): Promise<Record<string, string>> {
-  const files = new Set([...(await protectedFiles(dir, job.protectedGlobs, ALWAYS_EXCLUDED_DIRS)), ...tracked]);
-  return hashTree(dir, [...files]);
+/** The checkout's code and the data as they were before any phase ran, to compare with after each one. */
+interface Inspection {
+  /** sha256 of the protected files and of every file the commit tracks, as checked out. */
+  hashes: Record<string, string>;
+  protectedPaths: string[];
+  /** Sandboxed jobs only: the same files' and the data's fingerprints (guard/checksums.ts statFingerprints). */
+  fingerprints: { code: Record<string, string>; data: Record<string, string> } | null;
 }
 
-async function changedSince(job: JobSpec, dir: string, tracked: readonly string[], before: Record<string, string>, phase: string): Promise<{ reason: string; dataTampered: boolean } | null> {
-  const changed = diffHashes(before, await hashCode(job, dir, tracked)).join(", ");
-  if (changed) return { reason: `files of the candidate changed during ${phase} (the scored code must be the committed code): ${changed}`, dataTampered: false };
+/**
+ * Unsandboxed, a phase could rewrite the evaluator or its own committed code (so that what is scored
+ * is not what was committed) or the data: after each phase every file is hashed again. In the sandbox
+ * the checkout and the data are bound read-only (job/sandboxes.ts), so no phase can write them at all;
+ * there their fingerprints (inode, size, mtime, ctime) confirm it without reading every byte again, and
+ * any difference is hashed and reported as before.
+ */
+async function inspect(job: JobSpec, dir: string, tracked: readonly string[]): Promise<Inspection> {
+  const protectedPaths = await protectedFiles(dir, job.protectedGlobs, ALWAYS_EXCLUDED_DIRS);
+  const files = [...new Set([...protectedPaths, ...tracked])];
+  const hashes = await hashTree(dir, files);
+  const fingerprints = job.sandbox
+    ? { code: await statFingerprints(dir, files), data: job.data.snapshot ? await dataFingerprints(job.data.dir) : {} }
+    : null;
+  return { hashes, protectedPaths, fingerprints };
+}
+
+async function changedSince(job: JobSpec, dir: string, tracked: readonly string[], before: Inspection, phase: string): Promise<{ reason: string; dataTampered: boolean } | null> {
+  const files = [...new Set([...(await protectedFiles(dir, job.protectedGlobs, ALWAYS_EXCLUDED_DIRS)), ...tracked])];
+  const fingerprints = before.fingerprints;
+  if (!fingerprints || !sameFingerprints(fingerprints.code, await statFingerprints(dir, files))) {
+    const changed = diffHashes(before.hashes, await hashTree(dir, files)).join(", ");
+    if (changed) return { reason: `files of the candidate changed during ${phase} (the scored code must be the committed code): ${changed}`, dataTampered: false };
+  }
+  if (fingerprints && job.data.snapshot && sameFingerprints(fingerprints.data, await dataFingerprints(job.data.dir))) return null;
   const data = await dataProblem(job);
   return data ? { reason: `${data} (during ${phase})`, dataTampered: true } : null;
 }
