@@ -45,7 +45,7 @@ interface Store {
 const stores = new Map<string, Promise<Store | null>>();
 const opened = new Map<string, Store>();
 
-/** Opened by the first commit written here (two git processes, once); reads use a store only once it is open. */
+/** Opened by the first commit written or files listed here (two git processes, once); reading one file uses only an open store. */
 function storeFor(repo: string): Promise<Store | null> {
   const key = resolve(repo);
   let store = stores.get(key);
@@ -267,10 +267,13 @@ export async function writeCommitOnParent(
   return { commit, tree };
 }
 
-/** Every file path in `commit` (as `git ls-tree -r --name-only` lists them), from kept trees; null when git must be asked. */
+/**
+ * Every file path in `commit` (as `git ls-tree -r --name-only` lists them), from kept trees (the first
+ * listing in a repository opens its store: the session's start, or a job's); null when git must be asked.
+ */
 export async function cachedFilesAt(repo: string, commit: string): Promise<string[] | null> {
-  const store = opened.get(resolve(repo));
-  if (!FULL_OID.test(commit) || !store) return null;
+  const store = FULL_OID.test(commit) ? await storeFor(repo) : null;
+  if (!store) return null;
   const root = await commitRoot(store, repo, commit);
   if (!root) return null;
   const paths: string[] = [];

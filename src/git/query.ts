@@ -143,7 +143,7 @@ export async function readFileAt(cwd: string, commit: string, path: string): Pro
 /** Every file path in a commit, relative to the repository root. */
 export async function listFilesAt(cwd: string, commit: string): Promise<string[]> {
   assertRevision(commit);
-  const known = await cachedFilesAt(cwd, commit); // where this process writes commits (objects.ts)
+  const known = await cachedFilesAt(cwd, commit); // kept trees (objects.ts)
   if (known) return known;
   const { stdout } = await runGit(cwd, ["ls-tree", "-r", "-z", "--full-tree", "--name-only", commit]);
   return stdout.split("\0").filter((path) => path !== "");
