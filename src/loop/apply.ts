@@ -2,7 +2,7 @@
 // loop/reducer.ts) -> apply: one ledger transaction, then the git ref, then the events, each
 // carrying the row as committed. The ledger is the source of truth: if the harness dies between the
 // commit and the ref, resume re-points the branch at the ledger's best (see session.ts reconcile).
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { EngineEvent } from "../events/types.ts";
 import type { CommittedDecision } from "../ledger/sqlite.ts";
 import type { ReviewFlag } from "../core/experiment.ts";
@@ -109,7 +109,8 @@ function printedInTrainLog(logPath: string, name: string): number | null {
     return null;
   }
   try {
-    const buffer = Buffer.alloc(1 << 20);
+    // A chunk no larger than the log (most are a few kB): a fresh megabyte per experiment costs more than the scan.
+    const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(1 << 20, fstatSync(fd).size)));
     let partial = "";
     for (let position = 0; ;) {
       const bytes = readSync(fd, buffer, 0, buffer.length, position);
