@@ -9,7 +9,7 @@ import type { ExperimentRow, StreamMessage } from "../src/dashboard/api.ts";
 import { progressSvg } from "../src/dashboard/chart-svg.ts";
 import { startDashboard } from "../src/dashboard/dashboard.ts";
 import { LogFollower } from "../src/dashboard/log-follower.ts";
-import { CATEGORY_COLOURS, fromTuple, progressSeries, valueRange } from "../src/dashboard/progress.ts";
+import { CATEGORY_COLOURS, fromTuple, noiseBand, progressSeries, valueRange } from "../src/dashboard/progress.ts";
 import { parseRowQuery, queryRows, DEFAULT_QUERY } from "../src/dashboard/query.ts";
 import { DashboardStore } from "../src/dashboard/store.ts";
 import { Ledger } from "../src/ledger/sqlite.ts";
@@ -58,6 +58,38 @@ test("the chart marks each outcome and steps the running best at keeps and confi
   const withOutlier = valueRange([1, 1.1, 1.2, 1.15, 1.05, 1.12, 1.08, 1.11, 1.02, 1.06, 9], "min")!;
   assert.ok(withOutlier[1] < 2, `a diverged run (9) does not stretch the axis: ${withOutlier}`);
   assert.ok(withOutlier[0] < 1, "the best end is never cut");
+});
+
+test("the chart's best follows a sequential session: a keep after three runs, then the best's fresh re-runs; the band is ±2σ̂ pooled", () => {
+  const series = progressSeries([
+    { id: 1, kind: "baseline", status: "ok", decision: null, metric: 2.0, heldOutMetric: null, confirms: null },
+    { id: 2, kind: "baseline", status: "ok", decision: null, metric: 2.2, heldOutMetric: null, confirms: null },
+    { id: 3, kind: "candidate", status: "ok", decision: "keep", metric: 1.7, heldOutMetric: null, confirms: null },
+    { id: 4, kind: "confirmation", status: "ok", decision: null, metric: 1.9, heldOutMetric: null, confirms: 3 },
+    { id: 5, kind: "confirmation", status: "ok", decision: "keep", metric: 1.8, heldOutMetric: null, confirms: 3 },
+    { id: 6, kind: "remeasure", status: "ok", decision: null, metric: 1.95, heldOutMetric: null, confirms: 3 },
+    { id: 7, kind: "remeasure", status: "ok", decision: null, metric: 1.85, heldOutMetric: null, confirms: 3 },
+    { id: 8, kind: "remeasure", status: "ok", decision: null, metric: 2.1, heldOutMetric: null, confirms: null },
+  ]);
+  assert.deepEqual(series.category, ["baseline", "baseline", "kept", "confirmation", "confirmation", "remeasure", "remeasure", "remeasure"]);
+  const rounded = series.best.map((value) => (value === null ? null : Number(value.toFixed(6))));
+  // Not kept until the third run (#5); then the mean of its 3 runs (1.8); then of its fresh re-runs;
+  // a re-run of the former best (#8) moves nothing.
+  assert.deepEqual(rounded, [null, 2.1, 2.1, 2.1, 1.8, 1.95, 1.9, 1.9]);
+  // σ pools the groups: baselines {2.0, 2.2} (+ #8 from id 8 on), the candidate's {1.7, 1.9, 1.8}, the best's re-runs.
+  assert.equal(series.noise[0], null, "one run of one code says nothing of noise");
+  assert.ok(Math.abs(series.noise[1]! - Math.sqrt(0.02)) < 1e-12);
+  const squares = 0.02 + 0.02 + 0.005;
+  assert.ok(Math.abs(series.noise[6]! - Math.sqrt(squares / 4)) < 1e-12, `σ after #7: ${series.noise[6]}`);
+  assert.equal(series.noiseSamples, 8);
+  const band = noiseBand(series);
+  assert.equal(band.high[0], null);
+  assert.ok(Math.abs(band.high[6]! - (1.9 + 2 * series.noise[6]!)) < 1e-12);
+  assert.ok(Math.abs(band.low[6]! - (1.9 - 2 * series.noise[6]!)) < 1e-12);
+  const svg = progressSvg(series, { tag: "seq", metricName: "loss", direction: "min", baseline: 2.1, best: 1.9 });
+  assert.match(svg, /±2σ̂ noise band/);
+  assert.match(svg, /σ [0-9.]+ from 8 runs/);
+  assert.match(svg, new RegExp(`fill="${CATEGORY_COLOURS.remeasure}"`));
 });
 
 test("progress.svg draws one mark per experiment and one legend sample per kind", (t) => {

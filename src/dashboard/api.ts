@@ -78,6 +78,8 @@ export interface SessionSummaryView {
   /** best - baseline (negative is better for "min"). */
   improvement: number | null;
   noiseSigma: number | null;
+  /** How many runs (repeated runs of the same code) σ rests on. */
+  noiseSamples: number;
   elapsedMs: number;
   perHour: number | null;
   perSlotPerHour: number | null;

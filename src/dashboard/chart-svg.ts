@@ -3,13 +3,13 @@
 // bottom. Written by hand (no browser needed); the same marks and colours as the live chart.
 import { formatDelta, formatMetric } from "../views/format.ts";
 import { safeLine } from "../text/safe-text.ts";
-import { BEST_LINE_COLOUR, CATEGORY_COLOURS, CATEGORY_LABELS, clampTo, UNCONFIRMED_COLOUR, UNCONFIRMED_LABEL, valueRange } from "./progress.ts";
+import { BEST_LINE_COLOUR, CATEGORY_COLOURS, CATEGORY_LABELS, clampTo, NOISE_BAND_COLOUR, NOISE_BAND_LABEL, noiseBand, UNCONFIRMED_COLOUR, UNCONFIRMED_LABEL, valueRange } from "./progress.ts";
 import type { PointCategory, ProgressSeries } from "./progress.ts";
 
 export const SVG_SIZE = { width: 960, height: 480 };
 const MARGIN = { left: 84, right: 28, top: 78, bottom: 58 };
-const RADIUS: Record<PointCategory, number> = { discarded: 3.5, confirmation: 3.5, baseline: 4.5, kept: 5.5, failed: 5 };
-const DRAW_ORDER: PointCategory[] = ["discarded", "confirmation", "baseline", "kept"];
+const RADIUS: Record<PointCategory, number> = { discarded: 3.5, confirmation: 3.5, remeasure: 3.5, baseline: 4.5, kept: 5.5, failed: 5 };
+const DRAW_ORDER: PointCategory[] = ["discarded", "confirmation", "remeasure", "baseline", "kept"];
 const FONT = `font-family="system-ui, 'DejaVu Sans', Arial, sans-serif"`;
 
 export interface ChartLabels {
@@ -34,6 +34,7 @@ export function progressSvg(series: ProgressSeries, labels: ChartLabels): string
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     ...grid(plot, range, xDomain, x, y, labels.metricName),
     `<rect x="${plot.left}" y="${plot.top}" width="${plot.right - plot.left}" height="${plot.bottom - plot.top}" fill="none" stroke="#cbd5e1"/>`,
+    bandPath(series, x, y, plot.right),
     bestLine(series, x, y, plot.right),
   ];
   for (const category of DRAW_ORDER) {
@@ -53,7 +54,9 @@ export function progressSvg(series: ProgressSeries, labels: ChartLabels): string
 
 function header(series: ProgressSeries, labels: ChartLabels, width: number): string[] {
   const change = labels.baseline !== null && labels.best !== null ? ` (${formatDelta(labels.best - labels.baseline)})` : "";
-  const summary = `${series.ids.length} experiments · ${series.counts.kept} kept · baseline ${formatMetric(labels.baseline)} → best ${formatMetric(labels.best)}${change}`;
+  const noise = series.noise.at(-1);
+  const sigma = noise === null || noise === undefined ? "" : ` · σ ${formatMetric(noise)} from ${series.noiseSamples} runs`;
+  const summary = `${series.ids.length} experiments · ${series.counts.kept} kept · baseline ${formatMetric(labels.baseline)} → best ${formatMetric(labels.best)}${change}${sigma}`;
   const items: string[] = [
     text(MARGIN.left, 26, `${labels.metricName} per experiment — session ${labels.tag}`, 17, "#0f172a", "start", 'font-weight="600"'),
     text(width - MARGIN.right, 26, summary, 12, "#475569", "end"),
@@ -61,7 +64,7 @@ function header(series: ProgressSeries, labels: ChartLabels, width: number): str
   // The legend lists only the marks present, each with one sample mark.
   let cursor = MARGIN.left;
   const legendY = 52;
-  for (const category of ["kept", "discarded", "baseline", "confirmation", "failed"] as PointCategory[]) {
+  for (const category of ["kept", "discarded", "baseline", "confirmation", "remeasure", "failed"] as PointCategory[]) {
     if (series.counts[category] === 0) continue;
     items.push(category === "failed"
       ? triangle(cursor + 5, legendY + 5, RADIUS.failed, CATEGORY_COLOURS.failed)
@@ -75,6 +78,11 @@ function header(series: ProgressSeries, labels: ChartLabels, width: number): str
   }
   items.push(`<line x1="${cursor}" y1="${legendY}" x2="${cursor + 18}" y2="${legendY}" stroke="${BEST_LINE_COLOUR}" stroke-width="2"/>`);
   items.push(text(cursor + 24, legendY + 4, "running best", 12, "#334155", "start"));
+  if (series.noise.some((value) => value !== null)) {
+    cursor += 30 + "running best".length * 6.6;
+    items.push(`<rect x="${cursor}" y="${legendY - 6}" width="18" height="12" fill="${NOISE_BAND_COLOUR}"/>`);
+    items.push(text(cursor + 24, legendY + 4, NOISE_BAND_LABEL, 12, "#334155", "start"));
+  }
   return items;
 }
 
@@ -108,6 +116,24 @@ function bestLine(series: ProgressSeries, x: (id: number) => number, y: (value: 
   if (path === "") return "";
   path += ` H${right.toFixed(1)}`;
   return `<path d="${path}" fill="none" stroke="${BEST_LINE_COLOUR}" stroke-width="2"/>`;
+}
+
+/** The ±2σ̂ band around the best, stepped like the best line, where σ is known. */
+function bandPath(series: ProgressSeries, x: (id: number) => number, y: (value: number) => number, right: number): string {
+  const band = noiseBand(series);
+  const upper: string[] = [];
+  const lower: string[] = [];
+  series.ids.forEach((id, i) => {
+    const high = band.high[i];
+    const low = band.low[i];
+    if (high === null || low === null) return;
+    const next = series.ids[i + 1];
+    const to = next === undefined ? right : x(next);
+    upper.push(`${x(id).toFixed(1)} ${y(high).toFixed(1)}`, `${to.toFixed(1)} ${y(high).toFixed(1)}`);
+    lower.unshift(`${to.toFixed(1)} ${y(low).toFixed(1)}`, `${x(id).toFixed(1)} ${y(low).toFixed(1)}`);
+  });
+  if (upper.length === 0) return "";
+  return `<path d="M${[...upper, ...lower].join(" L")} Z" fill="${NOISE_BAND_COLOUR}" stroke="none"/>`;
 }
 
 function circle(cx: number, cy: number, r: number, fill: string): string {

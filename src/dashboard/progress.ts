@@ -3,7 +3,7 @@
 import { isFailed } from "../core/experiment.ts";
 import type { PointTuple } from "./api.ts";
 
-export type PointCategory = "baseline" | "kept" | "discarded" | "confirmation" | "failed";
+export type PointCategory = "baseline" | "kept" | "discarded" | "confirmation" | "remeasure" | "failed";
 
 export interface PointInput {
   id: number;
@@ -25,6 +25,10 @@ export interface ProgressSeries {
   unconfirmed: boolean[];
   /** The best after each experiment (the value a keep rule compared against next). */
   best: (number | null)[];
+  /** The pooled run-to-run σ known after each experiment (every repeated measurement so far); null until two runs of one code. */
+  noise: (number | null)[];
+  /** How many runs the last σ rests on. */
+  noiseSamples: number;
   counts: Record<PointCategory, number>;
 }
 
@@ -33,6 +37,7 @@ export const CATEGORY_LABELS: Record<PointCategory, string> = {
   kept: "kept",
   discarded: "discarded",
   confirmation: "confirmation run",
+  remeasure: "re-run of the best",
   failed: "crashed / rejected",
 };
 
@@ -42,9 +47,13 @@ export const CATEGORY_COLOURS: Record<PointCategory, string> = {
   kept: "#16a34a",
   discarded: "#94a3b8",
   confirmation: "#9333ea",
+  remeasure: "#0891b2",
   failed: "#dc2626",
 };
 export const BEST_LINE_COLOUR = "#166534";
+/** The ±2σ̂ band around the running best: a change inside it is within the noise. */
+export const NOISE_BAND_COLOUR = "rgba(22, 101, 52, 0.12)";
+export const NOISE_BAND_LABEL = "±2σ̂ noise band";
 /** The ring around a keep that finalize did not confirm. */
 export const UNCONFIRMED_COLOUR = "#dc2626";
 export const UNCONFIRMED_LABEL = "kept, not confirmed by finalize";
@@ -59,46 +68,96 @@ export function categorize(point: PointInput): PointCategory | null {
   if (point.kind === "rescore" || point.kind === "ablation") return null; // finalize's measurements: its report shows them
   if (point.kind === "baseline") return "baseline";
   if (point.kind === "confirmation") return "confirmation";
+  if (point.kind === "remeasure") return "remeasure";
   return point.decision === "keep" ? "kept" : "discarded";
 }
 
-/** `unconfirmedKeeps`: kept experiments a finalize ablation did not confirm (finalize/report.ts unconfirmedKeeps). */
+/**
+ * The marks, the running best and the noise, rebuilt from the rows as the engine's reducer keeps them
+ * (loop/reducer.ts): the first best is the baseline runs' mean; a keep moves it to the mean of the
+ * candidate's runs (its confirmations included), and its fresh re-runs then replace that value with
+ * their mean; σ pools every group of runs of one code. `unconfirmedKeeps`: kept experiments a finalize
+ * ablation did not confirm (finalize/report.ts unconfirmedKeeps).
+ */
 export function progressSeries(points: readonly PointInput[], unconfirmedKeeps: readonly number[] = []): ProgressSeries {
   const sorted = [...points].sort((a, b) => a.id - b.id);
-  const byId = new Map(sorted.map((point) => [point.id, point]));
-  // A keep judged on a confirmation run moves the best at the confirmation, to the mean of both runs.
-  const confirmedKeeps = new Set(sorted.filter((point) => point.kind === "confirmation" && point.decision === "keep" && point.status === "ok").map((point) => point.confirms));
-  const series: ProgressSeries = { ids: [], category: [], metric: [], heldOut: [], unconfirmed: [], best: [], counts: { baseline: 0, kept: 0, discarded: 0, confirmation: 0, failed: 0 } };
-  const baselines: number[] = [];
+  const series: ProgressSeries = {
+    ids: [], category: [], metric: [], heldOut: [], unconfirmed: [], best: [], noise: [], noiseSamples: 0,
+    counts: { baseline: 0, kept: 0, discarded: 0, confirmation: 0, remeasure: 0, failed: 0 },
+  };
+  // Runs of one code: the base's (baselines, its re-runs), each candidate's own (with its confirmations), each kept best's re-runs.
+  const groups = new Map<string, number[]>();
+  const add = (key: string, value: number) => groups.set(key, [...groups.get(key) ?? [], value]);
+  let bestKey = "fresh:base";
   let best: number | null = null;
   let keptYet = false;
   for (const point of sorted) {
     const category = categorize(point);
     if (category === null) continue;
+    const value = point.metric;
     if (category === "baseline") {
-      // The engine's first best is the mean of the baseline runs.
-      baselines.push(point.metric!);
-      if (!keptYet) best = baselines.reduce((sum, value) => sum + value, 0) / baselines.length;
-    } else if (category === "kept" && !confirmedKeeps.has(point.id)) {
-      best = point.metric;
-      keptYet = true;
-    } else if (category === "confirmation" && point.decision === "keep") {
-      const original = byId.get(point.confirms ?? -1)?.metric;
-      best = original === null || original === undefined ? point.metric : (original + point.metric!) / 2;
+      add("fresh:base", value!);
+      if (!keptYet) best = mean(groups.get("fresh:base")!);
+    } else if (category === "remeasure") {
+      const key = `fresh:${point.confirms ?? "base"}`;
+      add(key, value!);
+      if (key === bestKey) best = mean(groups.get(key)!);
+    } else if (category === "kept" || category === "discarded") {
+      add(`candidate:${point.id}`, value!);
+    } else if (category === "confirmation") {
+      add(`candidate:${point.confirms}`, value!);
+    }
+    // The decision is on the original and, when confirmations decided it, on the last confirmation too.
+    const decidedKeep = (category === "kept" && !sorted.some((other) => other.kind === "confirmation" && other.confirms === point.id && other.id > point.id && other.status === "ok"))
+      || (category === "confirmation" && point.decision === "keep");
+    if (decidedKeep) {
+      const original = category === "kept" ? point.id : point.confirms!;
+      best = mean(groups.get(`candidate:${original}`)!);
+      bestKey = `fresh:${original}`;
       keptYet = true;
     }
+    const noise = pooledSigma(groups);
     series.ids.push(point.id);
     series.category.push(category);
-    series.metric.push(category === "failed" ? null : point.metric);
+    series.metric.push(category === "failed" ? null : value);
     series.heldOut.push(category === "failed" ? null : point.heldOutMetric);
     series.unconfirmed.push(category === "kept" && unconfirmedKeeps.includes(point.id));
     series.best.push(best);
+    series.noise.push(noise.sigma);
+    series.noiseSamples = noise.samples;
     series.counts[category] += 1;
   }
   // The first best is the mean of all the baseline runs: the line starts at the last of them.
   const leadingBaselines = series.category.findIndex((category) => category !== "baseline");
   for (let i = 0; i < (leadingBaselines === -1 ? series.ids.length : leadingBaselines) - 1; i++) series.best[i] = null;
   return series;
+}
+
+/** The band's edges: best ± 2σ̂ where both are known. */
+export function noiseBand(series: ProgressSeries): { low: (number | null)[]; high: (number | null)[] } {
+  const edge = (sign: number) => series.best.map((best, i) => {
+    const sigma = series.noise[i];
+    return best === null || sigma === null || sigma === undefined ? null : best + sign * 2 * sigma;
+  });
+  return { low: edge(-1), high: edge(1) };
+}
+
+function pooledSigma(groups: Map<string, number[]>): { sigma: number | null; samples: number } {
+  let squares = 0;
+  let degrees = 0;
+  let samples = 0;
+  for (const values of groups.values()) {
+    if (values.length < 2) continue;
+    const centre = mean(values);
+    for (const value of values) squares += (value - centre) ** 2;
+    degrees += values.length - 1;
+    samples += values.length;
+  }
+  return degrees === 0 ? { sigma: null, samples: 0 } : { sigma: Math.sqrt(squares / degrees), samples };
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((sum, value) => sum + value, 0) / values.length;
 }
 
 /**

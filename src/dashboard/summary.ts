@@ -3,6 +3,7 @@
 import type { SessionRecord } from "../core/session.ts";
 import { summarise } from "../core/summary.ts";
 import { safeLine } from "../text/safe-text.ts";
+import { progressSeries } from "./progress.ts";
 import type { ExperimentRow, FinalizedView, SessionListItem, SessionSummaryView } from "./api.ts";
 
 /** The parts of a session's committed config the views need; anything missing gets its default. */
@@ -67,6 +68,7 @@ export function summarizeSession(session: SessionRecord, rows: readonly Experime
     bestExperimentId: session.bestExperimentId,
     improvement: baseline !== null && session.bestMetric !== null ? session.bestMetric - baseline : null,
     noiseSigma: session.noiseSigma,
+    noiseSamples: progressSeries(rows).noiseSamples,
     elapsedMs,
     perHour,
     perSlotPerHour: perHour === null ? null : perHour / slots,

@@ -9,7 +9,7 @@ import type { SlotDevice } from "../executors/devices.ts";
 import * as git from "../git/index.ts";
 import { checkScope } from "../guard/scope.ts";
 import { JOB_SPEC_VERSION, type JobSpec } from "../job/spec.ts";
-import { isMeasurement, type ExperimentStatus, type MeasurementKind, type PhaseTimings } from "../core/experiment.ts";
+import type { ExperimentStatus, PhaseTimings } from "../core/experiment.ts";
 import { ENV_EXPERIMENT_ID, ENV_OUTPUT_DIR, ENV_PHASE } from "../project/contract.ts";
 import { candidateRef, experimentLogPath, experimentOutputDir } from "../project/paths.ts";
 import { killMarkedProcesses } from "../runner/process.ts";
@@ -17,22 +17,9 @@ import { readLogTail } from "../text/log-tail.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 import { phaseEnvironment, runMarker } from "./environment.ts";
 import { evaluationLimitSeconds } from "./evaluation-limit.ts";
+import { confirmationJob, isMeasurementJob, type Job } from "./jobs.ts";
 
-export type Job =
-  | { kind: "baseline"; commit: string; description: string }
-  | { kind: "candidate"; parentCommit: string; proposer: string; description: string; hypothesis: string; meta: unknown; files: Record<string, string>; proposeMs: number; usage: { inputTokens: number; outputTokens: number; costUsd: number | null } | null }
-  | { kind: "confirmation"; confirms: number; commit: string; description: string }
-  /** A run of existing code that decides nothing (core/experiment.ts): `of` is the experiment it measures, if any. */
-  | { kind: MeasurementKind; commit: string; of: number | null; description: string; meta: unknown };
-
-export function isMeasurementJob(job: Job): job is Extract<Job, { kind: MeasurementKind }> {
-  return isMeasurement(job.kind);
-}
-
-/** The re-run that confirms (or not) the would-be keep `id`. */
-export function confirmationJob(id: number, commit: string, description: string): Extract<Job, { kind: "confirmation" }> {
-  return { kind: "confirmation", confirms: id, commit, description: `confirm #${id}: ${description}` };
-}
+export { confirmationJob, isMeasurementJob, type Job };
 
 export interface ExperimentOutcome {
   id: number;

@@ -8,7 +8,8 @@ import type { MeasurementKind, ReviewFlag } from "../core/experiment.ts";
 import type { SessionRecord } from "../core/session.ts";
 import { studentTQuantile } from "../stats/distributions.ts";
 import { formatNumber, type AcceptancePolicy, type RemeasurePlan } from "./decide.ts";
-import { confirmationJob, type ExperimentOutcome, type Job } from "./experiment.ts";
+import type { ExperimentOutcome } from "./experiment.ts";
+import { confirmationJob, type Job } from "./jobs.ts";
 import { estimateNoise, type NoiseEstimate } from "./noise.ts";
 
 /** A candidate that needs more runs before it is decided: what its next run is judged with. */

@@ -3,14 +3,14 @@
 // Drag to zoom into a range of experiments (both charts follow), double-click or "reset" to undo.
 import uPlot from "uplot";
 import type { SessionSummaryView } from "../api.ts";
-import { BEST_LINE_COLOUR, CATEGORY_COLOURS, CATEGORY_LABELS, clampTo, progressSeries, UNCONFIRMED_COLOUR, valueRange } from "../progress.ts";
+import { BEST_LINE_COLOUR, CATEGORY_COLOURS, CATEGORY_LABELS, clampTo, NOISE_BAND_COLOUR, NOISE_BAND_LABEL, noiseBand, progressSeries, UNCONFIRMED_COLOUR, valueRange } from "../progress.ts";
 import type { PointCategory, PointInput, ProgressSeries } from "../progress.ts";
 import { formatMetric } from "../../views/format.ts";
 import { h, replaceChildren } from "./dom.ts";
 
 /** Drawn in this order, so keeps end up on top. */
-const MARKS: PointCategory[] = ["discarded", "confirmation", "baseline", "kept"];
-const MARK_SIZE: Record<PointCategory, number> = { discarded: 6, confirmation: 6, baseline: 7, kept: 9, failed: 8 };
+const MARKS: PointCategory[] = ["discarded", "confirmation", "remeasure", "baseline", "kept"];
+const MARK_SIZE: Record<PointCategory, number> = { discarded: 6, confirmation: 6, remeasure: 6, baseline: 7, kept: 9, failed: 8 };
 const HEIGHT = 300;
 
 export class ProgressCharts {
@@ -44,8 +44,11 @@ export class ProgressCharts {
     const layout = `${summary.tag}|${summary.metricName}|${showHeldOut}`;
     if (layout !== this.#layout || this.#charts.length === 0) this.#build(summary, showHeldOut, layout);
     const metricRange = valueRange(series.metric, summary.direction);
+    const band = noiseBand(series);
     const validation: uPlot.AlignedData = [
       series.ids,
+      band.high.map((value) => clampTo(value, metricRange)),
+      band.low.map((value) => clampTo(value, metricRange)),
       series.best.map((value) => clampTo(value, metricRange)),
       ...MARKS.map((category) => series.metric.map((value, i) => (series.category[i] === category ? clampTo(value, metricRange) : null))),
     ];
@@ -93,6 +96,8 @@ export class ProgressCharts {
       points: { show: true, size: MARK_SIZE[category], width: 0, fill: CATEGORY_COLOURS[category], stroke: CATEGORY_COLOURS[category] },
     }));
     const best: uPlot.Series = { label: "running best", stroke: BEST_LINE_COLOUR, width: 2, paths: uPlot.paths.stepped!({ align: 1 }), points: { show: false }, spanGaps: true };
+    // The band's two edges are drawn as nothing but the fill between them (series 1 and 2).
+    const edge = (label: string): uPlot.Series => ({ label, stroke: "transparent", width: 0, paths: uPlot.paths.stepped!({ align: 1 }), points: { show: false }, spanGaps: true });
     return {
       title,
       width,
@@ -101,7 +106,8 @@ export class ProgressCharts {
       cursor: { drag: { x: true, y: false, setScale: true }, sync: { key: "autoresearch-progress", setSeries: false }, points: { show: false } },
       scales: { x: { time: false } },
       axes: [{ label: "experiment #", stroke: "#475569" }, { label: metricName, stroke: "#475569", size: 70 }],
-      series: withBest ? [{}, best, ...marks] : [{}, ...marks],
+      series: withBest ? [{}, edge(`${NOISE_BAND_LABEL} (upper)`), edge(`${NOISE_BAND_LABEL} (lower)`), best, ...marks] : [{}, ...marks],
+      bands: withBest ? [{ series: [1, 2], fill: NOISE_BAND_COLOUR }] : [],
       hooks: {
         draw: [(chart) => this.#drawFailures(chart), (chart) => this.#drawUnconfirmed(chart)],
         setScale: [(chart, key) => this.#onScale(chart, key)],
@@ -171,7 +177,8 @@ export class ProgressCharts {
     const series = this.#series;
     const value = series.category[index] === "failed" ? "no metric" : formatMetric(series.metric[index]);
     const heldOut = series.heldOut[index] === null ? "" : ` · held-out ${formatMetric(series.heldOut[index])}`;
-    this.#hover.textContent = `#${series.ids[index]} ${CATEGORY_LABELS[series.category[index]]}: ${value}${heldOut} · best ${formatMetric(series.best[index])}`;
+    const sigma = series.noise[index] === null ? "" : ` ± 2σ̂ ${formatMetric(2 * series.noise[index]!)}`;
+    this.#hover.textContent = `#${series.ids[index]} ${CATEGORY_LABELS[series.category[index]]}: ${value}${heldOut} · best ${formatMetric(series.best[index])}${sigma}`;
   }
 
   /** A click (not a drag) opens the experiment nearest the cursor. */
@@ -208,5 +215,6 @@ function legend(): HTMLElement {
     ...MARKS.slice().reverse().map((category) => h("span", {}, swatch(CATEGORY_COLOURS[category], "dot"), CATEGORY_LABELS[category])),
     h("span", {}, swatch(CATEGORY_COLOURS.failed, "tri"), CATEGORY_LABELS.failed),
     h("span", {}, swatch(BEST_LINE_COLOUR, "line"), "running best"),
+    h("span", {}, swatch(NOISE_BAND_COLOUR, "band"), NOISE_BAND_LABEL),
   );
 }

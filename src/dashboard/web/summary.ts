@@ -18,7 +18,7 @@ export class SummaryCards {
       card("keep rate", keepRate, `${summary.kept} kept · ${summary.discarded} discarded`),
       card("throughput", perHour, `${perSlot}${summary.slots} slot${summary.slots === 1 ? "" : "s"}`),
       card(`best ${summary.metricName}`, formatMetric(summary.best), `baseline ${formatMetric(summary.baseline)}${summary.improvement !== null ? ` · ${formatDelta(summary.improvement)}` : ""}${summary.bestExperimentId !== null ? ` · #${summary.bestExperimentId}` : ""}`, deltaClass(summary.improvement, summary.direction)),
-      card("noise σ", formatMetric(summary.noiseSigma), summary.noiseSigma === null ? "no repeated runs yet" : "from repeated runs of the same code"),
+      card("noise σ", formatMetric(summary.noiseSigma), summary.noiseSigma === null ? "no repeated runs yet" : `from ${summary.noiseSamples} runs of the same code`),
       ...(summary.finalized ? [survived(summary.finalized.line, summary.finalized.text)] : []),
       card("LLM cost", summary.costUsd === null ? (summary.tokens > 0 ? "—" : "$0") : `$${summary.costUsd.toFixed(2)}`, `${summary.tokens.toLocaleString("en")} tokens`),
     );
