@@ -1,15 +1,18 @@
 // `autoresearch job <spec.json>`: runs one experiment job on this machine, as an executor on another
 // machine (a cluster node) would have it run; also reruns an experiment by hand from its
 // .autoresearch/runs/<id>/job.json.
-import { existsSync, readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { resolve } from "node:path";
+import { promisify } from "node:util";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { runJob } from "../job/run.ts";
-import { jobSpecSchema, type JobSpec } from "../job/spec.ts";
+import { jobSpecSchema, type JobResult, type JobSpec } from "../job/spec.ts";
 import { parse, type Command, type Io } from "./args.ts";
 
 export const jobCommand: Command = {
-  help: `usage: autoresearch job <spec.json> [--result PATH] [--output DIR] [--log PATH] [--scratch]
+  help: `usage: autoresearch job <spec.json> [--result PATH] [--output DIR] [--log PATH] [--scratch] [--devices-from-env]
 
 Runs one experiment job: checks its commit out, refuses to run anything if the protected files or the
 prepared data differ from the spec's checksums, trains under the budget (sandboxed when the spec says
@@ -24,6 +27,10 @@ reruns experiment 12 by hand without touching the session's files.
   --output DIR    the output directory for the run (default: the spec's outputDir)
   --log PATH      the log to append to (default: the spec's logPath)
   --scratch       check out into a scratch directory, even if the spec names a slot's checkout
+  --devices-from-env
+                  run on the GPUs this process was given (CUDA_VISIBLE_DEVICES, as a cluster's scheduler sets
+                  it), and record this machine's name and those GPUs in the result (what executors on a
+                  cluster run)
 
 Exit code 0 when the job produced a result (whatever its status; the result says), 2 for a bad spec.
 
@@ -32,6 +39,7 @@ example:
   async run(argv: string[], io: Io) {
     const { values, positionals } = parse("job", argv, {
       result: { type: "string" }, output: { type: "string" }, log: { type: "string" }, scratch: { type: "boolean" },
+      "devices-from-env": { type: "boolean" },
     }, 1);
     const file = positionals[0];
     if (file === undefined) throw new UsageError("job: missing <spec.json>", "Usage: autoresearch job <spec.json> (each experiment's is .autoresearch/runs/<id>/job.json)");
@@ -43,12 +51,16 @@ example:
       ...(values.log ? { logPath: resolve(io.cwd, values.log) } : {}),
       ...(values.scratch ? { workdir: null } : {}),
     };
+    const onNode = Boolean(values["devices-from-env"]);
+    const visible = onNode ? process.env.CUDA_VISIBLE_DEVICES : undefined;
     const controller = new AbortController();
     const stop = () => controller.abort();
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     try {
-      const result = await runJob(job, { signal: controller.signal });
+      const result = onNode
+        ? await runOnNode({ ...job, env: visible === undefined ? job.env : { ...job.env, CUDA_VISIBLE_DEVICES: visible } }, controller.signal)
+        : await runJob(job, { signal: controller.signal });
       const metric = result.metric === null ? "" : ` ${job.metric.name} ${result.metric}`;
       io.stdout(`job ${job.experimentId}: ${result.status}${metric}${result.reason ? ` (${result.reason})` : ""}; result in ${job.resultPath}\n`);
       return EXIT.ok;
@@ -58,6 +70,38 @@ example:
     }
   },
 };
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * A job on a cluster's node: the result also says where it ran. It is written to the spec's result path only
+ * once complete (the harness takes the first result file it sees), by way of a private file runJob writes.
+ */
+async function runOnNode(job: JobSpec, signal: AbortSignal): Promise<JobResult> {
+  const startedAt = new Date(performance.timeOrigin).toISOString();
+  const privatePath = `${job.resultPath}.node-${process.pid}`;
+  const result = await runJob({ ...job, resultPath: privatePath }, { signal });
+  const visible = job.env.CUDA_VISIBLE_DEVICES ?? null;
+  const name = (await physicalGpuName(job.device, visible)) ?? result.device.name;
+  const located: JobResult = {
+    ...result,
+    device: { ...result.device, name },
+    host: { name: hostname(), visibleDevices: visible, startedAt, finishedAt: new Date().toISOString(), slurmJobId: process.env.SLURM_JOB_ID ?? null },
+  };
+  const temporary = `${job.resultPath}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(located, null, 2)}\n`);
+  renameSync(temporary, job.resultPath);
+  rmSync(privatePath, { force: true });
+  return located;
+}
+
+/** The model of the GPU behind "cuda:N" when only some GPUs are visible: nvidia-smi numbers them all, not the visible ones. */
+async function physicalGpuName(device: string, visible: string | null): Promise<string | null> {
+  const index = /^cuda:(\d+)$/.exec(device)?.[1];
+  const physical = index === undefined || !visible ? undefined : visible.split(",")[Number(index)];
+  if (physical === undefined || physical === "") return null;
+  return execFileAsync("nvidia-smi", ["--query-gpu=name", "--format=csv,noheader", "-i", physical], { timeout: 10_000 }).then(({ stdout }) => stdout.trim() || null, () => null);
+}
 
 function readSpec(path: string): JobSpec {
   if (!existsSync(path)) throw new UsageError(`job: ${path} does not exist`, "Give the path of a job spec, e.g. .autoresearch/runs/<id>/job.json.");

@@ -16,7 +16,8 @@ Running it again on the same tag resumes the session.
   --max-experiments N   stop after N experiments in the session (baseline runs count)
   --max-hours H         stop starting experiments after H hours of this run
   --target X            stop once the best metric reaches X
-  --slots N             experiments at once (one GPU each when GPUs are used)
+  --slots N             experiments at once (one GPU each when GPUs are used; with --executor slurm, jobs in flight)
+  --executor KIND       local (this machine) | slurm (one batch job per experiment; config "executor"); overrides the config
   --proposer NAME       search | replay | llm | claude | codex | command (overrides the config)
   --unsandboxed         run the mutable code without the sandbox (full rights, network, held-out data readable);
                         needed only where bubblewrap cannot run, for proposers that write code
@@ -27,7 +28,8 @@ Running it again on the same tag resumes the session.
 
 examples:
   autoresearch run --max-experiments 30
-  autoresearch run --tag mar5 --proposer llm --max-hours 8 --dashboard`;
+  autoresearch run --tag mar5 --proposer llm --max-hours 8 --dashboard
+  autoresearch run --executor slurm --slots 16`;
 
 export const runCommand: Command = {
   help: RUN_HELP,
@@ -38,6 +40,7 @@ export const runCommand: Command = {
       "max-hours": { type: "string" },
       target: { type: "string" },
       slots: { type: "string" },
+      executor: { type: "string" },
       proposer: { type: "string" },
       json: { type: "boolean" },
       unsandboxed: { type: "boolean" },
@@ -47,6 +50,10 @@ export const runCommand: Command = {
     });
     if (values.port !== undefined && !values.dashboard) throw new UsageError("run: --port only goes with --dashboard", "Add --dashboard, or leave --port out.");
     const port = portFlag("run", values.port);
+    const executorKind = values.executor;
+    if (executorKind !== undefined && executorKind !== "local" && executorKind !== "slurm") {
+      throw new UsageError(`run: --executor "${executorKind}" is not an executor`, "Use --executor local (this machine) or --executor slurm (one Slurm batch job per experiment).");
+    }
     const dashboard = values.dashboard ? await startRunDashboard(io, values.project ?? io.cwd, port, Boolean(values.json)) : null;
     const result = await runWithViews(io, Boolean(values.json), (bus, signal) => {
       dashboard?.attach(bus);
@@ -57,6 +64,7 @@ export const runCommand: Command = {
         maxHours: positiveNumber("run", "max-hours", values["max-hours"]),
         target: finiteNumber("run", "target", values.target),
         slots: positiveInteger("run", "slots", values.slots),
+        executorKind,
         proposer: values.proposer,
         unsandboxed: Boolean(values.unsandboxed),
         bus,

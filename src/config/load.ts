@@ -165,7 +165,8 @@ function crossFieldProblems(config: ResearchConfig): string[] {
     problems.push(`proposer.file: missing; expected the path of the replay file (the replay proposer applies its scripted patches)`);
   }
   if (config.proposer.name === "llm") problems.push(...llmProposerProblems(config.proposer));
-  if (Array.isArray(config.devices)) {
+  // On a cluster the devices are the nodes' (each job gets its own), not this machine's.
+  if (Array.isArray(config.devices) && config.executor.kind === "local") {
     const gpus = config.devices.filter((device) => device.startsWith("cuda:"));
     if (gpus.length > 0 && config.slots > gpus.length) {
       problems.push(`slots: ${config.slots} slots but only ${gpus.length} GPU device(s) listed in devices; expected one GPU per slot`);

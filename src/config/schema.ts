@@ -109,6 +109,33 @@ export const acceptanceSchema = z.strictObject({
   remeasureUpTo: z.number().int().min(1).max(50).default(8),
 });
 
+/** One Slurm batch job per experiment (README.md "Slurm"); the nodes share the project's filesystem. */
+export const slurmExecutorSchema = z.strictObject({
+  kind: z.literal("slurm"),
+  /** sbatch --partition (default: the cluster's default partition). */
+  partition: z.string().min(1).optional(),
+  /** sbatch --account. */
+  account: z.string().min(1).optional(),
+  /** sbatch --qos. */
+  qos: z.string().min(1).optional(),
+  /** GPUs per job, asked for as --gres=gpu:N (or gpu:<gpuType>:N); 0 runs the jobs on CPUs. */
+  gpusPerJob: z.number().int().min(0).default(1),
+  /** A GPU type for --gres, e.g. "a100". */
+  gpuType: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a gres type name like a100").optional(),
+  /** sbatch --cpus-per-task. */
+  cpusPerJob: z.number().int().positive().default(1),
+  /** sbatch --mem, in MiB (default: the partition's default). */
+  memoryMb: z.number().int().positive().optional(),
+  /** More sbatch options, one per line as after "#SBATCH ", e.g. "--constraint=a100". */
+  extraSbatch: z.array(z.string().regex(/^-/, 'must be an sbatch option such as "--constraint=a100"')).default([]),
+  /** Shell lines the batch script runs on the node before the job (module load, conda or venv activation). */
+  preamble: z.array(z.string()).default([]),
+  /** How often squeue is asked about the jobs in flight (the result files are looked for 4 times as often). */
+  pollSeconds: z.number().positive().default(2),
+});
+
+export const executorSchema = z.discriminatedUnion("kind", [z.strictObject({ kind: z.literal("local") }), slurmExecutorSchema]);
+
 export const stopSchema = z.strictObject({
   maxExperiments: z.number().int().positive().optional(),
   maxHours: z.number().positive().optional(),
@@ -178,6 +205,8 @@ export const configSchema = z.strictObject({
   slots: z.number().int().positive().default(1),
   /** "auto" (one GPU per slot when nvidia-smi lists GPUs, else cpu) or explicit devices ("cpu", "cuda:0", ...). */
   devices: z.union([z.literal("auto"), z.array(z.string().regex(/^(cpu|cuda:\d+)$/, 'must be "cpu" or "cuda:N"')).min(1)]).default("auto"),
+  /** Where experiments run: this machine (default), or one Slurm batch job each ("slots" is then the jobs in flight). */
+  executor: executorSchema.default({ kind: "local" }),
   proposer: proposerSchema.default({ name: "search" }),
   acceptance: acceptanceSchema.default(acceptanceSchema.parse({})),
   stop: stopSchema.default({ maxConsecutiveFailures: 5 }),

@@ -20,4 +20,10 @@ export interface Executor {
   /** How many jobs it runs at once, and on which devices ("cpu", "cuda:0", ...). */
   capacity(): { jobs: number; devices: string[] };
   submit(job: JobSpec, listener?: JobListener): JobHandle;
+  /**
+   * A job an earlier harness submitted and never saw end (it was killed): a handle on it if the executor can
+   * still find it (a cluster's queue, the job's result file), else null. The local executor has none: its
+   * jobs die with the harness.
+   */
+  adopt?(job: JobSpec): Promise<JobHandle | null>;
 }

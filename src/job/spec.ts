@@ -92,6 +92,11 @@ export interface JobResult {
   timings: { checkoutMs: number; trainMs?: number; evaluateMs?: number; totalMs: number };
   /** What the job actually ran on: the requested device and its model name where it can be read. */
   device: { requested: string; name: string | null };
+  /**
+   * Where a job run by `autoresearch job` ran (the node, the GPUs its scheduler made visible, when it started and
+   * ended there) and, on Slurm, which job it was; absent for a job run in the harness's own process.
+   */
+  host?: { name: string | null; visibleDevices: string | null; startedAt: string | null; finishedAt: string | null; slurmJobId?: string | null };
   logPath: string;
 }
 

@@ -11,7 +11,7 @@
 // updateExperiment(id, patch, sessionPatch?)  amend any row later (e.g. the decision after confirmation runs), same atomicity
 // commitDecision(patch) -> committed rows     a decision (loop/reducer.ts): finish, amend the confirmed original, update the session, in ONE transaction
 // getExperiment(id) / listExperiments(filter) null when absent / filtered by tag, status; ordered; limited
-// markInterrupted(tag, reason) -> ids         every 'running' row of the tag becomes 'interrupted' (resume after a crash)
+// markInterrupted(tag, reason, except) -> ids every 'running' row of the tag but `except` (adopted jobs) becomes 'interrupted' (resume after a crash)
 // findByTree(tag, tree)                       newest experiment of the tag with that candidate tree (duplicate check)
 // checkIntegrity() -> problems                SQLite integrity and foreign-key checks; empty when healthy
 import { existsSync, mkdirSync, statSync } from "node:fs";
@@ -210,11 +210,12 @@ export class Ledger {
     return rows.map(experimentFromRow);
   }
 
-  markInterrupted(tag: string, reason: string): number[] {
+  markInterrupted(tag: string, reason: string, except: readonly number[] = []): number[] {
     return this.#write(() => {
+      const spared = except.length > 0 ? ` AND id NOT IN (${except.map(() => "?").join(", ")})` : "";
       const rows = this.#db
-        .prepare("UPDATE experiments SET status = 'interrupted', reason = ?, finished_at = ? WHERE tag = ? AND status = 'running' RETURNING id")
-        .all(reason, new Date().toISOString(), tag) as { id: number }[];
+        .prepare(`UPDATE experiments SET status = 'interrupted', reason = ?, finished_at = ? WHERE tag = ? AND status = 'running'${spared} RETURNING id`)
+        .all(reason, new Date().toISOString(), tag, ...except) as { id: number }[];
       return rows.map((row) => row.id).sort((a, b) => a - b);
     });
   }

@@ -10,6 +10,7 @@ import { ProposalQueue } from "./proposals.ts";
 import { applyOutcome, decisionPolicy, gatherState } from "./apply.ts";
 import { pendingFollowUps } from "./reducer.ts";
 import { environmentErrorAt, type EnvironmentError } from "../errors.ts";
+import { finishAdopted, type AdoptedJob } from "./adopt.ts";
 
 export interface LoopResult {
   reason: string;
@@ -25,6 +26,8 @@ export interface LoopOptions {
   queueDepth: number;
   /** Proposer calls in flight at once. */
   proposerConcurrency?: number;
+  /** Jobs an earlier run left on a cluster (loop/adopt.ts): they hold slots first, and stand in for the runs they are. */
+  adopted?: readonly AdoptedJob[];
 }
 
 export async function runLoop(ctx: SessionContext, options: LoopOptions): Promise<LoopResult> {
@@ -37,7 +40,8 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   const running = new Set<Promise<void>>();
   // Runs a decision asked for (a candidate's next run, the best's re-measures) go before new candidates;
   // those that did not happen before the harness stopped are queued again.
-  const followUps: Job[] = pendingFollowUps(state, policy);
+  const adopted = options.adopted ?? [];
+  const followUps: Job[] = withoutAdopted(pendingFollowUps(state, policy), adopted);
   let started = ctx.ledger.listExperiments({ tag: ctx.tag }).filter((row) => row.status !== "interrupted").length;
   let stop: LoopResult | null = null;
   let harnessFailure: EnvironmentError | null = null;
@@ -48,9 +52,15 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   const queue = new ProposalQueue(ctx, options.proposer, () => state, signal, wakeUp, options.proposerConcurrency ?? 1);
 
   const launch = (job: Job) => {
-    const slot = freeSlots.shift()!;
     started += 1;
-    const task = runExperiment(ctx, job, slot, signal)
+    occupy((slot) => runExperiment(ctx, job, slot, signal));
+  };
+  // An adopted job's row is counted in `started` already.
+  const adopt = (adoptedJob: AdoptedJob) => occupy(() => finishAdopted(ctx, adoptedJob, signal));
+
+  const occupy = (run: (slot: SlotDevice) => Promise<ExperimentOutcome>) => {
+    const slot = freeSlots.shift()!;
+    const task = run(slot)
       .then((outcome) => onFinished(outcome))
       .catch((error: unknown) => {
         state.consecutiveFailures += 1;
@@ -94,8 +104,9 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
 
   // Baseline: the unchanged code, run as often as the policy needs to estimate noise.
   const baselinesDone = () => ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"] }).filter((row) => row.kind === "baseline").length;
-  let baselineMissing = Math.max(0, policy.baselineRuns - baselinesDone());
+  let baselineMissing = Math.max(0, policy.baselineRuns - baselinesDone() - adopted.filter((each) => each.row.kind === "baseline").length);
   const baselineJob: Job = { kind: "baseline", commit: session.baseCommit, description: "baseline (unchanged code)" };
+  for (const each of adopted) adopt(each);
 
   for (;;) {
     if (signal.aborted && !stop) stop = { paused: false, interrupted: true, reason: "interrupted (Ctrl-C)" };
@@ -147,6 +158,20 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   await queue.drain();
   if (harnessFailure) throw harnessFailure;
   return stop ?? { paused: false, reason: "stopped" };
+}
+
+/** The follow-ups a resume would queue, less those an adopted job already is (a confirmation of the same candidate, a re-measure). */
+function withoutAdopted(followUps: Job[], adopted: readonly AdoptedJob[]): Job[] {
+  let remeasures = adopted.filter((each) => each.row.kind === "remeasure").length;
+  const confirming = new Set(adopted.filter((each) => each.row.kind === "confirmation").map((each) => each.row.confirms));
+  return followUps.filter((job) => {
+    if (job.kind === "confirmation" && confirming.has(job.confirms)) return false;
+    if (job.kind === "remeasure" && remeasures > 0) {
+      remeasures -= 1;
+      return false;
+    }
+    return true;
+  });
 }
 
 function withinExperimentLimit(ctx: SessionContext, started: number): boolean {

@@ -10,6 +10,7 @@ import { EventBus, type SessionSoFar, type SessionSummary } from "../events/type
 import { summarise } from "../core/summary.ts";
 import { assignDevices } from "../executors/devices.ts";
 import { createLocalExecutor } from "../executors/local.ts";
+import { clusterSlots, createSlurmExecutor } from "../executors/slurm.ts";
 import type { Executor } from "../executors/types.ts";
 import { scrubEnvironment } from "../guard/env.ts";
 import { Ledger } from "../ledger/sqlite.ts";
@@ -27,6 +28,8 @@ import { PrepareInterruptedError, readyData } from "./prepare.ts";
 import { refreshResultsTsv } from "./apply.ts";
 import { pruneOutputs } from "./outputs.ts";
 import { releaseSlots } from "./experiment.ts";
+import { cancelLeftoverJobs, findLeftoverJobs, type AdoptedJob } from "./adopt.ts";
+import { slurmExecutorSchema } from "../config/schema.ts";
 import { chooseIsolation, isolationLabel } from "./sandboxes.ts";
 import { protectedChecksumsAt } from "../guard/checksums.ts";
 import { runLoop } from "./scheduler.ts";
@@ -43,6 +46,13 @@ export interface OpenOptions {
   bus: EventBus;
   clock?: Clock;
   executor?: Executor;
+  /** Where experiments run, instead of the config's executor.kind (`run --executor`). */
+  executorKind?: "local" | "slurm";
+  /**
+   * Jobs an earlier, killed harness left on a cluster are adopted (the loop decides their results) rather than
+   * cancelled. Only a caller that runs the loop (runSession) can adopt them.
+   */
+  adoptLeftovers?: boolean;
   /** GPU indices instead of asking nvidia-smi (tests). */
   gpus?: number[];
   /** Run the mutable code without the sandbox (the user's explicit choice; every view says so). */
@@ -62,6 +72,8 @@ export interface OpenedSession {
   ctx: SessionContext;
   session: SessionRecord;
   resumed: boolean;
+  /** Jobs of an earlier run found still queued or running (or ended with a result) on resume, for the loop to finish. */
+  adopted: AdoptedJob[];
   /** Records nothing: releases the slots' checkouts, the ledger and the run lock. */
   close(): Promise<void>;
 }
@@ -138,10 +150,15 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
     const existing = ledger.getSession(tag);
     const session = existing ?? (await createSession(ledger, projectDir, tag, clock));
     const config = applyOverrides(await sessionConfig(projectDir, session.baseCommit), options);
-    slots = await assignDevices(config.slots, config.devices, options.gpus);
+    const executorConfig = config.executor;
+    slots = executorConfig.kind === "slurm" ? clusterSlots(config.slots, executorConfig.gpusPerJob) : await assignDevices(config.slots, config.devices, options.gpus);
+    const key = sessionKey(projectDir, tag);
+    const executor = options.executor ?? (executorConfig.kind === "slurm"
+      ? createSlurmExecutor({ config: executorConfig, slots: slots.length, jobNamePrefix: `autoresearch-${key.slice(0, 8)}` })
+      : createLocalExecutor(slots.map((slot) => slot.device)));
     const ctx: SessionContext = {
-      config, paths, tag, branch: session.branch, sessionKey: sessionKey(projectDir, tag), ledger,
-      executor: options.executor ?? createLocalExecutor(slots.map((slot) => slot.device)), bus: options.bus, clock,
+      config, paths, tag, branch: session.branch, sessionKey: key, ledger,
+      executor, bus: options.bus, clock,
       baseEnv: scrubEnvironment(process.env, { pass: config.env.pass }).env,
       protectedGlobs: [...config.protected, CONFIG_FILE, config.program],
       dataSnapshot: null,
@@ -153,7 +170,7 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
     const chosen = await chooseIsolation(config, { unsandboxed: options.unsandboxed ?? false, writesCode: options.writesCode ?? false, env: process.env });
     ctx.isolation = chosen.isolation;
     ledger.setIsolation(tag, isolationLabel(ctx.isolation));
-    if (existing) await recover(ctx, session);
+    const adopted = existing ? await recover(ctx, session, options.adoptLeftovers ?? false) : [];
     ctx.protectedChecksums = await protectedChecksumsAt(projectDir, session.baseCommit, ctx.protectedGlobs);
     ledger.updateSession(tag, { state: "running", stopReason: null });
     options.bus.emit({
@@ -168,7 +185,7 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
     // Proposers read the program at the commits they build on; it is protected, so the base's is the session's.
     const program = programWarning(config.program, await git.readFileAt(projectDir, session.baseCommit, config.program));
     if (program) options.bus.emit({ type: "warning", at: isoAt(clock), message: program });
-    return { ctx, session, resumed: existing !== null, close };
+    return { ctx, session, resumed: existing !== null, adopted, close };
   } catch (error) {
     await close();
     throw error;
@@ -176,7 +193,7 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
 }
 
 export async function runSession(options: RunOptions): Promise<RunResult> {
-  const opened = await openSession(options);
+  const opened = await openSession({ ...options, adoptLeftovers: true });
   const { ctx, session } = opened;
   const { ledger, tag, clock, config } = ctx;
   try {
@@ -193,6 +210,7 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
         policy: createAcceptancePolicy(config.acceptance),
         signal: options.signal,
         queueDepth: config.proposer.queueDepth ?? ctx.slots.length,
+        adopted: opened.adopted,
         proposerConcurrency: config.proposer.concurrency ?? config.proposer.queueDepth ?? ctx.slots.length,
       });
       result = { ...loop, interrupted: loop.interrupted ?? false };
@@ -284,15 +302,27 @@ function applyOverrides(config: ResearchConfig, options: OpenOptions): ResearchC
     ...config,
     stop,
     slots: options.slots ?? config.slots,
+    executor: options.executorKind === undefined || options.executorKind === config.executor.kind
+      ? config.executor
+      : options.executorKind === "slurm" ? slurmExecutorSchema.parse({ kind: "slurm" }) : { kind: "local" },
     proposer: options.proposer ? { ...config.proposer, name: options.proposer } : config.proposer,
   };
 }
 
-/** After a crash or kill -9 of an earlier harness: no process, worktree or half-recorded experiment survives. */
-async function recover(ctx: SessionContext, session: SessionRecord): Promise<void> {
+/**
+ * After a crash or kill -9 of an earlier harness: no process, worktree or half-recorded experiment survives —
+ * except jobs on a cluster, which the loop adopts (up to one per slot; the rest are cancelled) when `adopt`.
+ */
+async function recover(ctx: SessionContext, session: SessionRecord, adopt: boolean): Promise<AdoptedJob[]> {
+  const leftovers = await findLeftoverJobs(ctx);
+  const adopted = adopt ? leftovers.slice(0, ctx.slots.length) : [];
+  await cancelLeftoverJobs(ctx, leftovers.slice(adopted.length));
+  if (adopted.length > 0) {
+    ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message: `experiment(s) ${adopted.map((job) => job.row.id).join(", ")} still have their ${ctx.executor.name} job(s) from an earlier run: adopted, their results are decided as they come` });
+  }
   const killed = await killMarkedProcesses({ name: SESSION_MARKER_ENV, value: ctx.sessionKey });
   if (killed > 0) ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message: `killed ${killed} process(es) left over from an earlier run of this session` });
-  const interrupted = ctx.ledger.markInterrupted(ctx.tag, "the harness stopped while it ran");
+  const interrupted = ctx.ledger.markInterrupted(ctx.tag, "the harness stopped while it ran", adopted.map((job) => job.row.id));
   if (interrupted.length > 0) ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message: `experiment(s) ${interrupted.join(", ")} were running when the harness stopped: marked interrupted` });
   await removeWorktrees(ctx.paths);
   pruneOutputs(ctx);
@@ -302,6 +332,7 @@ async function recover(ctx: SessionContext, session: SessionRecord): Promise<voi
     await git.updateRef(ctx.paths.projectDir, branchRef, session.bestCommit);
     ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message: `${ctx.branch} re-pointed at the ledger's best ${session.bestCommit.slice(0, 7)}` });
   }
+  return adopted;
 }
 
 /** Edits to mutable files that are not committed never reach an experiment: say so once, at the start. */
