@@ -1,0 +1,182 @@
+// The Slurm executor on a real single-node Slurm cluster (scripts/slurm-local.sh; .ci/run starts it): a
+// session gives the same results as on this machine; a harness killed with jobs queued and running finds
+// them again and nothing is lost or run twice; a job cancelled from outside is re-queued once; a job
+// whose evaluator was altered on the shared filesystem is refused on the node.
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import type { JobResult } from "../../src/job/spec.ts";
+import { runSession } from "../../src/loop/session.ts";
+import { baseConfig, CLI, gitIn, ledgerRows, makeProject, recordingBus, type Proposal } from "../helpers/project.ts";
+import { slurmJobStates, slurmMissing } from "../helpers/slurm.ts";
+
+const missing = slurmMissing();
+const never = new AbortController().signal;
+
+function slurmConfig(overrides: Record<string, unknown> = {}, executor: Record<string, unknown> = {}) {
+  return baseConfig({ outputs: "all", executor: { kind: "slurm", gpusPerJob: 1, pollSeconds: 0.5, ...executor }, ...overrides });
+}
+
+const runDir = (dir: string, id: number) => join(dir, ".autoresearch", "runs", String(id));
+
+/** The Slurm job ids the executor recorded for an experiment, oldest first. */
+function jobIds(dir: string, id: number): string[] {
+  const file = join(runDir(dir, id), "slurm-jobs");
+  return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean).map((line) => line.split("\t")[0]!) : [];
+}
+
+function resultOf(dir: string, id: number): JobResult {
+  return JSON.parse(readFileSync(join(runDir(dir, id), "result.json"), "utf8")) as JobResult;
+}
+
+/** Polls `check` every 100 ms, at most `tries` times. */
+async function until<T>(check: () => T | undefined | null | false, what: string, tries = 600): Promise<T> {
+  for (let attempt = 0; attempt < tries; attempt += 1) {
+    const value = check();
+    if (value) return value;
+    await delay(100);
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+const sleepy = (x: number, seconds: number): Proposal => ({ description: `x to ${x}, ${seconds} s`, params: { x, mode: "sleep", seconds } });
+
+test("a session on Slurm with 4 jobs in flight gives the results it gives on this machine, each saying where it ran", { skip: missing ?? false }, async (t) => {
+  const proposals: Proposal[] = [
+    { description: "x to 6", params: { x: 6, mode: "ok" } },
+    { description: "x to 5", params: { x: 5, mode: "ok" } },
+    { description: "crash", params: { x: 1, mode: "crash" } },
+    { description: "x to 8", params: { x: 8, mode: "ok" } },
+    { description: "x to 7", params: { x: 7, mode: "ok" } },
+  ];
+  const dir = makeProject(t, { config: slurmConfig({ slots: 4 }), proposals });
+  await runSession({ projectDir: dir, tag: "local", bus: recordingBus().bus, signal: never, executorKind: "local" });
+  const { bus, events } = recordingBus();
+  const result = await runSession({ projectDir: dir, tag: "slurm", bus, signal: never, slots: 4 });
+  assert.match(result.reason, /replay file exhausted/);
+
+  const rows = ledgerRows(dir);
+  const local = rows.filter((row) => row.tag === "local");
+  const slurm = rows.filter((row) => row.tag === "slurm");
+  const kinds = (list: typeof rows) => list.map((row) => `${row.kind} ${row.description}: ${row.status} ${row.metric}`).sort();
+  assert.deepEqual(kinds(slurm), kinds(local), "the same statuses and metrics as on this machine");
+  assert.deepEqual(slurm.map((row) => row.status).sort(), ["crash", "ok", "ok", "ok", "ok", "ok"]);
+  assert.ok(events.some((event) => event.type === "session_started" && event.slots === 4));
+
+  const host = hostname();
+  const visible = new Set<string>();
+  for (const row of slurm) {
+    const ran = resultOf(dir, row.id);
+    const ids = jobIds(dir, row.id);
+    assert.equal(ids.length, 1, `experiment ${row.id} was one Slurm job`);
+    assert.equal(ran.host?.slurmJobId, ids[0]);
+    assert.equal(ran.host?.name, host, "the node it ran on, from the node");
+    assert.match(ran.host?.visibleDevices ?? "", /^\d+$/, "the GPU Slurm gave it");
+    visible.add(ran.host!.visibleDevices!);
+    assert.match(readFileSync(row.logPath, "utf8"), new RegExp(`--- Slurm job ${ids[0]} ran on ${host}`));
+    assert.equal(slurmJobStates(ids).get(ids[0]!), "COMPLETED", "the job had ended when its result was taken");
+  }
+  assert.ok(visible.size > 1, "jobs in flight together got different GPUs");
+  const crashed = slurm.find((row) => row.status === "crash")!;
+  assert.match(crashed.reason!, /train exited with code 3/, "the job's own reason, not Slurm's state");
+});
+
+test("a harness killed with jobs queued and running finds them again: each is adopted, none lost or run twice", { skip: missing ?? false }, async (t) => {
+  const proposals = [sleepy(6, 2), sleepy(5, 2), sleepy(8, 2), sleepy(4, 2), sleepy(7, 1)];
+  // Jobs start 2 s after they are submitted: some are still queued when the harness dies.
+  const config = slurmConfig({ slots: 4, budgetSeconds: 3, timeoutSeconds: 12 }, { extraSbatch: ["--begin=now+2"] });
+  const dir = makeProject(t, { config, proposals });
+  const harness = spawn(process.execPath, [CLI, "run", "--tag", "k", "--json"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => harness.once("exit", (_code, signal) => resolve(signal)));
+  let output = "";
+  harness.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const started = () => output.split("\n").filter((line) => line.includes('"type":"experiment_started"') && line.includes('"kind":"candidate"'))
+    .map((line) => (JSON.parse(line) as { id: number }).id);
+  const inFlight = await until(() => {
+    const ids = started();
+    return ids.length >= 3 && ids.every((id) => jobIds(dir, id).length === 1) && ids;
+  }, "three candidates submitted to Slurm");
+  const statesAtKill = slurmJobStates(inFlight.map((id) => jobIds(dir, id)[0]!));
+  harness.kill("SIGKILL");
+  assert.equal(await exited, "SIGKILL");
+  assert.ok([...statesAtKill.values()].every((state) => state === "PENDING" || state === "RUNNING"), JSON.stringify([...statesAtKill]));
+  assert.ok(ledgerRows(dir).some((row) => row.status === "running"), "the killed harness left its experiments running");
+
+  const { bus, events } = recordingBus();
+  await runSession({ projectDir: dir, tag: "k", bus, signal: never });
+  const rows = ledgerRows(dir);
+  assert.deepEqual(rows.filter((row) => row.status !== "ok").map((row) => `${row.id} ${row.status}: ${row.reason}`), [], "every experiment finished ok: none lost");
+  for (const id of inFlight) {
+    assert.equal(jobIds(dir, id).length, 1, `experiment ${id} was submitted once`);
+    assert.equal(rows.find((row) => row.id === id)!.status, "ok");
+  }
+  const descriptions = rows.filter((row) => row.kind === "candidate").map((row) => row.description).sort();
+  assert.deepEqual(descriptions, proposals.map((proposal) => proposal.description).sort(), "each proposal ran exactly once");
+  const warning = events.find((event) => event.type === "warning" && /adopted/.test(event.message));
+  assert.ok(warning, "the resumed run says it adopted the jobs");
+  const allIds = rows.flatMap((row) => jobIds(dir, row.id));
+  assert.equal(new Set(allIds).size, allIds.length);
+  assert.deepEqual([...slurmJobStates(allIds).values()].filter((state) => state !== "COMPLETED"), [], "no job left queued or running");
+});
+
+test("a job cancelled with scancel from outside is re-queued once, and recorded interrupted if it is cancelled again", { skip: missing ?? false }, async (t) => {
+  const proposals = [sleepy(6, 3), sleepy(5, 3)];
+  const dir = makeProject(t, { config: slurmConfig({ slots: 2, budgetSeconds: 4, timeoutSeconds: 14 }), proposals });
+  const { bus } = recordingBus();
+  const cancellations: Promise<void>[] = [];
+  /** scancels the experiment's `attempt`-th Slurm job once it runs. */
+  const cancelWhenRunning = async (id: number, attempt: number) => {
+    const jobId = await until(() => {
+      const ids = jobIds(dir, id);
+      return ids.length === attempt && slurmJobStates(ids).get(ids[attempt - 1]!) === "RUNNING" && ids[attempt - 1];
+    }, `experiment ${id}'s job ${attempt} running`);
+    execFileSync("scancel", [jobId]);
+  };
+  bus.subscribe((event) => {
+    if (event.type !== "experiment_started" || event.kind !== "candidate") return;
+    const times = event.description.startsWith("x to 6") ? 1 : 2;
+    cancellations.push((async () => {
+      for (let attempt = 1; attempt <= times; attempt += 1) await cancelWhenRunning(event.id, attempt);
+    })());
+  });
+  await runSession({ projectDir: dir, tag: "c", bus, signal: never });
+  await Promise.all(cancellations);
+  const rows = ledgerRows(dir);
+  const once = rows.find((row) => row.description.startsWith("x to 6"))!;
+  const twice = rows.find((row) => row.description.startsWith("x to 5"))!;
+  assert.equal(once.status, "ok", "re-queued once, then it ran to its result");
+  assert.equal(once.metric, 1);
+  assert.equal(jobIds(dir, once.id).length, 2);
+  assert.match(readFileSync(once.logPath, "utf8"), /was stopped from outside the harness \(CANCELLED\): re-queued once|was cancelled outside the harness \(scancel\): re-queued once/);
+  assert.equal(twice.status, "interrupted", "a second cancellation is not re-queued again");
+  assert.equal(jobIds(dir, twice.id).length, 2);
+  assert.match(twice.reason!, /after a re-queue: Slurm jobs \d+, \d+/);
+});
+
+test("a job whose evaluator was altered on the shared filesystem is refused by autoresearch job on the node", { skip: missing ?? false }, async (t) => {
+  // The candidate's job waits 2 s in the queue; meanwhile the evaluator in the shared repository is replaced.
+  const config = slurmConfig({ slots: 1 }, { extraSbatch: ["--begin=now+2"] });
+  const dir = makeProject(t, { config, proposals: [{ description: "x to 6", params: { x: 6, mode: "ok" } }] });
+  const { bus } = recordingBus();
+  let replaced = false;
+  bus.subscribe((event) => {
+    if (event.type !== "experiment_started" || event.kind !== "candidate" || replaced) return;
+    replaced = true;
+    const original = gitIn(dir, "rev-parse", "HEAD:evaluate.js");
+    const altered = execFileSync("git", ["hash-object", "-w", "--stdin"], { cwd: dir, input: "require('fs').writeFileSync(process.env.AUTORESEARCH_METRICS_FILE, JSON.stringify({ score: -1e9 }));\n", encoding: "utf8" }).trim();
+    gitIn(dir, "replace", original, altered);
+  });
+  await runSession({ projectDir: dir, tag: "r", bus, signal: never });
+  assert.ok(replaced);
+  const candidate = ledgerRows(dir).find((row) => row.kind === "candidate")!;
+  assert.equal(candidate.status, "rejected");
+  assert.match(candidate.reason!, /protected files differ from the session's: changed: evaluate\.js/);
+  const ran = resultOf(dir, candidate.id);
+  assert.equal(ran.host?.name, hostname(), "refused on the node, by the job itself");
+  assert.match(readFileSync(candidate.logPath, "utf8"), /refused before running/);
+  assert.equal(existsSync(join(runDir(dir, candidate.id), "out", "x.json")), false, "train never ran");
+});
