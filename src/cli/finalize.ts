@@ -3,7 +3,7 @@ import { reportMarkdown, reportText } from "../finalize/render.ts";
 import { DEFAULT_FINALIZE_RUNS, runFinalize } from "../loop/finalize.ts";
 import { safeJson, safeText } from "../text/safe-text.ts";
 import { parse, positiveInteger, type Command, type Io } from "./args.ts";
-import { openLedgerReadOnly, pickSession } from "./project.ts";
+import { findProjectDir } from "./project.ts";
 import { runWithViews } from "./run.ts";
 
 export const FINALIZE_HELP = `usage: autoresearch finalize [flags]
@@ -47,18 +47,11 @@ export const finalizeCommand: Command = {
     if (values.json && values.markdown) throw new UsageError("finalize: --json and --markdown are two ways to print the result; pick one", "The JSON holds the Markdown too, under \"markdown\".");
     const runs = positiveInteger("finalize", "runs", values.runs) ?? DEFAULT_FINALIZE_RUNS;
     if (runs < 2) throw new UsageError("finalize: --runs must be at least 2 (an interval needs two runs of each code)", "e.g. --runs 5");
-    const { ledger, paths } = openLedgerReadOnly(values.project ?? io.cwd);
-    let tag: string;
-    try {
-      tag = pickSession(ledger, values.tag).tag;
-    } finally {
-      ledger.close();
-    }
     // With --json, stdout holds the result alone; the live view goes to stderr.
     const viewIo: Io = values.json ? { ...io, stdout: io.stderr, isTTY: false } : io;
     const result = await runWithViews(viewIo, false, (bus, signal) => runFinalize({
-      projectDir: paths.projectDir,
-      tag,
+      projectDir: findProjectDir(values.project ?? io.cwd),
+      tag: values.tag,
       runs,
       ablation: !values["no-ablation"],
       slots: positiveInteger("finalize", "slots", values.slots),

@@ -9,7 +9,7 @@ import type { ChangeResult, FinalizeReport, MetricComparison } from "./report.ts
 export interface CleanBranch {
   name: string;
   /** One commit per kept change that mattered, oldest first. */
-  commits: Array<{ commit: string; keptId: number; description: string }>;
+  commits: Array<{ commit: string; keptId: number; description: string; with: number[] }>;
   /** Kept changes left out (no measurable contribution, harmful, not separable, not measured). */
   leftOut: number[];
   /** Whether the branch's final tree is the best's (true when every keep mattered). */
@@ -98,7 +98,7 @@ function methodText(change: ChangeResult): string {
 
 function branchText(branch: CleanBranch): string {
   if (branch.problem !== null) return `clean branch ${branch.name}: not written: ${branch.problem}`;
-  const commits = branch.commits.map((each) => `${each.commit.slice(0, 7)} #${each.keptId}`).join(", ");
+  const commits = branch.commits.map((each) => `${each.commit.slice(0, 7)} #${each.keptId}${each.with.length > 0 ? ` (with ${each.with.map((id) => `#${id}`).join(", ")})` : ""}`).join(", ");
   const leftOut = branch.leftOut.length > 0 ? `; left out ${branch.leftOut.map((id) => `#${id}`).join(", ")}` : "";
   return `clean branch ${branch.name}: ${branch.commits.length} commit${branch.commits.length === 1 ? "" : "s"} (${commits})${leftOut}; its tree ${branch.equalsBest ? "is" : "is not"} the best's`;
 }

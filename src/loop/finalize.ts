@@ -27,7 +27,8 @@ import { openSession, type OpenOptions } from "./session.ts";
 export const DEFAULT_FINALIZE_RUNS = 5;
 
 export interface FinalizeOptions extends OpenOptions {
-  tag: string;
+  /** The session (default: the latest). */
+  tag?: string;
   signal: AbortSignal;
   /** Fresh runs of each measured code (default 5). */
   runs?: number;
@@ -56,7 +57,7 @@ export async function runFinalize(options: FinalizeOptions): Promise<FinalizeRes
   const runs = options.runs ?? DEFAULT_FINALIZE_RUNS;
   if (!Number.isInteger(runs) || runs < 2) throw new UserError(`finalize needs at least 2 runs of each code for an interval (got ${runs})`, { exitCode: EXIT.usage });
   const before = finalizableSession(options.projectDir, options.tag);
-  const opened = await openSession(options);
+  const opened = await openSession({ ...options, tag: before.tag });
   const { ctx, session } = opened;
   const { ledger, tag } = ctx;
   try {
@@ -85,24 +86,26 @@ export async function runFinalize(options: FinalizeOptions): Promise<FinalizeRes
 }
 
 /** Refuses what finalize cannot measure: no ledger, an unknown tag, a session whose loop runs, a session without a baseline. */
-function finalizableSession(projectDir: string, tag: string): SessionRecord {
+function finalizableSession(projectDir: string, requested: string | undefined): SessionRecord {
   const paths = projectPaths(projectDir);
   if (!existsSync(join(paths.stateDir, LEDGER_FILE))) {
     throw new UserError(`no research sessions in ${projectDir} yet: nothing to finalize`, { exitCode: EXIT.config, hint: "Run a session first: autoresearch run --max-experiments 20" });
   }
-  const ledger = Ledger.open(paths.stateDir, { readOnly: true });
+  const holder = lockHolder(paths.lockFile);
+  if (holder !== null) {
+    throw new UserError(`a session's loop is running in this project (pid ${holder}): finalize measures a session that has stopped`, {
+      exitCode: EXIT.environment,
+      hint: `Wait for it to end, or stop it (Ctrl-C in its terminal, or kill ${holder}), then run finalize again.`,
+    });
+  }
+  // Writable: finalize writes anyway, and an older ledger is migrated here.
+  const ledger = Ledger.open(paths.stateDir);
   try {
+    const tags = ledger.listSessions().map((known) => known.tag);
+    const tag = requested ?? tags.at(-1) ?? "";
     const session = ledger.getSession(tag);
     if (!session) {
-      const tags = ledger.listSessions().map((known) => known.tag);
-      throw new UserError(`no session with tag "${tag}"`, { exitCode: EXIT.usage, hint: tags.length > 0 ? `Tags: ${tags.join(", ")}` : "Run a session first." });
-    }
-    const holder = lockHolder(paths.lockFile);
-    if (holder !== null) {
-      throw new UserError(`a session's loop is running in this project (pid ${holder}): finalize measures a session that has stopped`, {
-        exitCode: EXIT.environment,
-        hint: `Wait for it to end, or stop it (Ctrl-C in its terminal, or kill ${holder}), then run finalize again.`,
-      });
+      throw new UserError(requested === undefined ? "no sessions yet: nothing to finalize" : `no session with tag "${tag}"`, { exitCode: EXIT.usage, hint: tags.length > 0 ? `Tags: ${tags.join(", ")}` : "Run a session first." });
     }
     const baselines = ledger.listExperiments({ tag, status: ["ok"] }).filter((row) => row.kind === "baseline");
     if (baselines.length === 0) {
@@ -218,13 +221,22 @@ async function writeCleanBranch(ctx: SessionContext, session: SessionRecord, cha
   if (mattered.length === 0) return { ...branch, problem: "no kept change made a measurable difference" };
   if (ctx.ledger.listSessions().some((other) => other.branch === name)) return { ...branch, problem: `a session already uses the branch ${name}` };
   let parent = session.baseCommit;
+  const included = new Set<number>();
   for (const change of mattered) {
-    const kept = chain.find((each) => each.id === change.id)!;
-    const applied = await treeWithChanges(repo, parent, [{ from: kept.parentCommit, to: kept.commit }]);
+    const position = chain.findIndex((each) => each.id === change.id);
+    const kept = chain[position]!;
+    const step = (each: KeptChange) => ({ from: each.parentCommit, to: each.commit });
+    let applied = await treeWithChanges(repo, parent, [step(kept)]);
+    // A change built on keeps that could not be measured apart (the same line changed twice) comes with them.
+    const carried = chain.slice(0, position).filter((each) => report.changes.some((result) => result.id === each.id && result.verdict === "not separable") && !included.has(each.id));
+    if (!("tree" in applied) && carried.length > 0) applied = await treeWithChanges(repo, parent, [...carried.map(step), step(kept)]);
+    else carried.length = 0;
     if (!("tree" in applied)) return { ...branch, commits: [], problem: `#${kept.id} does not apply without the changes left out (${applied.message})` };
-    parent = await commitTree(repo, applied.tree, parent, commitMessage(ctx, report, change));
-    branch.commits.push({ commit: parent, keptId: kept.id, description: kept.description });
+    for (const each of [...carried, kept]) included.add(each.id);
+    parent = await commitTree(repo, applied.tree, parent, commitMessage(ctx, report, change, carried));
+    branch.commits.push({ commit: parent, keptId: kept.id, description: kept.description, with: carried.map((each) => each.id) });
   }
+  branch.leftOut = chain.filter((change) => !included.has(change.id)).map((change) => change.id);
   const guard = await scopeProblem(ctx, session.baseCommit, parent);
   if (guard) return { ...branch, commits: [], problem: `its tree fails the guard: ${guard}` };
   branch.equalsBest = (await git.treeOf(repo, parent)) === (await git.treeOf(repo, session.bestCommit));
@@ -234,7 +246,7 @@ async function writeCleanBranch(ctx: SessionContext, session: SessionRecord, cha
   return branch;
 }
 
-function commitMessage(ctx: SessionContext, report: FinalizeReport, change: FinalizeReport["changes"][number]): string {
+function commitMessage(ctx: SessionContext, report: FinalizeReport, change: FinalizeReport["changes"][number], carried: KeptChange[]): string {
   const ablationRuns = change.runIds.length > 0 ? `; ablation runs ${change.runIds.map((id) => `#${id}`).join(", ")}` : "";
   return [
     change.description,
@@ -242,6 +254,7 @@ function commitMessage(ctx: SessionContext, report: FinalizeReport, change: Fina
     `Contribution to ${report.metricName}: ${intervalText(change.contribution)} (${Math.round(report.confidence * 100)}% t interval,`,
     `the best without it against the best, ${report.runsAsked} runs each; + means it helps).`,
     `Experiments: kept as #${change.id}${ablationRuns}.`,
+    ...(carried.length > 0 ? [`It builds on ${carried.map((each) => `#${each.id} (${each.description})`).join(", ")}, which could not be measured apart from it; they are in this commit too.`] : []),
     "",
     `autoresearch finalize: session ${ctx.tag}, round ${report.round}`,
   ].join("\n");
