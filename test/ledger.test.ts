@@ -141,6 +141,19 @@ test("startExperiment writes the fields that follow from the new id in the same 
   assert.equal(ledger.listExperiments({ tag: "mar1" }).length, 1, "a failure leaves no half-started row");
 });
 
+test("listExperiments filters by kind, with the status and the order", (t) => {
+  const { ledger } = freshLedger(t);
+  ledger.createSession(sampleSession("mar1"));
+  const baseline = ledger.startExperiment(sampleExperiment("mar1", { kind: "baseline", candidateCommit: null }));
+  const candidate = ledger.startExperiment(sampleExperiment("mar1"));
+  const running = ledger.startExperiment(sampleExperiment("mar1", { kind: "baseline", candidateCommit: null }));
+  for (const id of [baseline, candidate]) ledger.finishExperiment(id, { status: "ok", metric: 1 });
+  assert.deepEqual(ledger.listExperiments({ tag: "mar1", kind: ["baseline"] }).map((row) => row.id), [baseline, running]);
+  assert.deepEqual(ledger.listExperiments({ tag: "mar1", kind: ["baseline"], status: ["ok"] }).map((row) => row.id), [baseline]);
+  assert.deepEqual(ledger.listExperiments({ tag: "mar1", kind: ["candidate", "baseline"], order: "desc" }).map((row) => row.id), [running, candidate, baseline]);
+  assert.deepEqual(ledger.listExperiments({ tag: "mar1", kind: [] }), []);
+});
+
 test("an experiment round-trips every field from start to finish, including its candidate tree", (t) => {
   const { ledger } = freshLedger(t);
   ledger.createSession(sampleSession("mar1"));

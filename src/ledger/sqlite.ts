@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { DatabaseSync, SQLInputValue, SQLOutputValue } from "node:sqlite";
 import { EnvironmentError, UserError, EXIT } from "../errors.ts";
-import type { ExperimentStatus } from "../core/experiment.ts";
+import type { ExperimentKind, ExperimentStatus } from "../core/experiment.ts";
 import type { IsolationLabel, SessionRecord } from "../core/session.ts";
 import { EXPERIMENT_CODECS, SESSION_CODECS, experimentFromRow, sessionFromRow, toColumns } from "./rows.ts";
 import type { LedgerExperiment } from "./rows.ts";
@@ -51,6 +51,8 @@ export interface CommittedDecision {
 export interface ExperimentFilter {
   tag?: string;
   status?: readonly ExperimentStatus[];
+  /** Only these kinds (the baselines of a long session: without reading every candidate's row). */
+  kind?: readonly ExperimentKind[];
   limit?: number;
   /** By id; default "asc" (oldest first). With a limit, "desc" gives the newest. */
   order?: "asc" | "desc";
@@ -203,6 +205,11 @@ export class Ledger {
       if (filter.status.length === 0) return [];
       where.push(`status IN (${filter.status.map(() => "?").join(", ")})`);
       values.push(...filter.status);
+    }
+    if (filter.kind !== undefined) {
+      if (filter.kind.length === 0) return [];
+      where.push(`kind IN (${filter.kind.map(() => "?").join(", ")})`);
+      values.push(...filter.kind);
     }
     const order = filter.order === "desc" ? "DESC" : "ASC";
     const sql = `SELECT * FROM experiments ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id ${order} LIMIT ?`;

@@ -84,7 +84,7 @@ function withCommittedRow(event: DecisionEvent, committed: CommittedDecision): E
 
 /** The review flags of an ok result (rules in review-flags.ts), against the session's baseline runs and best so far. */
 function flagsFor(ctx: SessionContext, state: BestState, outcome: ExperimentOutcome): ReviewFlag[] {
-  const baselines = ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"] }).filter((row) => row.kind === "baseline" && row.id !== outcome.id);
+  const baselines = ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"], kind: ["baseline"] }).filter((row) => row.id !== outcome.id);
   const metrics = baselines.map((row) => row.metric).filter((value): value is number => value !== null);
   const evaluateTimes = baselines.map((row) => row.timings.evaluateMs).filter((value): value is number => typeof value === "number");
   const name = ctx.config.metric.name;

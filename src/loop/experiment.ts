@@ -143,7 +143,7 @@ export function experimentJobSpec(ctx: SessionContext, slot: SlotDevice, id: num
   const { evaluate, measure } = ctx.config;
   // The scoring phase's limit (evaluate or measure) tightens to the unchanged code's times on this kind of device.
   const baselineEvaluations = evaluate || measure
-    ? ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"] })
+    ? ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"], kind: ["baseline"] })
         .filter((row) => row.kind === "baseline" && deviceKind(row.device) === deviceKind(slot.device))
         .map((row) => row.timings.evaluateMs ?? 0)
     : [];
