@@ -12,6 +12,7 @@ import { hidingProblem } from "../runner/isolation.ts";
 import { runCommand } from "../runner/process.ts";
 import { cgroupSupport, interpreterPaths, sandboxProblem } from "../sandbox/index.ts";
 import { parse, type Command, type Io } from "./args.ts";
+import { checkSlurm } from "./doctor-slurm.ts";
 import { findProjectDir } from "./project.ts";
 
 const execFileAsync = promisify(execFile);
@@ -25,20 +26,22 @@ interface Check {
 }
 
 export const doctorCommand: Command = {
-  help: `usage: autoresearch doctor [--json] [--project DIR]
+  help: `usage: autoresearch doctor [--json] [--executor KIND] [--project DIR]
 
 Checks what the project needs on this machine: Node, git, GPUs (nvidia-smi), the sandbox
 (bubblewrap), and where the project's commands use Python, PyTorch outside and inside the sandbox;
-with hideFromTrain, that the train phase cannot read the files it names. Each check prints ok, warn or
-FAIL with what to do. Exit code 4 when a required check fails.
+with hideFromTrain, that the train phase cannot read the files it names; with the Slurm executor, that
+sbatch, squeue, scancel and sinfo work and the partition exists. Each check prints ok, warn or FAIL with
+what to do. Exit code 4 when a required check fails.
 
   --json          the checks as JSON
+  --executor KIND check this executor (local | slurm) instead of the config's
   --project DIR   the project directory (default: the current directory)
 
 example:
   autoresearch doctor`,
   async run(argv: string[], io: Io) {
-    const { values } = parse("doctor", argv, { json: { type: "boolean" }, project: { type: "string" } });
+    const { values } = parse("doctor", argv, { json: { type: "boolean" }, project: { type: "string" }, executor: { type: "string" } });
     const projectDir = findProjectDir(values.project ?? io.cwd);
     const checks = [checkNode(), await checkGit(), await checkGpus()];
     const commands = projectCommands(projectDir);
@@ -54,6 +57,8 @@ example:
         : await checkHiding());
     }
     if (existsSync(join(projectDir, CONFIG_FILE))) checks.push(checkProgram(projectDir));
+    const executor = rawConfig(projectDir).executor as { kind?: string; partition?: string; gpusPerJob?: number } | undefined;
+    if ((values.executor ?? executor?.kind) === "slurm") checks.push(...(await checkSlurm(executor?.kind === "slurm" ? executor : {})));
     if (values.json) io.stdout(`${JSON.stringify(checks, null, 2)}\n`);
     else {
       for (const check of checks) {

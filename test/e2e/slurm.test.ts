@@ -3,7 +3,7 @@
 // them again and nothing is lost or run twice; a job cancelled from outside is re-queued once; a job
 // whose evaluator was altered on the shared filesystem is refused on the node.
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -179,4 +179,15 @@ test("a job whose evaluator was altered on the shared filesystem is refused by a
   assert.equal(ran.host?.name, hostname(), "refused on the node, by the job itself");
   assert.match(readFileSync(candidate.logPath, "utf8"), /refused before running/);
   assert.equal(existsSync(join(runDir(dir, candidate.id), "out", "x.json")), false, "train never ran");
+});
+
+test("doctor checks the Slurm executor: the tools, and a partition that does not exist with what to set instead", { skip: missing ?? false }, (t) => {
+  const dir = makeProject(t, { config: slurmConfig({}, { partition: "nope" }) });
+  const doctor = spawnSync(process.execPath, [CLI, "doctor"], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+  assert.match(doctor.stdout, /ok {4}slurm tools: sbatch, squeue, scancel and sinfo/);
+  assert.match(doctor.stdout, /FAIL {2}slurm partition: partition "nope" does not exist \(partitions: [^)]+\)\n {6}Set "executor": \{"kind": "slurm", "partition": "<one of/);
+  assert.equal(doctor.status, 4, "a missing partition fails the doctor");
+  const plain = makeProject(t);
+  const asked = spawnSync(process.execPath, [CLI, "doctor", "--executor", "slurm"], { cwd: plain, encoding: "utf8", timeout: 120_000 });
+  assert.match(asked.stdout, /ok {4}slurm partition: \S+ \(the default\): up, \d+ node\(s\)/);
 });
