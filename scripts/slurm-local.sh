@@ -60,6 +60,8 @@ TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU_Memory
 SchedulerType=sched/backfill
+# Batch jobs are scheduled as they are submitted (the default lets Slurm wait up to 3 s to batch them up).
+SchedulerParameters=batch_sched_delay=0
 # No slurmdbd here: no accounting, so sacct has nothing; squeue and scontrol remember a finished job for MinJobAge.
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
