@@ -38,42 +38,48 @@ function seconds(experiment: ExperimentRecord): string {
   return Number.isFinite(totalMs) ? (totalMs / 1000).toFixed(1) : "";
 }
 
-/**
- * The whole file as a string. Rows keep the order given (pass them oldest first);
- * running experiments are left out. Failures show metric 0.000000 and memory 0.0, as
- * the original did for crashes; a measured run without a memory figure, and extra columns, leave absent values empty.
- */
-export function formatResultsTsv(experiments: readonly ExperimentRecord[], options: ResultsTsvOptions): string {
-  const header = [
+/** The header line (without its line break). */
+export function resultsTsvHeader(options: ResultsTsvOptions): string {
+  return [
     "commit", cell(options.metricName), "memory_gb", "status", "description",
     "id", "tag", "kind", ...(options.heldOutName ? [cell(options.heldOutName)] : []),
     "delta", "proposer", "device", "seconds", "self_reported", "reason", "review",
-  ];
-  const lines = [header.join("\t")];
-  for (const experiment of experiments) {
-    if (experiment.status === "running") continue;
-    const status = experiment.status === "ok" && experiment.decision ? experiment.decision : experiment.status;
-    lines.push([
-      shortCommit(experiment),
-      fixed(experiment.metric, 6, "0.000000"),
-      // A failure has neither: 0.0 as the original wrote for crashes; a measured run without a memory figure leaves it empty.
-      fixed(experiment.memoryGb, 1, experiment.metric === null ? "0.0" : ""),
-      status,
-      cell(experiment.description),
-      String(experiment.id),
-      cell(experiment.tag),
-      experiment.kind,
-      ...(options.heldOutName ? [fixed(experiment.heldOutMetric, 6, "")] : []),
-      fixed(experiment.delta, 6, ""),
-      cell(experiment.proposer),
-      cell(experiment.device),
-      seconds(experiment),
-      experiment.selfReported ? "true" : "false",
-      cell(experiment.reason),
-      (experiment.flags ?? []).map((flag) => flag.kind).join(","),
-    ].join("\t"));
-  }
-  return lines.join("\n") + "\n";
+  ].join("\t");
+}
+
+/**
+ * One experiment's line (without its line break), or null for a running one, which is left out.
+ * Failures show metric 0.000000 and memory 0.0, as the original did for crashes; a measured run without
+ * a memory figure, and extra columns, leave absent values empty.
+ */
+export function resultsTsvRow(experiment: ExperimentRecord, options: ResultsTsvOptions): string | null {
+  if (experiment.status === "running") return null;
+  const status = experiment.status === "ok" && experiment.decision ? experiment.decision : experiment.status;
+  return [
+    shortCommit(experiment),
+    fixed(experiment.metric, 6, "0.000000"),
+    // A failure has neither: 0.0 as the original wrote for crashes; a measured run without a memory figure leaves it empty.
+    fixed(experiment.memoryGb, 1, experiment.metric === null ? "0.0" : ""),
+    status,
+    cell(experiment.description),
+    String(experiment.id),
+    cell(experiment.tag),
+    experiment.kind,
+    ...(options.heldOutName ? [fixed(experiment.heldOutMetric, 6, "")] : []),
+    fixed(experiment.delta, 6, ""),
+    cell(experiment.proposer),
+    cell(experiment.device),
+    seconds(experiment),
+    experiment.selfReported ? "true" : "false",
+    cell(experiment.reason),
+    (experiment.flags ?? []).map((flag) => flag.kind).join(","),
+  ].join("\t");
+}
+
+/** The whole file as a string. Rows keep the order given (pass them oldest first); running experiments are left out. */
+export function formatResultsTsv(experiments: readonly ExperimentRecord[], options: ResultsTsvOptions): string {
+  const rows = experiments.map((experiment) => resultsTsvRow(experiment, options)).filter((row) => row !== null);
+  return [resultsTsvHeader(options), ...rows].join("\n") + "\n";
 }
 
 /**
@@ -82,12 +88,17 @@ export function formatResultsTsv(experiments: readonly ExperimentRecord[], optio
  * reader (or a crash) only ever sees the previous complete file or the new one.
  */
 export function writeResultsTsv(path: string, experiments: readonly ExperimentRecord[], options: ResultsTsvOptions): void {
+  writeResultsText(path, formatResultsTsv(experiments, options), options);
+}
+
+/** writeResultsTsv for a file already formatted (a header and rows from resultsTsvHeader and resultsTsvRow). */
+export function writeResultsText(path: string, text: string, { durable = true }: { durable?: boolean } = {}): void {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
     const fd = openSync(temporary, "w");
     try {
-      writeSync(fd, formatResultsTsv(experiments, options));
-      if (options.durable ?? true) fsyncSync(fd);
+      writeSync(fd, text);
+      if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

@@ -5,8 +5,8 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { EngineEvent } from "../events/types.ts";
 import type { CommittedDecision } from "../ledger/sqlite.ts";
-import type { ReviewFlag } from "../core/experiment.ts";
-import { writeResultsTsv } from "../ledger/results-tsv.ts";
+import type { ExperimentRecord, ReviewFlag } from "../core/experiment.ts";
+import { resultsTsvHeader, resultsTsvRow, writeResultsText } from "../ledger/results-tsv.ts";
 import { baselineRunsFor, remeasurePlanFor, type AcceptancePolicy } from "./decide.ts";
 import { SelfReportedScanner } from "../job/metrics.ts";
 import { reviewFlags } from "./review-flags.ts";
@@ -44,7 +44,7 @@ export async function applyOutcome(
   const committed = ctx.ledger.commitDecision(decided.ledger);
   Object.assign(state, decided.state);
   await publish(ctx, decided, committed);
-  refreshResultsTsv(ctx, { durable: false });
+  refreshResultsTsv(ctx, { durable: false, changed: [committed.finished, committed.amended] });
   pruneOutputs(ctx);
   return { followUps: decided.followUps };
 }
@@ -70,10 +70,25 @@ function publish(ctx: SessionContext, decided: Decided, committed: CommittedDeci
   return next;
 }
 
-/** `durable: false` after each decision (the ledger is what must survive a power loss); the stop's rewrite is flushed. */
-export function refreshResultsTsv(ctx: SessionContext, { durable = true }: { durable?: boolean } = {}): void {
-  const rows = ctx.ledger.listExperiments({ tag: ctx.tag, order: "asc" });
-  writeResultsTsv(ctx.paths.resultsTsv, rows, { metricName: ctx.config.metric.name, heldOutName: ctx.config.metric.heldOut, durable });
+// results.tsv's lines by experiment id, per session: after a decision only the rows it committed are
+// formatted again, not every row of a long session read back from the ledger.
+const resultsLines = new WeakMap<SessionContext, Map<number, string | null>>();
+
+/**
+ * Rewrites results.tsv: from every row of the ledger, or after a decision from the rows it `changed`
+ * (`durable: false` there: the ledger is what must survive a power loss; the stop's rewrite is flushed).
+ */
+export function refreshResultsTsv(ctx: SessionContext, { durable = true, changed }: { durable?: boolean; changed?: readonly (ExperimentRecord | null)[] } = {}): void {
+  const options = { metricName: ctx.config.metric.name, heldOutName: ctx.config.metric.heldOut };
+  let lines = resultsLines.get(ctx);
+  if (!lines || !changed) {
+    lines = new Map(ctx.ledger.listExperiments({ tag: ctx.tag, order: "asc" }).map((row) => [row.id, resultsTsvRow(row, options)]));
+    resultsLines.set(ctx, lines);
+  } else {
+    for (const row of changed) if (row) lines.set(row.id, resultsTsvRow(row, options));
+  }
+  const rows = [...lines].sort(([a], [b]) => a - b).map(([, line]) => line).filter((line) => line !== null);
+  writeResultsText(ctx.paths.resultsTsv, `${[resultsTsvHeader(options), ...rows].join("\n")}\n`, { durable });
 }
 
 function withCommittedRow(event: DecisionEvent, committed: CommittedDecision): EngineEvent {

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { formatResultsTsv } from "../../src/ledger/results-tsv.ts";
 import { runSession } from "../../src/loop/session.ts";
 import { hidingProblem } from "../../src/runner/isolation.ts";
 import { sandboxProblem } from "../../src/sandbox/index.ts";
@@ -272,7 +273,17 @@ test("the noise-aware policy runs the baseline k times and can confirm a would-b
     proposals: [{ description: "x to 6", params: { x: 6, mode: "ok" } }, { description: "x to 6.9", params: { x: 6.9, mode: "ok" } }],
   });
   const { bus } = recordingBus();
+  // After each decision results.tsv is the ledger's finished rows, the confirmed (amended) one included.
+  const seen: string[] = [];
+  bus.subscribe((event) => {
+    const path = join(dir, "results.tsv");
+    if (event.type !== "experiment_started" || !existsSync(path)) return;
+    const expected = formatResultsTsv(ledgerRows(dir), { metricName: "score", heldOutName: "heldout" });
+    assert.equal(readFileSync(path, "utf8"), expected);
+    seen.push(expected);
+  });
   await runSession({ projectDir: dir, tag: "t", bus, signal: never });
+  assert.ok(seen.some((text) => /\tkeep\tx to 6\t/.test(text)), "checked after the confirmation amended the candidate's row");
   const rows = ledgerRows(dir);
   assert.equal(rows.filter((row) => row.kind === "baseline").length, 3);
   const candidate = rows.find((row) => row.description === "x to 6")!;
