@@ -37,6 +37,17 @@ export function budgetFor(config: LimitFields, device: string): TrainLimits {
   return { budgetSeconds, startupSeconds: tidy(timeoutSeconds - budgetSeconds), timeoutSeconds };
 }
 
+/**
+ * The train limits at another budget than the config's (the cascade's smoke stage, `promote`'s longer runs):
+ * the same start-up allowance rule (an explicit timeoutSeconds keeps its allowance over the budget).
+ */
+export function limitsAtBudget(config: LimitFields, device: string, budgetSeconds: number): TrainLimits {
+  const kind = deviceKind(device);
+  const startupSeconds = config.startupByDevice?.[kind] ?? config.startupSeconds
+    ?? (config.timeoutSeconds !== undefined ? budgetFor(config, device).startupSeconds : defaultStartupSeconds(budgetSeconds));
+  return { budgetSeconds, startupSeconds, timeoutSeconds: tidy(budgetSeconds + startupSeconds) };
+}
+
 /** budgetFor for each device kind among `devices`, in order of first appearance (what the session header shows). */
 export function trainLimitsByKind(config: LimitFields, devices: readonly string[]): Array<TrainLimits & { kind: DeviceKind }> {
   const kinds = [...new Set(devices.map(deviceKind))];
@@ -139,6 +150,10 @@ function crossFieldProblems(config: ResearchConfig): string[] {
   const problems = workloadProblems(config);
   if (problems.length > 0) return problems;
   problems.push(...timeoutProblems(config));
+  problems.push(...cascadeProblems(config));
+  if (config.promote !== undefined && !config.train) {
+    problems.push(`promote: a measure-only study has no train budget to lengthen; remove "promote" (it needs "train" with a budget)`);
+  }
   problems.push(...overlapProblems(config, literalPaths(config)));
   for (const [index, glob] of config.mutable.entries()) {
     if (glob === CONFIG_FILE || glob === config.program) {
@@ -224,6 +239,24 @@ function overlapProblems(config: ResearchConfig, files: readonly string[]): stri
  * An explicit timeoutSeconds applies to every device kind: it must leave each budget whole, and
  * must not let a run train past its budget by more than the stated start-up allowance.
  */
+/** The cascade shortens a train phase: a study without one cannot have it, and its smoke budget is below every full one. */
+function cascadeProblems(config: ResearchConfig): string[] {
+  const { cascade } = config;
+  if (cascade === undefined) return [];
+  if (!config.train) {
+    return [`cascade: a measure-only study has no train phase to shorten, so a smoke stage would run the whole measurement twice; remove "cascade" (it needs "train" with a budget)`];
+  }
+  if ((cascade.budgetSeconds === undefined) === (cascade.budgetFraction === undefined)) {
+    return [`cascade: expected exactly one of budgetSeconds (the smoke stage's seconds, e.g. 5) or budgetFraction (of the full budget, e.g. 0.1)`];
+  }
+  const budgets = [config.budgetSeconds, config.budgetByDevice?.cpu, config.budgetByDevice?.cuda].filter((budget): budget is number => budget !== undefined);
+  const shortest = Math.min(...budgets);
+  if (cascade.budgetSeconds !== undefined && cascade.budgetSeconds >= shortest) {
+    return [`cascade.budgetSeconds: ${cascade.budgetSeconds} is not shorter than the full budget (${shortest} s); expected a smoke stage of a few seconds, or use budgetFraction`];
+  }
+  return [];
+}
+
 function timeoutProblems(config: ResearchConfig): string[] {
   const timeout = config.timeoutSeconds;
   if (timeout === undefined) return [];

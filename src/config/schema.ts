@@ -136,6 +136,33 @@ export const slurmExecutorSchema = z.strictObject({
 
 export const executorSchema = z.discriminatedUnion("kind", [z.strictObject({ kind: z.literal("local") }), slurmExecutorSchema]);
 
+/**
+ * An optional short first stage for each candidate (README.md "Cascade"): a smoke run at a few seconds, or a
+ * fraction of the budget, that catches crashes, NaNs and clearly bad candidates before they take a full budget.
+ */
+export const cascadeSchema = z.strictObject({
+  /** The smoke stage's train budget in seconds (give this or budgetFraction). */
+  budgetSeconds: z.number().positive().optional(),
+  /** The smoke stage's train budget as a fraction of the full one (give this or budgetSeconds). */
+  budgetFraction: z.number().gt(0).lt(1, "must be below 1 (a smoke stage shorter than the full budget)").optional(),
+  /** Smoke runs of the unchanged code: the yardstick for "clearly bad" (their spread is the smoke stage's noise). */
+  baselineRuns: z.number().int().min(2, "at least 2 (the smoke stage's noise needs two runs)").max(20).default(3),
+  /** A candidate's smoke metric is clearly bad when a smoke run of the unchanged code would be this far off with probability alpha (one-sided t prediction bound). */
+  alpha: z.number().gt(0).lt(0.5).default(0.01),
+  /** And worse than the unchanged code's smoke mean by at least this much, in the metric's units (a floor when the smoke runs hardly vary). */
+  minMargin: z.number().min(0).default(0),
+});
+
+/** `autoresearch promote`: re-run the top k kept candidates and the baseline at a longer budget, to see whether their gains hold. */
+export const promoteSchema = z.strictObject({
+  /** The longer train budget in seconds. */
+  budgetSeconds: z.number().positive(),
+  /** How many kept candidates, best first. */
+  k: z.number().int().min(1).max(20).default(3),
+  /** Runs of each code (the baseline included) at that budget. */
+  runs: z.number().int().min(2).max(50).default(3),
+});
+
 export const stopSchema = z.strictObject({
   maxExperiments: z.number().int().positive().optional(),
   maxHours: z.number().positive().optional(),
@@ -209,6 +236,10 @@ export const configSchema = z.strictObject({
   executor: executorSchema.default({ kind: "local" }),
   proposer: proposerSchema.default({ name: "search" }),
   acceptance: acceptanceSchema.default(acceptanceSchema.parse({})),
+  /** A smoke stage before each candidate's full run (needs a train phase). */
+  cascade: cascadeSchema.optional(),
+  /** `autoresearch promote`'s defaults (its flags override them). */
+  promote: promoteSchema.optional(),
   stop: stopSchema.default({ maxConsecutiveFailures: 5 }),
   /** Which experiments' output directories (.autoresearch/runs/<id>: checkpoints) stay once decided: the current best's, every kept one's, or all. */
   outputs: z.enum(["best", "kept", "all"]).default("best"),

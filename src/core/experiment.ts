@@ -10,13 +10,16 @@
  *               is the mean of these, not the lucky run that passed the bar; `confirms` names the kept experiment
  * rescore       `finalize`: a fresh run of the baseline's or the final best's code, to say what survived
  * ablation      `finalize`: a run of the final best without one kept change, to measure that change's part
+ * smoke         a run of the unchanged code at the cascade's short smoke budget: the yardstick a candidate's
+ *               smoke stage is judged against (a candidate's own smoke stage is part of its row: timings.smokeMs)
+ *               `promote` re-runs kept candidates at a longer budget as `rescore` rows with meta.promote
  */
 export type ExperimentKind = "baseline" | "candidate" | "confirmation" | MeasurementKind;
-export const EXPERIMENT_KINDS = ["baseline", "candidate", "confirmation", "remeasure", "rescore", "ablation"] as const satisfies readonly ExperimentKind[];
+export const EXPERIMENT_KINDS = ["baseline", "candidate", "confirmation", "remeasure", "rescore", "ablation", "smoke"] as const satisfies readonly ExperimentKind[];
 
 /** Runs of existing code that measure without deciding anything about it. */
-export type MeasurementKind = "remeasure" | "rescore" | "ablation";
-export const MEASUREMENT_KINDS: readonly MeasurementKind[] = ["remeasure", "rescore", "ablation"];
+export type MeasurementKind = "remeasure" | "rescore" | "ablation" | "smoke";
+export const MEASUREMENT_KINDS: readonly MeasurementKind[] = ["remeasure", "rescore", "ablation", "smoke"];
 
 export function isMeasurement(kind: ExperimentKind): kind is MeasurementKind {
   return (MEASUREMENT_KINDS as readonly string[]).includes(kind);
@@ -51,6 +54,8 @@ export interface PhaseTimings {
   setupMs?: number;
   trainMs?: number;
   evaluateMs?: number;
+  /** The cascade's smoke stage of a candidate (train + evaluate at the short budget), before its full run. */
+  smokeMs?: number;
   totalMs?: number;
 }
 

@@ -66,6 +66,7 @@ export function categorize(point: PointInput): PointCategory | null {
   if (isFailed(point.status)) return "failed";
   if (point.status !== "ok" || point.metric === null) return null; // running or interrupted: nothing to plot
   if (point.kind === "rescore" || point.kind === "ablation") return null; // finalize's measurements: its report shows them
+  if (point.kind === "smoke") return null; // the cascade's smoke runs: another budget, another scale
   if (point.kind === "baseline") return "baseline";
   if (point.kind === "confirmation") return "confirmation";
   if (point.kind === "remeasure") return "remeasure";

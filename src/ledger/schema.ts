@@ -119,6 +119,54 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX experiments_by_tag_status ON experiments (tag, status);
   CREATE INDEX experiments_by_tag_tree   ON experiments (tag, candidate_tree);
   `,
+  // The cascade's smoke runs of the unchanged code (kind smoke): the same rebuild as migration 3.
+  `
+  CREATE TABLE experiments_new (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    tag              TEXT NOT NULL REFERENCES sessions(tag),
+    kind             TEXT NOT NULL CHECK (kind IN ('baseline','candidate','confirmation','remeasure','rescore','ablation','smoke')),
+    confirms         INTEGER REFERENCES experiments(id),
+    parent_commit    TEXT NOT NULL,
+    candidate_commit TEXT,
+    candidate_tree   TEXT,
+    proposer         TEXT NOT NULL,
+    description      TEXT NOT NULL,
+    hypothesis       TEXT NOT NULL,
+    meta             TEXT,
+    diff             TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN (${STATUSES})),
+    decision         TEXT CHECK (decision IN ('keep','discard')),
+    reason           TEXT,
+    rationale        TEXT,
+    metric           REAL,
+    held_out_metric  REAL,
+    secondary        TEXT NOT NULL,
+    self_reported    INTEGER NOT NULL CHECK (self_reported IN (0,1)),
+    best_before      REAL,
+    delta            REAL,
+    device           TEXT NOT NULL,
+    slot             INTEGER NOT NULL,
+    log_path         TEXT NOT NULL,
+    timings          TEXT NOT NULL,
+    memory_gb        REAL,
+    usage            TEXT,
+    started_at       TEXT NOT NULL,
+    finished_at      TEXT,
+    flags            TEXT NOT NULL DEFAULT '[]',
+    CHECK ((status = 'running') = (finished_at IS NULL))
+  ) STRICT;
+  INSERT INTO experiments_new (id, tag, kind, confirms, parent_commit, candidate_commit, candidate_tree, proposer, description,
+    hypothesis, meta, diff, status, decision, reason, rationale, metric, held_out_metric, secondary, self_reported, best_before,
+    delta, device, slot, log_path, timings, memory_gb, usage, started_at, finished_at, flags)
+  SELECT id, tag, kind, confirms, parent_commit, candidate_commit, candidate_tree, proposer, description,
+    hypothesis, meta, diff, status, decision, reason, rationale, metric, held_out_metric, secondary, self_reported, best_before,
+    delta, device, slot, log_path, timings, memory_gb, usage, started_at, finished_at, flags FROM experiments;
+  DROP TABLE experiments;
+  ALTER TABLE experiments_new RENAME TO experiments;
+  CREATE INDEX experiments_by_tag_id     ON experiments (tag, id);
+  CREATE INDEX experiments_by_tag_status ON experiments (tag, status);
+  CREATE INDEX experiments_by_tag_tree   ON experiments (tag, candidate_tree);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -15,6 +15,7 @@ import { checkHarnessState, moveBranch } from "./self-check.ts";
 import type { ExperimentOutcome, Job } from "./experiment.ts";
 import { decide, stateFromLedger, type BestState, type Decided, type DecisionEvent, type DecisionPolicy } from "./reducer.ts";
 import { isoAt, type SessionContext } from "./context.ts";
+import { decideCascade, isCascadeOutcome } from "./cascade-decide.ts";
 
 export type { BestState } from "./reducer.ts";
 
@@ -39,8 +40,11 @@ export async function applyOutcome(
   outcome: ExperimentOutcome,
 ): Promise<{ followUps: Job[] }> {
   await checkHarnessState(ctx, state.commit);
-  const flags = outcome.status === "ok" ? flagsFor(ctx, state, outcome) : [];
-  const decided = decide(state, { outcome, flags, at: isoAt(ctx.clock) }, policy);
+  // A smoke metric is never held against full-budget numbers, not even for a review flag.
+  const flags = outcome.status === "ok" && outcome.metric !== null && outcome.job.kind !== "smoke" ? flagsFor(ctx, state, outcome) : [];
+  const input = { outcome, flags, at: isoAt(ctx.clock) };
+  // The cascade's smoke runs and screened candidates are decided beside the reducer (cascade-decide.ts), as purely.
+  const decided = isCascadeOutcome(input) ? decideCascade(state, input) : decide(state, input, policy);
   const committed = ctx.ledger.commitDecision(decided.ledger);
   Object.assign(state, decided.state);
   await publish(ctx, decided, committed);

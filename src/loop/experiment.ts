@@ -3,12 +3,12 @@
 // checks its integrity there (job/run.ts). It makes no keep/discard decision (see apply.ts).
 import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { budgetFor, DEFAULT_MEASURE_TIMEOUT_SECONDS } from "../config/load.ts";
+import { budgetFor, DEFAULT_MEASURE_TIMEOUT_SECONDS, limitsAtBudget } from "../config/load.ts";
 import { deviceKind } from "../config/device-kind.ts";
 import type { SlotDevice } from "../executors/devices.ts";
 import * as git from "../git/index.ts";
 import { checkScope } from "../guard/scope.ts";
-import { JOB_SPEC_VERSION, type JobSpec } from "../job/spec.ts";
+import { JOB_SPEC_VERSION, type JobResult, type JobSpec } from "../job/spec.ts";
 import type { ExperimentStatus, PhaseTimings } from "../core/experiment.ts";
 import { ENV_EXPERIMENT_ID, ENV_OUTPUT_DIR, ENV_PHASE } from "../project/contract.ts";
 import { candidateRef, experimentLogPath, experimentOutputDir } from "../project/paths.ts";
@@ -18,6 +18,8 @@ import { isoAt, type SessionContext } from "./context.ts";
 import { phaseEnvironment, runMarker } from "./environment.ts";
 import { evaluationLimitSeconds } from "./evaluation-limit.ts";
 import { confirmationJob, isMeasurementJob, type Job } from "./jobs.ts";
+import { smokeBudgetSeconds, smokeMetricKey, type SmokeStage } from "./cascade.ts";
+import { runSmokeStage } from "./smoke-stage.ts";
 
 export { confirmationJob, isMeasurementJob, type Job };
 
@@ -35,6 +37,8 @@ export interface ExperimentOutcome {
   /** The harness failed (git, disk), not the workload: the scheduler decides whether the session can go on. */
   harnessError?: boolean;
   timings: PhaseTimings;
+  /** A candidate's smoke stage, when the cascade ran one (loop/cascade.ts); its metric is never the outcome's. */
+  smoke?: SmokeStage;
 }
 
 export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDevice, signal: AbortSignal): Promise<ExperimentOutcome> {
@@ -82,7 +86,7 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
     // place before the experiment's outcome goes anywhere.
     const refWritten = job.kind === "candidate" ? git.updateRef(ctx.paths.projectDir, candidateRef(ctx.tag, id), candidateCommit) : Promise.resolve();
     refWritten.catch(() => undefined); // awaited below: no unhandled rejection meanwhile
-    const spec = experimentJobSpec(ctx, slot, id, candidateCommit);
+    const spec = experimentJobSpec(ctx, slot, id, candidateCommit, trainBudgetOf(ctx, job, slot));
     ctx.bus.emit({
       type: "experiment_started", at: isoAt(ctx.clock), id, kind: job.kind, slot: slot.slot, device: slot.device,
       parentCommit, candidateCommit, description: job.description,
@@ -98,24 +102,45 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
     rmSync(spec.runDir, { recursive: true, force: true });
     mkdirSync(spec.runDir, { recursive: true });
     writeFileSync(join(spec.runDir, JOB_SPEC_FILE), `${JSON.stringify(spec, null, 2)}\n`);
-    const submittedMs = ctx.clock.now();
-    const handle = ctx.executor.submit(spec, {
-      onPhase: (phase) => ctx.bus.emit({ type: "experiment_phase", at: isoAt(ctx.clock), id, phase }),
-      onLine: (line) => ctx.bus.emit({ type: "experiment_log", at: isoAt(ctx.clock), id, line }),
-    });
-    const cancel = () => handle.cancel();
-    refWritten.catch(cancel); // without its ref the result could not be kept: stop rather than finish the run
-    signal.addEventListener("abort", cancel, { once: true });
-    if (signal.aborted) cancel();
-    const result = await handle.wait().finally(() => signal.removeEventListener("abort", cancel));
+    const submit = (submitted: JobSpec): Promise<JobResult> => {
+      const handle = ctx.executor.submit(submitted, {
+        onPhase: (phase) => ctx.bus.emit({ type: "experiment_phase", at: isoAt(ctx.clock), id, phase }),
+        onLine: (line) => ctx.bus.emit({ type: "experiment_log", at: isoAt(ctx.clock), id, line }),
+      });
+      const cancel = () => handle.cancel();
+      refWritten.catch(cancel); // without its ref the result could not be kept: stop rather than finish the run
+      signal.addEventListener("abort", cancel, { once: true });
+      if (signal.aborted) cancel();
+      return handle.wait().finally(() => signal.removeEventListener("abort", cancel));
+    };
+    // The cascade's smoke stage: a crash, a missing metric or a clearly bad smoke metric ends the candidate here.
+    const smokeStartedMs = ctx.clock.now();
+    const smoke = job.kind === "candidate" ? await runSmokeStage(ctx, spec, slot, submit) : null;
+    if (smoke !== null) {
+      timings.smokeMs = smoke.stage.wallMs;
+      if (smoke.stage.metric !== null) ctx.ledger.updateExperiment(id, { secondary: { [smokeMetricKey(ctx.config.metric.name)]: smoke.stage.metric } });
+      if (smoke.stage.verdict === "failed" || smoke.stage.verdict === "screened") {
+        await refWritten;
+        timings.setupMs = smokeStartedMs - startedMs;
+        const failed = smoke.stage.verdict === "failed";
+        return finish(failed ? smoke.result.status : "ok", failed ? smoke.stage.rationale : `smoke stage: clearly worse than the unchanged code's smoke runs`, {
+          smoke: smoke.stage, dataTampered: smoke.result.dataTampered, harnessError: smoke.result.harnessError,
+        });
+      }
+    }
+    const result = await submit(spec);
     await refWritten;
-    timings.setupMs = submittedMs - startedMs + result.timings.checkoutMs;
+    timings.setupMs = smokeStartedMs - startedMs + result.timings.checkoutMs;
     timings.trainMs = result.timings.trainMs;
     timings.evaluateMs = result.timings.evaluateMs;
-    if (result.status === "ok") ctx.ledger.updateExperiment(id, { secondary: result.secondary, memoryGb: result.memoryGb });
+    if (result.status === "ok") {
+      const smokeMetric = smoke?.stage.metric ?? null;
+      const secondary = smokeMetric === null ? result.secondary : { ...result.secondary, [smokeMetricKey(ctx.config.metric.name)]: smokeMetric };
+      ctx.ledger.updateExperiment(id, { secondary, memoryGb: result.memoryGb });
+    }
     return finish(result.status, result.reason, {
       metric: result.metric, heldOutMetric: result.heldOut, selfReported: result.selfReported, dataTampered: result.dataTampered,
-      harnessError: result.harnessError,
+      harnessError: result.harnessError, ...(smoke !== null ? { smoke: smoke.stage } : {}),
     });
   } catch (error) {
     // A failure of the harness itself (git, disk): recorded against the experiment, never left "running".
@@ -134,9 +159,16 @@ export function slotWorkdir(ctx: Pick<SessionContext, "paths">, slot: Pick<SlotD
   return join(ctx.paths.worktreesDir, `slot-${slot.slot}`);
 }
 
-/** Everything one experiment needs to run wherever the executor puts it, as plain JSON. */
-export function experimentJobSpec(ctx: SessionContext, slot: SlotDevice, id: number, commit: string): JobSpec {
-  const limits = ctx.config.train ? budgetFor(ctx.config, slot.device) : null;
+/** The train budget of a job that does not run the config's: a smoke run's, or a measurement's own (`promote`). */
+function trainBudgetOf(ctx: SessionContext, job: Job, slot: SlotDevice): number | undefined {
+  if (!ctx.config.train) return undefined;
+  if (job.kind === "smoke" && ctx.config.cascade) return smokeBudgetSeconds(ctx.config.cascade, budgetFor(ctx.config, slot.device).budgetSeconds);
+  return isMeasurementJob(job) ? job.budgetSeconds : undefined;
+}
+
+/** Everything one experiment needs to run wherever the executor puts it, as plain JSON; `budgetSeconds` replaces the config's train budget. */
+export function experimentJobSpec(ctx: SessionContext, slot: SlotDevice, id: number, commit: string, budgetSeconds?: number): JobSpec {
+  const limits = !ctx.config.train ? null : budgetSeconds === undefined ? budgetFor(ctx.config, slot.device) : limitsAtBudget(ctx.config, slot.device, budgetSeconds);
   const outputDir = experimentOutputDir(ctx.paths, id);
   const runDir = dirname(outputDir);
   const { [ENV_PHASE]: _phase, ...env } = phaseEnvironment(ctx, slot, "train", { [ENV_EXPERIMENT_ID]: String(id), [ENV_OUTPUT_DIR]: outputDir }, id);

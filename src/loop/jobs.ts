@@ -7,8 +7,11 @@ export type Job =
   | { kind: "baseline"; commit: string; description: string }
   | { kind: "candidate"; parentCommit: string; proposer: string; description: string; hypothesis: string; meta: unknown; files: Record<string, string>; proposeMs: number; usage: { inputTokens: number; outputTokens: number; costUsd: number | null } | null }
   | { kind: "confirmation"; confirms: number; commit: string; description: string }
-  /** A run of existing code that decides nothing (core/experiment.ts): `of` is the experiment it measures, if any. */
-  | { kind: MeasurementKind; commit: string; of: number | null; description: string; meta: unknown };
+  /**
+   * A run of existing code that decides nothing (core/experiment.ts): `of` is the experiment it measures, if any;
+   * `budgetSeconds` a train budget other than the config's (`promote`'s longer runs; a smoke run's is the cascade's).
+   */
+  | { kind: MeasurementKind; commit: string; of: number | null; description: string; meta: unknown; budgetSeconds?: number };
 
 export function isMeasurementJob(job: Job): job is Extract<Job, { kind: MeasurementKind }> {
   return isMeasurement(job.kind);

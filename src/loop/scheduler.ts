@@ -9,6 +9,7 @@ import { isoAt, type SessionContext } from "./context.ts";
 import { ProposalQueue } from "./proposals.ts";
 import { applyOutcome, decisionPolicy, gatherState } from "./apply.ts";
 import { pendingFollowUps } from "./reducer.ts";
+import { smokeReference } from "./cascade.ts";
 import { environmentErrorAt, type EnvironmentError } from "../errors.ts";
 import { finishAdopted, type AdoptedJob } from "./adopt.ts";
 
@@ -51,14 +52,14 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
 
   const queue = new ProposalQueue(ctx, options.proposer, () => state, signal, wakeUp, options.proposerConcurrency ?? 1);
 
-  const launch = (job: Job) => {
+  const launch = (job: Job, done?: () => void) => {
     started += 1;
-    occupy((slot) => runExperiment(ctx, job, slot, signal));
+    occupy((slot) => runExperiment(ctx, job, slot, signal), done);
   };
   // An adopted job's row is counted in `started` already.
   const adopt = (adoptedJob: AdoptedJob) => occupy(() => finishAdopted(ctx, adoptedJob, signal));
 
-  const occupy = (run: (slot: SlotDevice) => Promise<ExperimentOutcome>) => {
+  const occupy = (run: (slot: SlotDevice) => Promise<ExperimentOutcome>, done?: () => void) => {
     const slot = freeSlots.shift()!;
     const task = run(slot)
       .then((outcome) => onFinished(outcome))
@@ -73,6 +74,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
         ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message: `${environment ? "the harness cannot write its state" : "experiment failed to start"}: ${(error as Error).message}` });
       })
       .finally(() => {
+        done?.();
         running.delete(task);
         freeSlots.push(slot);
         freeSlots.sort((a, b) => a.slot - b.slot);
@@ -107,6 +109,13 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   let baselineMissing = Math.max(0, policy.baselineRuns - baselinesDone() - adopted.filter((each) => each.row.kind === "baseline").length);
   const baselineJob: Job = { kind: "baseline", commit: session.baseCommit, description: "baseline (unchanged code)" };
   for (const each of adopted) adopt(each);
+  // The cascade's yardstick: smoke runs of the unchanged code, all finished before the first candidate.
+  const smoke = smokeRunsToDo(ctx, session.baseCommit);
+  let smokeRunning = 0;
+  const smokeDone = () => {
+    smokeRunning -= 1;
+    if (smokeRunning === 0 && smoke.missing === 0) announceCascade(ctx);
+  };
 
   for (;;) {
     if (signal.aborted && !stop) stop = { paused: false, interrupted: true, reason: "interrupted (Ctrl-C)" };
@@ -121,10 +130,15 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
       // A graceful stop (a limit, the target) still runs pending follow-ups, so no decision is left open.
       while (!stop.paused && !signal.aborted && followUps.length > 0 && freeSlots.length > 0) launch(followUps.shift()!);
       if (running.size === 0) break;
-    } else if (baselineMissing > 0 || state.metric === null) {
+    } else if (baselineMissing > 0 || state.metric === null || smoke.missing > 0 || smokeRunning > 0) {
       while (baselineMissing > 0 && freeSlots.length > 0 && !stop) {
         baselineMissing -= 1;
         launch(baselineJob);
+      }
+      while (baselineMissing === 0 && smoke.missing > 0 && freeSlots.length > 0 && !stop) {
+        smoke.missing -= 1;
+        smokeRunning += 1;
+        launch(smoke.job, smokeDone);
       }
       if (running.size === 0 && baselineMissing === 0 && state.metric === null) {
         stop = { paused: true, reason: "the baseline produced no metric; see `autoresearch results`" };
@@ -172,6 +186,22 @@ function withoutAdopted(followUps: Job[], adopted: readonly AdoptedJob[]): Job[]
     }
     return true;
   });
+}
+
+/** How many smoke runs of the unchanged code the cascade still needs (none once one failed: the cascade is off then). */
+function smokeRunsToDo(ctx: SessionContext, baseCommit: string): { missing: number; job: Job } {
+  const job: Job = { kind: "smoke", commit: baseCommit, of: null, description: "smoke run of the unchanged code (the cascade's yardstick)", meta: null };
+  const { cascade } = ctx.config;
+  if (cascade === undefined || !ctx.config.train) return { missing: 0, job };
+  const finished = ctx.ledger.listExperiments({ tag: ctx.tag }).filter((row) => row.kind === "smoke" && row.confirms === null && row.status !== "interrupted" && row.status !== "running");
+  if (finished.some((row) => row.status !== "ok")) return { missing: 0, job };
+  return { missing: Math.max(0, cascade.baselineRuns - finished.length), job };
+}
+
+/** Once the unchanged code's smoke runs are in: a session whose cascade cannot work says why, once. */
+function announceCascade(ctx: SessionContext): void {
+  const reference = smokeReference(ctx.ledger.listExperiments({ tag: ctx.tag }), ctx.slots[0]?.device ?? "cpu");
+  if (reference.state === "off") ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message: `cascade off: ${reference.reason}` });
 }
 
 function withinExperimentLimit(ctx: SessionContext, started: number): boolean {

@@ -93,6 +93,7 @@ export function kindLabel(kind: ExperimentKind | null): string {
     case "remeasure": return "[re-measure] ";
     case "rescore":
     case "ablation": return "[finalize] ";
+    case "smoke": return "[smoke] ";
     default: return "";
   }
 }
