@@ -9,7 +9,7 @@ import { createAcceptancePolicy, baselineRunsFor, remeasurePlanFor } from "../sr
 import type { ExperimentOutcome, Job } from "../src/loop/experiment.ts";
 import { decide, type BestState, type DecisionPolicy } from "../src/loop/reducer.ts";
 import { proportionInterval } from "../src/stats/intervals.ts";
-import { seededRandom, type Random } from "../src/stats/random.ts";
+import { createRandom, type Random } from "../src/stats/random.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -58,7 +58,7 @@ interface Tally {
 }
 
 function drawEffect(random: Random): number {
-  let pick = random.uniform();
+  let pick = random.next();
   for (const each of MIX) {
     pick -= each.weight;
     if (pick < 0) return each.effect;
@@ -151,7 +151,7 @@ for (const noise of noiseKinds) {
   lines.push("|---|---|---|---|---|---|---|---|---|");
   for (const each of POLICIES) {
     const policy = policyFor(each.config);
-    const random = seededRandom(seed);
+    const random = createRandom(seed);
     const tally: Tally = { kept: new Map(), seen: new Map(), candidateRuns: 0, allRuns: 0, candidates: 0, overclaim: [] };
     for (let session = 0; session < sessions; session += 1) runSession(policy, noise, random, tally);
     const nulls = rate(tally, 0);

@@ -1,10 +1,15 @@
 import { describe, it, test } from "node:test";
 import assert from "node:assert/strict";
 import { baselineRunsFor, createAcceptancePolicy, greedyPolicy, noiseAwarePolicy, remeasurePlanFor, sequentialPolicy, type AcceptancePolicy } from "../src/loop/decide.ts";
-import { seededRandom } from "../src/stats/random.ts";
+import { createRandom } from "../src/stats/random.ts";
+
+/** Standard normal draws from the one seeded source. */
+const normalDraws = (seed: number) => {
+  const random = createRandom(seed);
+  return () => random.normal();
+};
 import { estimateNoise } from "../src/loop/noise.ts";
 import { acceptanceSchema } from "../src/config/schema.ts";
-import { seededGaussian } from "./helpers/random.ts";
 
 const noiseAware = (overrides: Partial<{ z: number; minDelta: number; confirm: boolean }> = {}) =>
   noiseAwarePolicy({ z: 2, minDelta: 0, confirm: false, ...overrides });
@@ -24,7 +29,7 @@ function simulateSession(policy: AcceptancePolicy, seed: number): SessionResult 
   const sigma = 0.01;
   const candidates = 100;
   const realAt = 50;
-  const gaussian = seededGaussian(seed);
+  const gaussian = normalDraws(seed);
   let trueValue = 2;
   const baseline = [trueValue + sigma * gaussian(), trueValue + sigma * gaussian()];
   const repeatedGroups = [baseline];
@@ -232,7 +237,7 @@ describe("sequential policy", () => {
   it("holds its false-keep rate on simulated null candidates and keeps most 3σ gains", () => {
     // Nulls and 3σ gains against a best measured 4 times, σ pooled from 3 + the candidate's runs.
     // The false-keep count of 3000 nulls is at most Binomial(3000, 0.05): mean 150, sd 11.9; allow 4 sd above.
-    const random = seededRandom(3);
+    const random = createRandom(3);
     const simulate = (effect: number) => {
       const best = [0, 0, 0, 0].map(() => random.normal());
       const bestMean = best.reduce((sum, value) => sum + value, 0) / best.length;
@@ -268,7 +273,7 @@ test("estimateNoise pools repeated runs of the same code, ignoring singletons an
 });
 
 test("estimateNoise recovers the true sigma from many confirmation pairs", () => {
-  const gaussian = seededGaussian(7);
+  const gaussian = normalDraws(7);
   const pairs = Array.from({ length: 400 }, (_, index) => [index, index].map((value) => value + 0.02 * gaussian()));
   const estimate = estimateNoise(pairs);
   assert.equal(estimate.degreesOfFreedom, 400);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { applyEdits } from "../src/proposers/edits.ts";
 import { parseKnobs } from "../src/proposers/knobs.ts";
-import { createRandom } from "../src/proposers/random.ts";
+import { createRandom } from "../src/stats/random.ts";
 import { createSearchProposer } from "../src/proposers/search.ts";
 import type { SearchMeta } from "../src/proposers/search-history.ts";
 import type { HistoryEntry, ProposalResult } from "../src/proposers/types.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { chiSquareQuantile, normalCdf, normalQuantile, studentTCdf, studentTQuantile } from "../src/stats/distributions.ts";
 import { differenceInterval, meanInterval, proportionInterval, sigmaInterval } from "../src/stats/intervals.ts";
-import { seededRandom } from "../src/stats/random.ts";
+import { createRandom, type Random } from "../src/stats/random.ts";
 
 const close = (actual: number, expected: number, tolerance: number, what: string): void => {
   assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual} is not within ${tolerance} of ${expected}`);
@@ -51,7 +51,7 @@ describe("intervals", () => {
   it("a t interval from few runs covers the true mean at its nominal rate", () => {
     // 4000 intervals of 3 normal draws: the count that misses is Binomial(4000, 0.05), sd ≈ 13.8;
     // allow 4 sd either side. A z interval (1.96 instead of 4.30) would miss about 20% of the time.
-    const random = seededRandom(7);
+    const random = createRandom(7);
     const trials = 4000;
     let missed = 0;
     for (let trial = 0; trial < trials; trial += 1) {
@@ -89,9 +89,9 @@ describe("intervals", () => {
 
 describe("seeded random", () => {
   it("is reproducible, and its normals and heavy tails have unit variance", () => {
-    assert.deepEqual([seededRandom(1).uniform(), seededRandom(1).uniform()], [seededRandom(1).uniform(), seededRandom(1).uniform()]);
-    for (const draw of [(r: ReturnType<typeof seededRandom>) => r.normal(), (r: ReturnType<typeof seededRandom>) => r.heavyTailed(5)]) {
-      const random = seededRandom(11);
+    assert.deepEqual([createRandom(1).next(), createRandom(1).next()], [createRandom(1).next(), createRandom(1).next()]);
+    for (const draw of [(r: Random) => r.normal(), (r: Random) => r.heavyTailed(5)]) {
+      const random = createRandom(11);
       const n = 20000;
       const values = Array.from({ length: n }, () => draw(random));
       const average = values.reduce((sum, value) => sum + value, 0) / n;

@@ -2,7 +2,7 @@
 // the history which knob-directions help (Thompson sampling), never proposing a setting twice.
 import { applyEdits } from "./edits.ts";
 import { formatKnobNumber, KNOB_SYNTAX_HELP, normalizeKnobValue, parseKnobs, setKnobValue, type Knob, type KnobValue } from "./knobs.ts";
-import { createRandom, hashString, type Random } from "./random.ts";
+import { createRandom, hashString, type Random } from "../stats/random.ts";
 import {
   armKey,
   assignmentKey,
