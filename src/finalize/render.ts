@@ -76,7 +76,7 @@ export function reportMarkdown(report: FinalizeReport, branch: CleanBranch | nul
     }
     lines.push("", `${report.keepsSurvived} of ${report.keeps} keep${report.keeps === 1 ? "" : "s"} survived.`);
   }
-  if (branch) lines.push("", branchText(branch).replace(/^clean branch (\S+)/, "Clean branch `$1`"));
+  if (branch) lines.push("", branchText(branch).replace(/^clean branch (\S+?):/, "Clean branch `$1`:"));
   return lines.join("\n");
 }
 
