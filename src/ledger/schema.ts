@@ -9,6 +9,59 @@ export const BUSY_TIMEOUT_MS = 10_000;
 
 const STATUSES = "'running','ok','crash','timeout','no_metric','invalid','rejected','interrupted'";
 
+/**
+ * SQLite cannot change a CHECK in place: the experiments table is rebuilt, rows, ids and indexes kept,
+ * with `kinds` allowed. Runs with foreign keys off (see migrate), as SQLite's own procedure says.
+ */
+function rebuildExperimentsForKinds(kinds: readonly string[]): string {
+  const columns = `id, tag, kind, confirms, parent_commit, candidate_commit, candidate_tree, proposer, description,
+    hypothesis, meta, diff, status, decision, reason, rationale, metric, held_out_metric, secondary, self_reported, best_before,
+    delta, device, slot, log_path, timings, memory_gb, usage, started_at, finished_at, flags`;
+  return `
+  CREATE TABLE experiments_new (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    tag              TEXT NOT NULL REFERENCES sessions(tag),
+    kind             TEXT NOT NULL CHECK (kind IN (${kinds.map((kind) => `'${kind}'`).join(",")})),
+    confirms         INTEGER REFERENCES experiments(id),
+    parent_commit    TEXT NOT NULL,
+    candidate_commit TEXT,
+    candidate_tree   TEXT,
+    proposer         TEXT NOT NULL,
+    description      TEXT NOT NULL,
+    hypothesis       TEXT NOT NULL,
+    meta             TEXT,
+    diff             TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN (${STATUSES})),
+    decision         TEXT CHECK (decision IN ('keep','discard')),
+    reason           TEXT,
+    rationale        TEXT,
+    metric           REAL,
+    held_out_metric  REAL,
+    secondary        TEXT NOT NULL,
+    self_reported    INTEGER NOT NULL CHECK (self_reported IN (0,1)),
+    best_before      REAL,
+    delta            REAL,
+    device           TEXT NOT NULL,
+    slot             INTEGER NOT NULL,
+    log_path         TEXT NOT NULL,
+    timings          TEXT NOT NULL,
+    memory_gb        REAL,
+    usage            TEXT,
+    started_at       TEXT NOT NULL,
+    finished_at      TEXT,
+    flags            TEXT NOT NULL DEFAULT '[]',
+    CHECK ((status = 'running') = (finished_at IS NULL))
+  ) STRICT;
+  INSERT INTO experiments_new (${columns})
+  SELECT ${columns} FROM experiments;
+  DROP TABLE experiments;
+  ALTER TABLE experiments_new RENAME TO experiments;
+  CREATE INDEX experiments_by_tag_id     ON experiments (tag, id);
+  CREATE INDEX experiments_by_tag_status ON experiments (tag, status);
+  CREATE INDEX experiments_by_tag_tree   ON experiments (tag, candidate_tree);
+  `;
+}
+
 /** Migration N (1-based) takes the database from user_version N-1 to N. Append, never edit. */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -70,103 +123,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE experiments ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
   ALTER TABLE sessions ADD COLUMN isolation TEXT CHECK (isolation IN ('sandbox','sandbox+network','unsandboxed'));
   `,
-  // SQLite cannot change a CHECK in place: the experiments table is rebuilt with the measurement kinds
-  // (remeasure, rescore, ablation). Runs with foreign keys off (see migrate), as SQLite's own procedure says.
-  `
-  CREATE TABLE experiments_new (
-    id               INTEGER PRIMARY KEY AUTOINCREMENT,
-    tag              TEXT NOT NULL REFERENCES sessions(tag),
-    kind             TEXT NOT NULL CHECK (kind IN ('baseline','candidate','confirmation','remeasure','rescore','ablation')),
-    confirms         INTEGER REFERENCES experiments(id),
-    parent_commit    TEXT NOT NULL,
-    candidate_commit TEXT,
-    candidate_tree   TEXT,
-    proposer         TEXT NOT NULL,
-    description      TEXT NOT NULL,
-    hypothesis       TEXT NOT NULL,
-    meta             TEXT,
-    diff             TEXT NOT NULL,
-    status           TEXT NOT NULL CHECK (status IN (${STATUSES})),
-    decision         TEXT CHECK (decision IN ('keep','discard')),
-    reason           TEXT,
-    rationale        TEXT,
-    metric           REAL,
-    held_out_metric  REAL,
-    secondary        TEXT NOT NULL,
-    self_reported    INTEGER NOT NULL CHECK (self_reported IN (0,1)),
-    best_before      REAL,
-    delta            REAL,
-    device           TEXT NOT NULL,
-    slot             INTEGER NOT NULL,
-    log_path         TEXT NOT NULL,
-    timings          TEXT NOT NULL,
-    memory_gb        REAL,
-    usage            TEXT,
-    started_at       TEXT NOT NULL,
-    finished_at      TEXT,
-    flags            TEXT NOT NULL DEFAULT '[]',
-    CHECK ((status = 'running') = (finished_at IS NULL))
-  ) STRICT;
-  INSERT INTO experiments_new (id, tag, kind, confirms, parent_commit, candidate_commit, candidate_tree, proposer, description,
-    hypothesis, meta, diff, status, decision, reason, rationale, metric, held_out_metric, secondary, self_reported, best_before,
-    delta, device, slot, log_path, timings, memory_gb, usage, started_at, finished_at, flags)
-  SELECT id, tag, kind, confirms, parent_commit, candidate_commit, candidate_tree, proposer, description,
-    hypothesis, meta, diff, status, decision, reason, rationale, metric, held_out_metric, secondary, self_reported, best_before,
-    delta, device, slot, log_path, timings, memory_gb, usage, started_at, finished_at, flags FROM experiments;
-  DROP TABLE experiments;
-  ALTER TABLE experiments_new RENAME TO experiments;
-  CREATE INDEX experiments_by_tag_id     ON experiments (tag, id);
-  CREATE INDEX experiments_by_tag_status ON experiments (tag, status);
-  CREATE INDEX experiments_by_tag_tree   ON experiments (tag, candidate_tree);
-  `,
-  // The cascade's smoke runs of the unchanged code (kind smoke): the same rebuild as migration 3.
-  `
-  CREATE TABLE experiments_new (
-    id               INTEGER PRIMARY KEY AUTOINCREMENT,
-    tag              TEXT NOT NULL REFERENCES sessions(tag),
-    kind             TEXT NOT NULL CHECK (kind IN ('baseline','candidate','confirmation','remeasure','rescore','ablation','smoke')),
-    confirms         INTEGER REFERENCES experiments(id),
-    parent_commit    TEXT NOT NULL,
-    candidate_commit TEXT,
-    candidate_tree   TEXT,
-    proposer         TEXT NOT NULL,
-    description      TEXT NOT NULL,
-    hypothesis       TEXT NOT NULL,
-    meta             TEXT,
-    diff             TEXT NOT NULL,
-    status           TEXT NOT NULL CHECK (status IN (${STATUSES})),
-    decision         TEXT CHECK (decision IN ('keep','discard')),
-    reason           TEXT,
-    rationale        TEXT,
-    metric           REAL,
-    held_out_metric  REAL,
-    secondary        TEXT NOT NULL,
-    self_reported    INTEGER NOT NULL CHECK (self_reported IN (0,1)),
-    best_before      REAL,
-    delta            REAL,
-    device           TEXT NOT NULL,
-    slot             INTEGER NOT NULL,
-    log_path         TEXT NOT NULL,
-    timings          TEXT NOT NULL,
-    memory_gb        REAL,
-    usage            TEXT,
-    started_at       TEXT NOT NULL,
-    finished_at      TEXT,
-    flags            TEXT NOT NULL DEFAULT '[]',
-    CHECK ((status = 'running') = (finished_at IS NULL))
-  ) STRICT;
-  INSERT INTO experiments_new (id, tag, kind, confirms, parent_commit, candidate_commit, candidate_tree, proposer, description,
-    hypothesis, meta, diff, status, decision, reason, rationale, metric, held_out_metric, secondary, self_reported, best_before,
-    delta, device, slot, log_path, timings, memory_gb, usage, started_at, finished_at, flags)
-  SELECT id, tag, kind, confirms, parent_commit, candidate_commit, candidate_tree, proposer, description,
-    hypothesis, meta, diff, status, decision, reason, rationale, metric, held_out_metric, secondary, self_reported, best_before,
-    delta, device, slot, log_path, timings, memory_gb, usage, started_at, finished_at, flags FROM experiments;
-  DROP TABLE experiments;
-  ALTER TABLE experiments_new RENAME TO experiments;
-  CREATE INDEX experiments_by_tag_id     ON experiments (tag, id);
-  CREATE INDEX experiments_by_tag_status ON experiments (tag, status);
-  CREATE INDEX experiments_by_tag_tree   ON experiments (tag, candidate_tree);
-  `,
+  // The measurement kinds (remeasure, rescore, ablation).
+  rebuildExperimentsForKinds(["baseline", "candidate", "confirmation", "remeasure", "rescore", "ablation"]),
+  // The cascade's smoke runs of the unchanged code (kind smoke).
+  rebuildExperimentsForKinds(["baseline", "candidate", "confirmation", "remeasure", "rescore", "ablation", "smoke"]),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
