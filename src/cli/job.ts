@@ -7,12 +7,14 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { EXIT, UsageError, UserError } from "../errors.ts";
+import { followLog } from "../job/log-follow.ts";
+import { formatResultLine, RESULT_TOKEN_ENV } from "../job/result-line.ts";
 import { runJob } from "../job/run.ts";
 import { jobSpecSchema, type JobResult, type JobSpec } from "../job/spec.ts";
 import { parse, type Command, type Io } from "./args.ts";
 
 export const jobCommand: Command = {
-  help: `usage: autoresearch job <spec.json> [--result PATH] [--output DIR] [--log PATH] [--scratch] [--devices-from-env]
+  help: `usage: autoresearch job <spec.json> [--result PATH] [--output DIR] [--log PATH] [--scratch] [--devices-from-env] [--print-result]
 
 Runs one experiment job: checks its commit out, refuses to run anything if the protected files or the
 prepared data differ from the spec's checksums, trains under the budget (sandboxed when the spec says
@@ -25,12 +27,15 @@ reruns experiment 12 by hand without touching the session's files.
 
   --result PATH   where to write the result (default: the spec's resultPath)
   --output DIR    the output directory for the run (default: the spec's outputDir)
-  --log PATH      the log to append to (default: the spec's logPath)
+  --log PATH      the log to append to (default: the spec's logPath); - copies it to stdout as it grows
   --scratch       check out into a scratch directory, even if the spec names a slot's checkout
   --devices-from-env
                   run on the GPUs this process was given (CUDA_VISIBLE_DEVICES, as a cluster's scheduler sets
                   it), and record this machine's name and those GPUs in the result (what executors on a
                   cluster run)
+  --print-result  end the output with the result as one marked line (\`AUTORESEARCH_RESULT <token> <json>\`,
+                  the token from $AUTORESEARCH_RESULT_TOKEN): how a Kubernetes pod hands its result back
+                  through its log (with --log -)
 
 Exit code 0 when the job produced a result (whatever its status; the result says), 2 for a bad spec.
 
@@ -39,7 +44,7 @@ example:
   async run(argv: string[], io: Io) {
     const { values, positionals } = parse("job", argv, {
       result: { type: "string" }, output: { type: "string" }, log: { type: "string" }, scratch: { type: "boolean" },
-      "devices-from-env": { type: "boolean" },
+      "devices-from-env": { type: "boolean" }, "print-result": { type: "boolean" },
     }, 1);
     const file = positionals[0];
     if (file === undefined) throw new UsageError("job: missing <spec.json>", "Usage: autoresearch job <spec.json> (each experiment's is .autoresearch/runs/<id>/job.json)");
@@ -48,11 +53,13 @@ example:
       ...spec,
       ...(values.result ? { resultPath: resolve(io.cwd, values.result) } : {}),
       ...(values.output ? { outputDir: resolve(io.cwd, values.output), runDir: resolve(io.cwd, values.output, "..") } : {}),
-      ...(values.log ? { logPath: resolve(io.cwd, values.log) } : {}),
+      ...(values.log && values.log !== "-" ? { logPath: resolve(io.cwd, values.log) } : {}),
       ...(values.scratch ? { workdir: null } : {}),
     };
     const onNode = Boolean(values["devices-from-env"]);
     const visible = onNode ? process.env.CUDA_VISIBLE_DEVICES : undefined;
+    const followed = values.log === "-" ? followLog((text) => io.stdout(text)) : null;
+    if (followed) job.logPath = followed.path;
     const controller = new AbortController();
     const stop = () => controller.abort();
     process.once("SIGINT", stop);
@@ -61,10 +68,13 @@ example:
       const result = onNode
         ? await runOnNode({ ...job, env: visible === undefined ? job.env : { ...job.env, CUDA_VISIBLE_DEVICES: visible } }, controller.signal)
         : await runJob(job, { signal: controller.signal });
+      followed?.stop(); // the whole log before the lines that follow it
       const metric = result.metric === null ? "" : ` ${job.metric.name} ${result.metric}`;
       io.stdout(`job ${job.experimentId}: ${result.status}${metric}${result.reason ? ` (${result.reason})` : ""}; result in ${job.resultPath}\n`);
+      if (values["print-result"]) io.stdout(`${formatResultLine(result, process.env[RESULT_TOKEN_ENV] ?? "")}\n`);
       return EXIT.ok;
     } finally {
+      followed?.stop();
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
     }

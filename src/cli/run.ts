@@ -16,8 +16,9 @@ Running it again on the same tag resumes the session.
   --max-experiments N   stop after N experiments in the session (baseline runs count)
   --max-hours H         stop starting experiments after H hours of this run
   --target X            stop once the best metric reaches X
-  --slots N             experiments at once (one GPU each when GPUs are used; with --executor slurm, jobs in flight)
-  --executor KIND       local (this machine) | slurm (one batch job per experiment; config "executor"); overrides the config
+  --slots N             experiments at once (one GPU each when GPUs are used; on a cluster, jobs in flight)
+  --executor KIND       local (this machine) | slurm (one batch job per experiment) | kubernetes (one Job per
+                        experiment; needs the config's "executor" section); overrides the config
   --proposer NAME       search | replay | llm | claude | codex | command (overrides the config)
   --unsandboxed         run the mutable code without the sandbox (full rights, network, held-out data readable);
                         needed only where bubblewrap cannot run, for proposers that write code
@@ -29,7 +30,8 @@ Running it again on the same tag resumes the session.
 examples:
   autoresearch run --max-experiments 30
   autoresearch run --tag mar5 --proposer llm --max-hours 8 --dashboard
-  autoresearch run --executor slurm --slots 16`;
+  autoresearch run --executor slurm --slots 16
+  autoresearch run --executor kubernetes --slots 16`;
 
 export const runCommand: Command = {
   help: RUN_HELP,
@@ -51,8 +53,8 @@ export const runCommand: Command = {
     if (values.port !== undefined && !values.dashboard) throw new UsageError("run: --port only goes with --dashboard", "Add --dashboard, or leave --port out.");
     const port = portFlag("run", values.port);
     const executorKind = values.executor;
-    if (executorKind !== undefined && executorKind !== "local" && executorKind !== "slurm") {
-      throw new UsageError(`run: --executor "${executorKind}" is not an executor`, "Use --executor local (this machine) or --executor slurm (one Slurm batch job per experiment).");
+    if (executorKind !== undefined && executorKind !== "local" && executorKind !== "slurm" && executorKind !== "kubernetes") {
+      throw new UsageError(`run: --executor "${executorKind}" is not an executor`, "Use --executor local (this machine), slurm (one Slurm batch job per experiment) or kubernetes (one Kubernetes Job per experiment).");
     }
     const dashboard = values.dashboard ? await startRunDashboard(io, values.project ?? io.cwd, port, Boolean(values.json)) : null;
     const result = await runWithViews(io, Boolean(values.json), (bus, signal) => {

@@ -1,5 +1,6 @@
 // The project config (autoresearch.config.json), as a zod schema. Unknown keys are errors.
 import { z } from "zod";
+import { kubernetesExecutorSchema } from "./kubernetes.ts";
 
 const command = z.strictObject({
   command: z.string().min(1, "must be a non-empty shell command"),
@@ -134,7 +135,7 @@ export const slurmExecutorSchema = z.strictObject({
   pollSeconds: z.number().positive().default(2),
 });
 
-export const executorSchema = z.discriminatedUnion("kind", [z.strictObject({ kind: z.literal("local") }), slurmExecutorSchema]);
+export const executorSchema = z.discriminatedUnion("kind", [z.strictObject({ kind: z.literal("local") }), slurmExecutorSchema, kubernetesExecutorSchema]);
 
 /**
  * An optional short first stage for each candidate (README.md "Cascade"): a smoke run at a few seconds, or a
@@ -232,7 +233,7 @@ export const configSchema = z.strictObject({
   slots: z.number().int().positive().default(1),
   /** "auto" (one GPU per slot when nvidia-smi lists GPUs, else cpu) or explicit devices ("cpu", "cuda:0", ...). */
   devices: z.union([z.literal("auto"), z.array(z.string().regex(/^(cpu|cuda:\d+)$/, 'must be "cpu" or "cuda:N"')).min(1)]).default("auto"),
-  /** Where experiments run: this machine (default), or one Slurm batch job each ("slots" is then the jobs in flight). */
+  /** Where experiments run: this machine (default), or one Slurm batch job or Kubernetes Job each ("slots" is then the jobs in flight). */
   executor: executorSchema.default({ kind: "local" }),
   proposer: proposerSchema.default({ name: "search" }),
   acceptance: acceptanceSchema.default(acceptanceSchema.parse({})),

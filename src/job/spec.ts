@@ -94,9 +94,9 @@ export interface JobResult {
   device: { requested: string; name: string | null };
   /**
    * Where a job run by `autoresearch job` ran (the node, the GPUs its scheduler made visible, when it started and
-   * ended there) and, on Slurm, which job it was; absent for a job run in the harness's own process.
+   * ended there) and, on Slurm, which job it was, on Kubernetes, which pod; absent for a job run in the harness's own process.
    */
-  host?: { name: string | null; visibleDevices: string | null; startedAt: string | null; finishedAt: string | null; slurmJobId?: string | null };
+  host?: { name: string | null; visibleDevices: string | null; startedAt: string | null; finishedAt: string | null; slurmJobId?: string | null; pod?: string | null };
   logPath: string;
 }
 

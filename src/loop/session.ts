@@ -11,6 +11,7 @@ import { summarise } from "../core/summary.ts";
 import { assignDevices } from "../executors/devices.ts";
 import { createLocalExecutor } from "../executors/local.ts";
 import { clusterSlots, createSlurmExecutor } from "../executors/slurm.ts";
+import { createKubernetesExecutor } from "../executors/kubernetes.ts";
 import type { Executor } from "../executors/types.ts";
 import { scrubEnvironment } from "../guard/env.ts";
 import { Ledger } from "../ledger/sqlite.ts";
@@ -47,7 +48,7 @@ export interface OpenOptions {
   clock?: Clock;
   executor?: Executor;
   /** Where experiments run, instead of the config's executor.kind (`run --executor`). */
-  executorKind?: "local" | "slurm";
+  executorKind?: "local" | "slurm" | "kubernetes";
   /**
    * Jobs an earlier, killed harness left on a cluster are adopted (the loop decides their results) rather than
    * cancelled. Only a caller that runs the loop (runSession) can adopt them.
@@ -151,11 +152,13 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
     const session = existing ?? (await createSession(ledger, projectDir, tag, clock));
     const config = applyOverrides(await sessionConfig(projectDir, session.baseCommit), options);
     const executorConfig = config.executor;
-    slots = executorConfig.kind === "slurm" ? clusterSlots(config.slots, executorConfig.gpusPerJob) : await assignDevices(config.slots, config.devices, options.gpus);
+    slots = executorConfig.kind === "local" ? await assignDevices(config.slots, config.devices, options.gpus) : clusterSlots(config.slots, executorConfig.gpusPerJob);
     const key = sessionKey(projectDir, tag);
     const executor = options.executor ?? (executorConfig.kind === "slurm"
       ? createSlurmExecutor({ config: executorConfig, slots: slots.length, jobNamePrefix: `autoresearch-${key.slice(0, 8)}` })
-      : createLocalExecutor(slots.map((slot) => slot.device)));
+      : executorConfig.kind === "kubernetes"
+        ? createKubernetesExecutor({ config: executorConfig, slots: slots.length, sessionKey: key, tag })
+        : createLocalExecutor(slots.map((slot) => slot.device)));
     const ctx: SessionContext = {
       config, paths, tag, branch: session.branch, sessionKey: key, ledger,
       executor, bus: options.bus, clock,
@@ -304,9 +307,19 @@ function applyOverrides(config: ResearchConfig, options: OpenOptions): ResearchC
     slots: options.slots ?? config.slots,
     executor: options.executorKind === undefined || options.executorKind === config.executor.kind
       ? config.executor
-      : options.executorKind === "slurm" ? slurmExecutorSchema.parse({ kind: "slurm" }) : { kind: "local" },
+      : options.executorKind === "slurm" ? slurmExecutorSchema.parse({ kind: "slurm" })
+      : options.executorKind === "kubernetes" ? kubernetesWithoutConfig()
+      : { kind: "local" },
     proposer: options.proposer ? { ...config.proposer, name: options.proposer } : config.proposer,
   };
+}
+
+/** Kubernetes has no defaults for the image and the git remote: --executor kubernetes needs the config's section. */
+function kubernetesWithoutConfig(): never {
+  throw new UsageError(
+    `run: --executor kubernetes needs an "executor" section of kind "kubernetes" in ${CONFIG_FILE} (at the session's base commit)`,
+    'Add e.g. "executor": {"kind": "kubernetes", "image": "registry.example.com/autoresearch-gpt:cuda", "gitRemote": "git@example.com:you/study.git"} and commit it; README.md "Kubernetes" lists the fields.',
+  );
 }
 
 /**
