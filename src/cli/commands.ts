@@ -15,6 +15,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   results: { summary: "the experiment table (--json, --tsv)", load: async () => (await import("./results.ts")).resultsCommand },
   show: { summary: "one experiment: description, diff, metrics, decision, log tail", load: async () => (await import("./show.ts")).showCommand },
   finalize: { summary: "what survived a session: re-score baseline vs best, ablate each keep, a clean branch of the keeps that mattered", load: async () => (await import("./finalize.ts")).finalizeCommand },
+  promote: { summary: "do the gains hold at a longer budget? re-run the top k keeps and the baseline there, each gain with its interval at both", load: async () => (await import("./promote.ts")).promoteCommand },
   dashboard: { summary: "a live web dashboard of the project's sessions on 127.0.0.1 (read-only)", load: async () => (await import("./dashboard.ts")).dashboardCommand },
   report: { summary: "a self-contained HTML report plus progress.png/.svg of the progress chart", load: async () => (await import("./report.ts")).reportCommand },
   demo: { summary: "a short real research session on the bundled ts-demo workload (no GPU, no API key)", load: async () => (await import("./demo.ts")).demoCommand },

@@ -1,7 +1,9 @@
-import { sessionFinalizeReport } from "../finalize/report.ts";
+import { reportSettingsOf, sessionFinalizeReport } from "../finalize/report.ts";
+import { promoteReport, promoteSummary } from "../finalize/promote.ts";
+import { cascadeCounts } from "../loop/cascade.ts";
 import { survivalSummary } from "../finalize/render.ts";
 import { safeJson, safeLine, safeText } from "../text/safe-text.ts";
-import { formatDelta, formatFlags, formatMetric } from "../views/format.ts";
+import { formatDelta, formatDuration, formatFlags, formatMetric } from "../views/format.ts";
 import { isolationLines } from "../views/lines.ts";
 import { lockHolder, sessionState } from "../loop/lock.ts";
 import { summarize } from "../loop/summary.ts";
@@ -44,6 +46,8 @@ examples:
         flagged: rows.filter((row) => row.flags.length > 0).map((row) => ({ id: row.id, flags: row.flags })), bestExperimentId: session.bestExperimentId, running: running.map((row) => ({ id: row.id, device: row.device, description: row.description, startedAt: row.startedAt })),
         llm: { tokens, costUsd }, sessions: ledger.listSessions().map((known) => known.tag),
         finalized: sessionFinalizeReport(session, rows),
+        promoted: promoteReport(session.tag, rows, reportSettingsOf(session.config)),
+        cascade: cascadeCounts(rows),
         noise: noiseBasis(session, rows),
       };
       if (values.json) {
@@ -57,6 +61,8 @@ examples:
         `  baseline ${formatMetric(summary.baseline)} → best ${formatMetric(summary.best)} (${formatDelta(improvement)})${session.bestExperimentId ? ` from experiment ${session.bestExperimentId}` : ""}, commit ${session.bestCommit.slice(0, 7)}`,
         `  noise σ ${noiseText(summary.noiseSigma, status.noise)}; ${summary.experimentsPerHour.toFixed(1)} experiments/hour`,
         ...(status.finalized ? [`  finalized: ${survivalSummary(status.finalized)}`] : []),
+        ...(status.promoted ? [`  promoted: ${promoteSummary(status.promoted)}`] : []),
+        ...(status.cascade ? [`  cascade: ${status.cascade.smokeStages} smoke stages (${formatDuration(status.cascade.smokeMs)}): ${status.cascade.failed} failed, ${status.cascade.screened} clearly bad, ${status.cascade.passed} ran in full`] : []),
         ...(tokens > 0 ? [`  LLM: ${tokens} tokens, $${costUsd.toFixed(4)}`] : []),
         ...running.map((row) => `  running #${row.id} on ${row.device}: ${safeLine(row.description)}`),
         ...(status.flagged.length > 0 ? [`  ⚑ flagged for review: ${status.flagged.map((item) => `#${item.id} (${formatFlags(item.flags)})`).join(", ")}; see autoresearch show <id>`] : []),

@@ -110,3 +110,29 @@ export function judgeSmoke(
   const relation = worseBy > 0 ? `worse by ${formatNumber(worseBy)}, within ${bar}` : `not worse (by ${formatNumber(-worseBy)} better)`;
   return { verdict: "pass", worseBy, bound, rationale: `${stage} vs ${against}: ${relation}: full run` };
 }
+
+export interface CascadeCounts {
+  /** Candidates that ran a smoke stage. */
+  smokeStages: number;
+  /** Their smoke stages' wall time, all together. */
+  smokeMs: number;
+  /** Ended by a failed smoke stage (crash, timeout, no_metric, invalid). */
+  failed: number;
+  /** Discarded as clearly bad without a full run. */
+  screened: number;
+  /** Passed, then ran their full budget. */
+  passed: number;
+}
+
+/** What the cascade did in a session, from its rows (status); null when no candidate ran a smoke stage. */
+export function cascadeCounts(rows: readonly Pick<ExperimentRecord, "kind" | "status" | "metric" | "decision" | "timings">[]): CascadeCounts | null {
+  const staged = rows.filter((row) => row.kind === "candidate" && typeof row.timings.smokeMs === "number");
+  if (staged.length === 0) return null;
+  const failed = staged.filter((row) => isFailed(row.status)).length;
+  const screened = staged.filter((row) => row.status === "ok" && row.metric === null && row.decision === "discard").length;
+  return {
+    smokeStages: staged.length,
+    smokeMs: staged.reduce((sum, row) => sum + (row.timings.smokeMs ?? 0), 0),
+    failed, screened, passed: staged.filter((row) => row.status === "ok" && row.metric !== null).length,
+  };
+}

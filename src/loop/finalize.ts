@@ -180,7 +180,7 @@ function jobFor(arm: Arm, shared: Omit<FinalizeMeta, "role">): Job {
  * Runs the rounds, each round's codes one after another on one slot (so with several slots a baseline
  * and the best it is compared with share a device); returns whether it was interrupted.
  */
-async function runRounds(ctx: SessionContext, rounds: Job[][], signal: AbortSignal): Promise<boolean> {
+export async function runRounds(ctx: SessionContext, rounds: Job[][], signal: AbortSignal): Promise<boolean> {
   const policy = decisionPolicy(ctx, createAcceptancePolicy(ctx.config.acceptance));
   const state = gatherState(ctx);
   let next = 0;
