@@ -22,6 +22,8 @@ export const COMMANDS: Record<string, CommandEntry> = {
   doctor: { summary: "check Node, git, the sandbox, and (where the project needs them) Python and PyTorch", load: async () => (await import("./doctor.ts")).doctorCommand },
   mcp: { summary: "serve MCP over stdio so an agent (Claude Code, Codex, Cursor) can drive a session", load: async () => (await import("./mcp.ts")).mcpCommand },
   job: { summary: "run one experiment job from its spec (.autoresearch/runs/<id>/job.json): what executors run where the GPU is", load: async () => (await import("./job.ts")).jobCommand },
+  share: { summary: "host a study for many machines: share init --db postgres://... --remote <git url>", load: async () => (await import("./share.ts")).shareCommand },
+  join: { summary: "join a shared study: clone its base, register this machine as a worker", load: async () => (await import("./share.ts")).joinCommand },
   completion: { summary: "a completion script for bash, zsh or fish (commands and their flags)", load: async () => (await import("./completion.ts")).completionCommand(COMMANDS) },
 };
 

@@ -1,5 +1,6 @@
 // The project config (autoresearch.config.json), as a zod schema. Unknown keys are errors.
 import { z } from "zod";
+import { ledgerSchema } from "./ledger.ts";
 import { kubernetesExecutorSchema } from "./kubernetes.ts";
 
 const command = z.strictObject({
@@ -235,6 +236,8 @@ export const configSchema = z.strictObject({
   devices: z.union([z.literal("auto"), z.array(z.string().regex(/^(cpu|cuda:\d+)$/, 'must be "cpu" or "cuda:N"')).min(1)]).default("auto"),
   /** Where experiments run: this machine (default), or one Slurm batch job or Kubernetes Job each ("slots" is then the jobs in flight). */
   executor: executorSchema.default({ kind: "local" }),
+  /** Where experiments are recorded: the local SQLite ledger, or a study shared through PostgreSQL and a git remote (README "Research together"). */
+  ledger: ledgerSchema.default({ kind: "sqlite" }),
   proposer: proposerSchema.default({ name: "search" }),
   acceptance: acceptanceSchema.default(acceptanceSchema.parse({})),
   /** A smoke stage before each candidate's full run (needs a train phase). */

@@ -15,6 +15,7 @@ import { checkHarnessState, moveBranch } from "./self-check.ts";
 import type { ExperimentOutcome, Job } from "./experiment.ts";
 import { decide, stateFromLedger, type BestState, type Decided, type DecisionEvent, type DecisionPolicy } from "./reducer.ts";
 import { isoAt, type SessionContext } from "./context.ts";
+import { applySharedOutcome } from "./share.ts";
 import { decideCascade, isCascadeOutcome } from "./cascade-decide.ts";
 
 export type { BestState } from "./reducer.ts";
@@ -39,6 +40,8 @@ export async function applyOutcome(
   state: BestState,
   outcome: ExperimentOutcome,
 ): Promise<{ followUps: Job[] }> {
+  // A shared study (#11): the study's database records and judges first (loop/share.ts).
+  if (ctx.share) return applySharedOutcome(ctx, policy, state, outcome, sharedHooks(ctx));
   await checkHarnessState(ctx, state.commit);
   // A smoke metric is never held against full-budget numbers, not even for a review flag.
   const flags = outcome.status === "ok" && outcome.metric !== null && outcome.job.kind !== "smoke" ? flagsFor(ctx, state, outcome) : [];
@@ -51,6 +54,17 @@ export async function applyOutcome(
   refreshResultsTsv(ctx, { durable: false, changed: [committed.finished, committed.amended] });
   pruneOutputs(ctx);
   return { followUps: decided.followUps };
+}
+
+function sharedHooks(ctx: SessionContext) {
+  return {
+    flags: (state: BestState, outcome: ExperimentOutcome) => flagsFor(ctx, state, outcome),
+    publish: (decided: Decided, committed: CommittedDecision) => publish(ctx, decided, committed),
+    settle: () => {
+      refreshResultsTsv(ctx, { durable: false });
+      pruneOutputs(ctx);
+    },
+  };
 }
 
 const published = new WeakMap<SessionContext, Promise<void>>();

@@ -7,6 +7,7 @@ import type { Ledger } from "../ledger/sqlite.ts";
 import type { ProjectPaths } from "../project/paths.ts";
 import type { DirectorySnapshot } from "../guard/checksums.ts";
 import type { Isolation } from "./sandboxes.ts";
+import type { ShareSession } from "../share/worker.ts";
 
 export interface Clock {
   now(): number;
@@ -38,6 +39,8 @@ export interface SessionContext {
   isolation: Isolation;
   /** sha256 of every protected file at the session's base: each job's checkout must match it before it runs. */
   protectedChecksums: Record<string, string>;
+  /** The shared study this worker belongs to (config ledger.kind "postgres"); absent for a local ledger. */
+  share?: ShareSession;
 }
 
 export function isoAt(clock: Clock): string {

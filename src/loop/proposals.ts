@@ -11,6 +11,7 @@ import { sessionDir } from "../project/paths.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 import type { Job } from "./experiment.ts";
 import type { BestState } from "./apply.ts";
+import { claimCandidate, othersHistory } from "./share.ts";
 
 interface ReadyProposal {
   baseCommit: string;
@@ -36,6 +37,8 @@ export class ProposalQueue {
   #errors = 0;
   #lastError = "";
   #filesCache = new Map<string, Record<string, string>>();
+  /** Shared study: proposals another worker holds a live claim on, tried again later (its lease may expire). */
+  #parked: ReadyProposal[] = [];
 
   constructor(ctx: SessionContext, proposer: Proposer, state: () => BestState, signal: AbortSignal, onChange: () => void, concurrency = 1) {
     this.#concurrency = Math.max(1, concurrency);
@@ -73,18 +76,31 @@ export class ProposalQueue {
 
   /** The next proposal to run, re-applied to the current best if the best moved since it was made. */
   async take(): Promise<Job | null> {
-    while (this.#ready.length > 0) {
+    // Parked proposals go after the fresh ones: by then another worker's lease on them may have run out.
+    const parked = this.#parked.splice(0);
+    this.#ready.push(...parked);
+    for (let left = this.#ready.length; left > 0 && this.#ready.length > 0; left--) {
       const ready = this.#ready.shift()!;
-      const best = this.#state();
-      if (ready.baseCommit === best.commit) return ready.job;
-      if (this.#proposer.reproposeWhenBestMoves) continue; // dropped: fill() asks for a fresh one on the new best
-      const files = await this.mutableFiles(best.commit);
-      const applied = applyEdits(files, ready.edits);
-      if (applied.ok) {
-        return { ...ready.job, parentCommit: best.commit, files: pick(applied.files, applied.changed) };
-      }
-      this.#ctx.bus.emit({ type: "warning", at: isoAt(this.#ctx.clock), message: `dropped "${ready.job.description}": made for an older best, it no longer applies (${applied.error})` });
+      const job = await this.#onBest(ready);
+      if (job === null) continue;
+      // A shared study: the candidate's code is claimed before it runs (loop/share.ts).
+      const claimed = await claimCandidate(this.#ctx, job);
+      if (claimed.ok) return job;
+      this.#ctx.bus.emit({ type: "proposal_skipped", at: isoAt(this.#ctx.clock), proposer: this.#proposer.name, reason: claimed.reason });
+      if (claimed.later) this.#parked.push({ ...ready, baseCommit: job.parentCommit, job });
     }
+    return null;
+  }
+
+  /** The proposal as a job on the current best: as made, re-applied to a best that moved since, or null (dropped). */
+  async #onBest(ready: ReadyProposal): Promise<ReadyProposal["job"] | null> {
+    const best = this.#state();
+    if (ready.baseCommit === best.commit) return ready.job;
+    if (this.#proposer.reproposeWhenBestMoves) return null; // dropped: fill() asks for a fresh one on the new best
+    const files = await this.mutableFiles(best.commit);
+    const applied = applyEdits(files, ready.edits);
+    if (applied.ok) return { ...ready.job, parentCommit: best.commit, files: pick(applied.files, applied.changed) };
+    this.#ctx.bus.emit({ type: "warning", at: isoAt(this.#ctx.clock), message: `dropped "${ready.job.description}": made for an older best, it no longer applies (${applied.error})` });
     return null;
   }
 
@@ -132,7 +148,8 @@ export class ProposalQueue {
     const files = await this.mutableFiles(best.commit);
     const program = (await git.readFileAt(ctx.paths.projectDir, best.commit, ctx.config.program)) ?? "";
     const recent = ctx.ledger.listExperiments({ tag: ctx.tag, limit: ctx.config.historyLimit, order: "desc" });
-    const history = [...proposerHistory(recent, ctx.config.historyLimit), ...this.#pendingEntries()];
+    // A shared study's other workers' candidates too: proposers do not repeat what was tried or is running elsewhere.
+    const history = [...proposerHistory(recent, ctx.config.historyLimit), ...this.#pendingEntries(), ...(await othersHistory(ctx, ctx.config.historyLimit))];
     ctx.bus.emit({ type: "proposal_requested", at: isoAt(ctx.clock), proposer: this.#proposer.name });
     const startedMs = ctx.clock.now();
     const result = await this.#proposer.propose(

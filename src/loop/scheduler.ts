@@ -12,6 +12,7 @@ import { pendingFollowUps } from "./reducer.ts";
 import { smokeReference } from "./cascade.ts";
 import { environmentErrorAt, type EnvironmentError } from "../errors.ts";
 import { finishAdopted, type AdoptedJob } from "./adopt.ts";
+import { sharedReady } from "./share.ts";
 
 export interface LoopResult {
   reason: string;
@@ -49,6 +50,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   let wake: () => void = () => {};
   const wakeUp = () => wake();
   signal.addEventListener("abort", wakeUp, { once: true });
+  ctx.share?.onChange(wakeUp); // the study's database went away or came back, or a new best was announced
 
   const queue = new ProposalQueue(ctx, options.proposer, () => state, signal, wakeUp, options.proposerConcurrency ?? 1);
 
@@ -144,6 +146,8 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
         stop = { paused: true, reason: "the baseline produced no metric; see `autoresearch results`" };
         continue;
       }
+    } else if (!(await sharedReady(ctx, state))) {
+      // A shared study whose database is away: nothing new starts until it is back (that wakes the loop).
     } else {
       queue.fill(options.queueDepth, running.size === 0);
       while (freeSlots.length > 0 && !stop) {

@@ -35,6 +35,8 @@ import { chooseIsolation, isolationLabel } from "./sandboxes.ts";
 import { protectedChecksumsAt } from "../guard/checksums.ts";
 import { runLoop } from "./scheduler.ts";
 import { summarize } from "./summary.ts";
+import { followStudyBest, openShare } from "./share.ts";
+import type { ShareSession } from "../share/worker.ts";
 
 export interface OpenOptions {
   projectDir: string;
@@ -123,7 +125,7 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
       hint: "autoresearch keeps every candidate as a commit: run `git init && git add -A && git commit -m init` first, or create a project with `autoresearch init`.",
     });
   });
-  loadConfig(projectDir); // validate the working copy early, with clear messages
+  const workingConfig = loadConfig(projectDir); // validate the working copy early, with clear messages
   const paths = projectPaths(projectDir);
   mkdirSync(paths.stateDir, { recursive: true });
   ignoreStateFiles(projectDir);
@@ -131,9 +133,11 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
   const ledger = Ledger.open(paths.stateDir);
   let removeEmergencyHook = () => {};
   let slots: SessionContext["slots"] = [];
+  let share: ShareSession | null = null;
   const close = async () => {
     try {
       await releaseSlots({ paths, slots });
+      await share?.close();
     } finally {
       removeEmergencyHook();
       ledger.close();
@@ -141,7 +145,8 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
     }
   };
   try {
-    const tag = pickTag(ledger, options.tag, clock);
+    // A shared study's worker keeps one session, named after the study.
+    const tag = pickTag(ledger, options.tag ?? (workingConfig.ledger.kind === "postgres" ? workingConfig.ledger.study : undefined), clock);
     recordLockTag(paths.lockFile, tag);
     // A second Ctrl-C exits at once: the session and its running experiments are recorded as stopped first.
     removeEmergencyHook = onEmergencyExit(() => {
@@ -174,6 +179,8 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
     ctx.isolation = chosen.isolation;
     ledger.setIsolation(tag, isolationLabel(ctx.isolation));
     const adopted = existing ? await recover(ctx, session, options.adoptLeftovers ?? false) : [];
+    share = await openShare(ctx);
+    if (share) ctx.share = share;
     ctx.protectedChecksums = await protectedChecksumsAt(projectDir, session.baseCommit, ctx.protectedGlobs);
     ledger.updateSession(tag, { state: "running", stopReason: null });
     options.bus.emit({
@@ -198,6 +205,7 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
 export async function runSession(options: RunOptions): Promise<RunResult> {
   const opened = await openSession({ ...options, adoptLeftovers: true });
   const { ctx, session } = opened;
+  if (ctx.share) ctx.share.stopSignal = options.signal;
   const { ledger, tag, clock, config } = ctx;
   try {
     await warnAboutUncommittedEdits(ctx);
@@ -228,6 +236,7 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
       }
       throw error;
     }
+    await followStudyBest(ctx); // a shared study's worker ends on the study's best
     return { tag, ...result, summary: recordStop(ctx, startedMs, result) };
   } finally {
     await opened.close();

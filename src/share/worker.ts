@@ -29,13 +29,16 @@ export function workerIdentity(stateDir: string): WorkerIdentity {
   return { id, host };
 }
 
-/** The branch on the remote that holds the study's base, and the one that follows each device class's best. */
+/**
+ * The branch on the remote that holds the study's base, and the one that follows each device class's best
+ * (under study/, so that a worker's own session branch autoresearch/<study> never collides with them).
+ */
 export function studyBaseBranch(study: string): string {
-  return `autoresearch/${study}/base`;
+  return `study/${study}/base`;
 }
 
 export function studyBestBranch(study: string, deviceClass: string): string {
-  return `autoresearch/${study}/${deviceClass}`;
+  return `study/${study}/${deviceClass}`;
 }
 
 /** Where a worker's candidate travels on the remote (unique per worker and experiment, never conflicting). */

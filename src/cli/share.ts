@@ -1,0 +1,158 @@
+// `autoresearch share init` (host a study: its tables in PostgreSQL, its base on a git remote) and
+// `autoresearch join` (a machine joins: a clone of the study's base, registered as a worker). #11.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import * as git from "../git/index.ts";
+import { cloneBranch, pushWithLease, remoteRef } from "../git/remote.ts";
+import { CONFIG_FILE, loadConfig } from "../config/load.ts";
+import { connectionUrl } from "../config/ledger.ts";
+import { UsageError, UserError, EXIT } from "../errors.ts";
+import { projectPaths } from "../project/paths.ts";
+import { migrate } from "../share/schema.ts";
+import { createPool, readStudy, redactUrl } from "../share/study.ts";
+import { studyBaseBranch, workerIdentity } from "../share/worker.ts";
+import { parse, type Command, type Io } from "./args.ts";
+import { findProjectDir } from "./project.ts";
+
+const STUDY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export const shareCommand: Command = {
+  help: `usage: autoresearch share init --db postgres://USER@HOST[:PORT]/DB --remote GIT_URL [--study NAME] [--project DIR]
+
+Hosts this project's study for many machines (README "Research together"): creates the study's tables in
+the PostgreSQL database (or migrates them), records the study, adds \`ledger\` to ${CONFIG_FILE} and commits it,
+and pushes that commit to the git remote as autoresearch/<study>/base. Machines then join it with
+\`autoresearch join\`. The password is never written anywhere: give it in PGPASSWORD.
+
+  --db URL        the PostgreSQL database, without a password
+  --remote URL    the git remote every worker can fetch from and push to (an empty bare repository is fine)
+  --study NAME    the study's name (default: the project directory's name)
+  --project DIR   the project directory (default: the current directory)
+
+example:
+  PGPASSWORD=... autoresearch share init --db postgres://research@db.example.org/studies --remote git@example.org:study.git`,
+  async run(argv: string[], io: Io) {
+    const { values, positionals } = parse("share", argv, { db: { type: "string" }, remote: { type: "string" }, study: { type: "string" }, project: { type: "string" } }, 1);
+    if (positionals[0] !== "init") throw new UsageError(positionals[0] ? `unknown subcommand "${positionals[0]}"` : "share needs a subcommand", "Use `autoresearch share init --db <url> --remote <git url>`.");
+    const db = required("share", "db", values.db);
+    const remote = required("share", "remote", values.remote);
+    const projectDir = findProjectDir(values.project ?? io.cwd);
+    const config = loadConfig(projectDir);
+    const study = values.study ?? basename(projectDir).replace(/[^A-Za-z0-9._-]/g, "-");
+    if (!STUDY_NAME.test(study)) throw new UsageError(`--study "${study}" is not a valid name`, "Use letters, digits, '.', '_' and '-', starting with a letter or digit.");
+    refusePassword(db);
+    if (config.ledger.kind === "postgres") throw new UserError(`${CONFIG_FILE} already shares this project as the study "${config.ledger.study}"`, { exitCode: EXIT.usage, hint: "Machines join it with `autoresearch join`." });
+    if (!(await git.isClean(projectDir))) throw new UserError("the project has uncommitted changes", { exitCode: EXIT.config, hint: "Commit them first: the study starts from a commit every worker can fetch." });
+
+    const pool = createPool(connectionUrl({ url: db, passwordEnv: "PGPASSWORD" }));
+    try {
+      const client = await pool.connect().catch((error: Error) => {
+        throw new UserError(`cannot reach the database at ${redactUrl(db)}: ${error.message}`, { exitCode: EXIT.environment, hint: "Check the URL, that the server accepts this machine, and PGPASSWORD." });
+      });
+      try {
+        const migrated = await migrate(client);
+        if (migrated.from !== migrated.to) io.stdout(`database ${redactUrl(db)}: schema version ${migrated.from} → ${migrated.to}\n`);
+        const exists = await client.query("SELECT 1 FROM studies WHERE name = $1", [study]);
+        if (exists.rowCount) throw new UserError(`the database already has a study "${study}"`, { exitCode: EXIT.usage, hint: "Pick another --study, or join that one with `autoresearch join`." });
+      } finally {
+        client.release();
+      }
+      // The config that every worker will run with names the study; commit it, then make that commit the study's base.
+      const path = join(projectDir, CONFIG_FILE);
+      const raw = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+      raw.ledger = { kind: "postgres", url: db, study, remote };
+      writeFileSync(path, `${JSON.stringify(raw, null, 2)}\n`);
+      loadConfig(projectDir); // the edited config must still be valid
+      const base = await git.commitPaths(projectDir, [CONFIG_FILE], `autoresearch: share this project as the study "${study}"`);
+      const branch = `refs/heads/${studyBaseBranch(study)}`;
+      const there = await remoteRef(projectDir, remote, branch).catch((error: Error) => {
+        throw new UserError(`cannot reach the git remote ${remote}: ${error.message}`, { exitCode: EXIT.environment, hint: "Create it (an empty bare repository will do) and check this machine may push to it." });
+      });
+      if (there !== null) throw new UserError(`the remote already has ${branch}`, { exitCode: EXIT.usage, hint: "Pick another --study, or another remote." });
+      await pushWithLease(projectDir, remote, base, branch, null);
+      await pool.query(
+        "INSERT INTO studies (name, base_commit, remote, metric, direction) VALUES ($1, $2, $3, $4, $5)",
+        [study, base, remote, config.metric.name, config.metric.direction],
+      );
+      io.stdout(
+        `study "${study}": base ${base.slice(0, 7)} pushed to ${remote} as ${studyBaseBranch(study)}; ${CONFIG_FILE} now has ledger.kind "postgres".\n` +
+        `On every machine that joins (this one too: \`autoresearch run\` here):\n  autoresearch join ${db} --remote ${remote} --study ${study} && cd ${study} && autoresearch run\n`,
+      );
+      return 0;
+    } finally {
+      await pool.end();
+    }
+  },
+};
+
+export const joinCommand: Command = {
+  help: `usage: autoresearch join postgres://USER@HOST[:PORT]/DB --remote GIT_URL [--study NAME] [--dir DIR]
+
+Joins a shared study (README "Research together"): clones the study's base from the remote into DIR
+(default: the study's name), checks the database and registers this machine as a worker. Then
+\`autoresearch run\` in DIR researches with the others. The worker only connects out: to the database
+and the remote. The password, if any, comes from PGPASSWORD (or the config's ledger.passwordEnv).
+
+  --remote URL   the study's git remote
+  --study NAME   the study (default: the only one in the database)
+  --dir DIR      where the clone goes (default: ./<study>); an existing clone of the study is joined in place
+
+example:
+  autoresearch join postgres://research@db.example.org/studies --remote git@example.org:study.git && cd study && autoresearch run`,
+  async run(argv: string[], io: Io) {
+    const { values, positionals } = parse("join", argv, { remote: { type: "string" }, study: { type: "string" }, dir: { type: "string" } }, 1);
+    const db = positionals[0];
+    if (!db) throw new UsageError("join needs the study's database URL", "e.g. autoresearch join postgres://user@host/db --remote <git url>");
+    refusePassword(db);
+    const remote = required("join", "remote", values.remote);
+    const pool = createPool(connectionUrl({ url: db, passwordEnv: "PGPASSWORD" }));
+    try {
+      const name = values.study ?? (await onlyStudy(pool, db));
+      const study = await readStudy(pool, name, db).catch((error: unknown) => {
+        if (error instanceof UserError) throw error;
+        throw new UserError(`cannot reach the database at ${redactUrl(db)}: ${(error as Error).message}`, { exitCode: EXIT.environment, hint: "Check the URL, that the server accepts this machine, and PGPASSWORD." });
+      });
+      const dir = resolve(io.cwd, values.dir ?? study.name);
+      if (!existsSync(join(dir, CONFIG_FILE))) await cloneBranch(io.cwd, remote, studyBaseBranch(study.name), dir);
+      const config = loadConfig(dir);
+      if (config.ledger.kind !== "postgres" || config.ledger.study !== study.name) {
+        throw new UserError(`${dir} is not a clone of the study "${study.name}" (its ${CONFIG_FILE} has no ledger for it)`, { exitCode: EXIT.config, hint: "Give another --dir, or remove that directory." });
+      }
+      const worker = workerIdentity(projectPaths(dir).stateDir);
+      await pool.query(
+        `INSERT INTO workers (study, id, host, device_class) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (study, id) DO UPDATE SET host = EXCLUDED.host, last_seen = now()`,
+        [study.name, worker.id, worker.host, config.ledger.deviceClass ?? (config.devices[0]?.startsWith("cuda") ? "cuda" : "cpu")],
+      );
+      io.stdout(`joined the study "${study.name}" as worker ${worker.id} in ${dir}\nnext: cd ${dir} && autoresearch run\n`);
+      return 0;
+    } finally {
+      await pool.end();
+    }
+  },
+};
+
+function required(command: string, flag: string, value: string | undefined): string {
+  if (!value) throw new UsageError(`--${flag} is required`, `See \`autoresearch ${command} --help\`.`);
+  return value;
+}
+
+function refusePassword(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`"${url}" is not a URL`, "Give the database as postgres://user@host:port/database.");
+  }
+  if (!/^postgres(ql)?:$/.test(parsed.protocol)) throw new UsageError(`"${redactUrl(url)}" is not a postgres:// URL`, "Give the database as postgres://user@host:port/database.");
+  if (parsed.password) throw new UsageError("the database URL contains a password", "Leave it out of the URL (it would be written to the config and the shell history) and set PGPASSWORD instead.");
+}
+
+async function onlyStudy(pool: ReturnType<typeof createPool>, db: string): Promise<string> {
+  const rows = await pool.query<{ name: string }>("SELECT name FROM studies ORDER BY name").catch((error: Error) => {
+    throw new UserError(`cannot read the studies at ${redactUrl(db)}: ${error.message}`, { exitCode: EXIT.environment, hint: "Check the URL and that `autoresearch share init` created the study there." });
+  });
+  if (rows.rows.length === 1) return rows.rows[0]!.name;
+  if (rows.rows.length === 0) throw new UserError(`the database at ${redactUrl(db)} has no study`, { exitCode: EXIT.config, hint: "Create one with `autoresearch share init`." });
+  throw new UsageError(`the database has ${rows.rows.length} studies: ${rows.rows.map((row) => row.name).join(", ")}`, "Name one with --study.");
+}

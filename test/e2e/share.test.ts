@@ -1,0 +1,77 @@
+// One study, many machines (#11), end to end: real PostgreSQL, a real bare git remote, engines as real
+// processes in separate clones, the search proposer on a fast measure-only workload.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { gitIn, ledgerRows } from "../helpers/project.ts";
+import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
+import { finished, makeStudy, query, startWorker, type Study } from "../helpers/shared-study.ts";
+
+const server = startPostgres();
+const skip = typeof server === "string" ? server : false;
+
+interface StudyRow {
+  worker: string;
+  local_id: number;
+  kind: string;
+  status: string;
+  decision: string | null;
+  fenced: boolean;
+  fingerprint: string | null;
+  metric: number | null;
+  candidate_commit: string | null;
+}
+
+function workerIds(study: Study): string[] {
+  return study.workers.map((dir) => (JSON.parse(readFileSync(join(dir, ".autoresearch", "worker.json"), "utf8")) as { id: string }).id);
+}
+
+describe("a study shared by several workers", { skip }, () => {
+  const postgres = server as TestPostgres;
+  after(() => postgres.close());
+
+  test("three workers: every experiment recorded once, no change run twice, the best only improves and every worker ends on it", async (t) => {
+    const db = await postgres.database("three");
+    const study = await makeStudy(t, db, 3);
+    const runs = await Promise.all(study.workers.map((dir) => finished(startWorker(dir, ["--max-experiments", "6"]))));
+    for (const [index, run] of runs.entries()) assert.equal(run.code, 0, `worker ${index}: ${run.stderr}`);
+
+    const ids = workerIds(study);
+    const rows = await query<StudyRow>(db, "SELECT worker, local_id, kind, status, decision, fenced, fingerprint, metric, candidate_commit FROM experiments ORDER BY worker, local_id");
+    // The union of the study is the sum of the workers: each local row once, as the worker recorded it.
+    let total = 0;
+    for (const [index, dir] of study.workers.entries()) {
+      const local = ledgerRows(dir);
+      total += local.length;
+      const shared = rows.filter((row) => row.worker === ids[index]);
+      assert.deepEqual(shared.map((row) => [row.local_id, row.status, row.metric]), local.map((row) => [row.id, row.status, row.metric]), `worker ${index}'s rows`);
+      assert.ok(local.some((row) => row.kind === "candidate" && row.status === "ok"), `worker ${index} ran candidates`);
+    }
+    assert.equal(rows.length, total);
+    // No change run twice: every candidate that ran has its own code.
+    const ran = rows.filter((row) => row.kind === "candidate" && row.status !== "rejected");
+    assert.equal(new Set(ran.map((row) => row.fingerprint)).size, ran.length, "a candidate's code ran twice");
+    // The best only improved, one version after another.
+    const history = await query<{ version: number; metric: number; commit: string }>(db, "SELECT version, metric, commit FROM best_history ORDER BY version");
+    assert.ok(history.length >= 2, "some candidate beat the baseline");
+    for (let index = 1; index < history.length; index++) {
+      assert.equal(history[index]!.version, index + 1);
+      assert.ok(history[index]!.metric < history[index - 1]!.metric, `version ${index + 1} is no better than ${index}`);
+    }
+    const [best] = await query<{ commit: string; version: number }>(db, "SELECT commit, version FROM bests WHERE study = 's' AND device_class = 'cpu'");
+    assert.equal(best!.version, history.length);
+    // Every worker ends on the study's best as it stood when the worker stopped (the last to stop: the final best).
+    const at = await query<{ version: number; at: Date }>(db, "SELECT version, at FROM best_history ORDER BY version");
+    for (const [index, dir] of study.workers.entries()) {
+      const stopped = Date.parse(JSON.parse(runs[index]!.stdout.trim().split("\n").find((line) => line.includes('"session_stopped"'))!).at);
+      const standing = at.filter((entry) => entry.at.getTime() <= stopped).at(-1)!;
+      assert.equal(gitIn(dir, "rev-parse", "autoresearch/s"), history[standing.version - 1]!.commit, `worker ${index} ends on the study's best version ${standing.version}`);
+    }
+    const lastToStop = Math.max(...runs.map((run) => Date.parse(JSON.parse(run.stdout.trim().split("\n").find((line) => line.includes('"session_stopped"'))!).at)));
+    assert.ok(at.at(-1)!.at.getTime() <= lastToStop);
+    assert.equal(gitIn(study.root, "--git-dir", study.remote, "rev-parse", "study/s/cpu"), best!.commit);
+    const keeps = rows.filter((row) => row.decision === "keep").map((row) => row.candidate_commit);
+    assert.ok(keeps.includes(best!.commit));
+  });
+});

@@ -1,0 +1,91 @@
+// A shared study on this machine for the e2e tests (#11): a fast measure-only workload with two @knobs
+// for the search proposer, a bare git repository as the remote, `share init` in the host's project and
+// `join` for each worker, all through the real CLI; workers run as real processes.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+import pg from "pg";
+import { CLI, gitIn } from "./project.ts";
+
+const KNOBS = `const X = 3; // @knob min=0 max=20 int
+const Y = 0.9; // @knob min=0.01 max=1 scale=log
+module.exports = { X, Y };
+`;
+
+// Sleeps when SLOW_X names the candidate's X (a worker can be killed while it measures that one).
+const MEASURE = `const { X, Y } = require("./knobs.js");
+const slow = process.env.AUTORESEARCH_TEST_SLOW_X;
+const wait = slow !== undefined && Number(slow) === X ? 60000 : 0;
+setTimeout(() => console.log("score: " + ((X - 7) ** 2 + 10 * (Y - 0.3) ** 2)), wait);
+`;
+
+export interface Study {
+  root: string;
+  db: string;
+  remote: string;
+  workers: string[];
+}
+
+export async function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  return finished(child);
+}
+
+export function startWorker(dir: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, [CLI, "run", "--json", ...args], { cwd: dir, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+export function finished(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk) => (stdout += chunk));
+  child.stderr?.on("data", (chunk) => (stderr += chunk));
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+}
+
+/** The host's project shared as study "s" on `db`, and `workers` clones that joined it. */
+export async function makeStudy(t: TestContext, db: string, workers: number, config: Record<string, unknown> = {}): Promise<Study> {
+  const root = mkdtempSync(join(tmpdir(), "autoresearch-study-"));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const host = join(root, "host");
+  mkdirSync(host);
+  const files: Record<string, string> = {
+    "knobs.js": KNOBS,
+    "measure.js": MEASURE,
+    "program.md": "# Make score small\n",
+    ".gitignore": "/.autoresearch/\n/results.tsv\n",
+    "autoresearch.config.json": `${JSON.stringify({
+      mutable: ["knobs.js"], protected: ["measure.js"], measure: { command: "node measure.js", timeoutSeconds: 120 },
+      metric: { name: "score", direction: "min" }, devices: ["cpu"], slots: 1, killGraceSeconds: 1,
+      proposer: { name: "search" }, acceptance: { policy: "greedy" }, ...config,
+    }, null, 2)}\n`,
+  };
+  for (const [path, content] of Object.entries(files)) writeFileSync(join(host, path), content);
+  gitIn(host, "init", "-q", "-b", "main");
+  gitIn(host, "add", "-A");
+  gitIn(host, "-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "-qm", "init");
+  const remote = join(root, "remote.git");
+  gitIn(root, "init", "-q", "--bare", remote);
+  const shared = await cli(["share", "init", "--db", db, "--remote", remote, "--study", "s"], host);
+  if (shared.code !== 0) throw new Error(`share init failed (${shared.code}): ${shared.stderr}${shared.stdout}`);
+  const dirs: string[] = [];
+  for (let index = 0; index < workers; index++) {
+    const dir = join(root, `worker-${index}`);
+    const joined = await cli(["join", db, "--remote", remote, "--dir", dir], root);
+    if (joined.code !== 0) throw new Error(`join failed (${joined.code}): ${joined.stderr}${joined.stdout}`);
+    dirs.push(dir);
+  }
+  return { root, db, remote, workers: dirs };
+}
+
+export async function query<R extends pg.QueryResultRow>(db: string, sql: string, values: unknown[] = []): Promise<R[]> {
+  const client = new pg.Client({ connectionString: db });
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
