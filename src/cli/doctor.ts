@@ -34,9 +34,9 @@ with hideFromTrain, that the train phase cannot read the files it names; with th
 sbatch, squeue, scancel and sinfo work and the partition exists. Each check prints ok, warn or FAIL with
 what to do. Exit code 4 when a required check fails.
 
-  --json          the checks as JSON
-  --executor KIND check this executor (local | slurm) instead of the config's
-  --project DIR   the project directory (default: the current directory)
+  --json            the checks as JSON
+  --executor KIND   check this executor (local | slurm) instead of the config's
+  --project DIR     the project directory (default: the current directory)
 
 example:
   autoresearch doctor`,
