@@ -12,6 +12,7 @@ import { hidingProblem } from "../runner/isolation.ts";
 import { runCommand } from "../runner/process.ts";
 import { cgroupSupport, interpreterPaths, sandboxProblem } from "../sandbox/index.ts";
 import { parse, type Command, type Io } from "./args.ts";
+import { checkKubernetes } from "./doctor-kubernetes.ts";
 import { checkSlurm } from "./doctor-slurm.ts";
 import { findProjectDir } from "./project.ts";
 
@@ -31,11 +32,12 @@ export const doctorCommand: Command = {
 Checks what the project needs on this machine: Node, git, GPUs (nvidia-smi), the sandbox
 (bubblewrap), and where the project's commands use Python, PyTorch outside and inside the sandbox;
 with hideFromTrain, that the train phase cannot read the files it names; with the Slurm executor, that
-sbatch, squeue, scancel and sinfo work and the partition exists. Each check prints ok, warn or FAIL with
-what to do. Exit code 4 when a required check fails.
+sbatch, squeue, scancel and sinfo work and the partition exists; with the Kubernetes executor, that the
+kubeconfig reaches the API server, the namespace lets you create and watch Jobs and read pod logs, and the
+git remote answers. Each check prints ok, warn or FAIL with what to do. Exit code 4 when a required check fails.
 
   --json            the checks as JSON
-  --executor KIND   check this executor (local | slurm) instead of the config's
+  --executor KIND   check this executor (local | slurm | kubernetes) instead of the config's
   --project DIR     the project directory (default: the current directory)
 
 example:
@@ -59,6 +61,7 @@ example:
     if (existsSync(join(projectDir, CONFIG_FILE))) checks.push(checkProgram(projectDir));
     const executor = rawConfig(projectDir).executor as { kind?: string; partition?: string; gpusPerJob?: number } | undefined;
     if ((values.executor ?? executor?.kind) === "slurm") checks.push(...(await checkSlurm(executor?.kind === "slurm" ? executor : {})));
+    if ((values.executor ?? executor?.kind) === "kubernetes") checks.push(...(await checkKubernetes(executor?.kind === "kubernetes" ? executor : undefined, projectDir)));
     if (values.json) io.stdout(`${JSON.stringify(checks, null, 2)}\n`);
     else {
       for (const check of checks) {

@@ -40,7 +40,7 @@ export interface KubeClient {
   /** Watches Jobs from a resource version; `done` is called once, when the stream ends for any reason. */
   watchJobs(labelSelector: string, resourceVersion: string, onEvent: (event: WatchEvent) => void, done: (error: unknown) => void): Promise<{ abort(): void }>;
   /** SelfSubjectAccessReview: may this identity do `verb` on `resource` in the namespace? */
-  canI(verb: string, group: string, resource: string): Promise<{ allowed: boolean; reason: string | null }>;
+  canI(verb: string, group: string, resource: string, subresource?: string): Promise<{ allowed: boolean; reason: string | null }>;
 }
 
 export interface KubeClientOptions {
@@ -155,9 +155,9 @@ export async function connectKube(options: KubeClientOptions): Promise<KubeClien
       );
       return { abort: () => controller.abort() };
     },
-    async canI(verb, group, resource) {
+    async canI(verb, group, resource, subresource) {
       const review = await retrying("asking the API server what this identity may do", policy, () => authorization.createSelfSubjectAccessReview({
-        body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { resourceAttributes: { namespace, verb, group, resource } } },
+        body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { resourceAttributes: { namespace, verb, group, resource, ...(subresource ? { subresource } : {}) } } },
       }));
       return { allowed: review.status?.allowed === true, reason: review.status?.reason ?? null };
     },

@@ -1,9 +1,10 @@
 // The Kubernetes executor against a stand-in API server (test/helpers/fake-kube.ts; there is no cluster on
 // these machines) with the real @kubernetes/client-node: each Job's pod really runs `autoresearch job` on
 // the experiment's spec, so results are real. Create/watch/log/cancel, a pod that fails, an OOMKilled
-// container, 409/410/500 from the API, a dropped watch and a lost node are each recorded as they should be.
+// container, 409/410/500 from the API, a dropped watch and a lost node are each recorded as they should be;
+// doctor says what is wrong with the kubeconfig, the namespace's permissions or the section.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -13,7 +14,7 @@ import { createKubernetesExecutor } from "../../src/executors/kubernetes.ts";
 import type { JobResult, JobSpec } from "../../src/job/spec.ts";
 import { runSession } from "../../src/loop/session.ts";
 import { FakeKube } from "../helpers/fake-kube.ts";
-import { baseConfig, gitIn, ledgerRows, makeProject, recordingBus } from "../helpers/project.ts";
+import { baseConfig, CLI, gitIn, ledgerRows, makeProject, recordingBus } from "../helpers/project.ts";
 
 const never = new AbortController().signal;
 const REPO = join(import.meta.dirname, "..", "..");
@@ -205,7 +206,7 @@ test("a session on Kubernetes gives the kinds of results it gives on this machin
   const remote = bareRemote(t);
   const dir = makeProject(t, { proposals: [{ description: "x to 6", params: { x: 6, mode: "ok" } }, { description: "crash", params: { x: 1, mode: "crash" } }] });
   const kube = await FakeKube.start(t, { claims: { prepared: join(dir, ".autoresearch", "data") } });
-  writeFileSync(join(dir, "autoresearch.config.json"), `${JSON.stringify(baseConfig({ slots: 2, executor: executorSection(kube, remote) }), null, 2)}\n`);
+  writeFileSync(join(dir, "autoresearch.config.json"), `${JSON.stringify(baseConfig({ slots: 2, outputs: "all", executor: executorSection(kube, remote) }), null, 2)}\n`);
   gitIn(dir, "-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "-qam", "run on kubernetes");
   const result = await runSession({ projectDir: dir, tag: "k8s", bus: recordingBus().bus, signal: never });
   assert.match(result.reason, /replay file exhausted/);
@@ -226,4 +227,47 @@ test("run --executor kubernetes without the config's section says what to add", 
     runSession({ projectDir: dir, tag: "k", bus: recordingBus().bus, signal: never, executorKind: "kubernetes" }),
     /--executor kubernetes needs an "executor" section of kind "kubernetes"/,
   );
+});
+
+test("doctor checks the Kubernetes executor: the API through the kubeconfig, what the namespace allows, the git remote", async (t) => {
+  const remote = bareRemote(t);
+  const denied = new Set<string>();
+  const kube = await FakeKube.start(t, { allow: ({ verb, resource }) => !denied.has(`${verb} ${resource}`) });
+  const project = (executor: Record<string, unknown>) => makeProject(t, { config: baseConfig({ executor }) });
+  // Asynchronously: the stand-in answers from this process.
+  const doctor = async (dir: string) => {
+    const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile(process.execPath, [CLI, "doctor", "--json", "--project", dir], { encoding: "utf8", timeout: 300_000 }, (error, stdout) => resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout }));
+    });
+    const checks = JSON.parse(out.stdout) as Array<{ name: string; ok: boolean; detail: string; fix?: string }>;
+    return { code: out.code, checks: new Map(checks.map((check) => [check.name, check])) };
+  };
+
+  const good = await doctor(project(executorSection(kube, remote)));
+  assert.equal(good.checks.get("kubernetes API")?.ok, true, JSON.stringify([...good.checks.values()]));
+  assert.match(good.checks.get("kubernetes API")!.detail, new RegExp(`${kube.url} answers \\(namespace research\\)`));
+  assert.equal(good.checks.get("kubernetes permissions")?.ok, true);
+  assert.equal(good.checks.get("git remote")?.ok, true);
+  assert.ok(kube.requests.some((request) => request.path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"));
+
+  denied.add("delete jobs");
+  denied.add("get pods");
+  const forbidden = await doctor(project(executorSection(kube, remote)));
+  assert.equal(forbidden.code, 4);
+  assert.equal(forbidden.checks.get("kubernetes permissions")?.ok, false);
+  assert.match(forbidden.checks.get("kubernetes permissions")!.detail, /may not delete jobs\.batch, get pods\/log in namespace research/);
+  assert.match(forbidden.checks.get("kubernetes permissions")!.fix!, /kubectl create role autoresearch -n research/);
+
+  const wrongToken = join(mkdtempSync(join(tmpdir(), "autoresearch-kubeconfig-")), "kubeconfig");
+  const kubeconfig = JSON.parse(readFileSync(kube.kubeconfig, "utf8"));
+  kubeconfig.users[0].user.token = "not-the-token";
+  writeFileSync(wrongToken, JSON.stringify(kubeconfig));
+  const refused = await doctor(project(executorSection(kube, remote, { kubeconfig: wrongToken })));
+  assert.equal(refused.checks.get("kubernetes API")?.ok, false);
+  assert.match(refused.checks.get("kubernetes API")!.detail, /HTTP 401/);
+  assert.match(refused.checks.get("kubernetes API")!.fix!, /refused these credentials/);
+
+  const incomplete = await doctor(project({ kind: "kubernetes", gitRemote: remote }));
+  assert.equal(incomplete.checks.get("kubernetes config")?.ok, false);
+  assert.match(incomplete.checks.get("kubernetes config")!.detail, /executor\.image/);
 });
