@@ -48,6 +48,12 @@ export const kubernetesExecutorSchema = z.strictObject({
   startupSeconds: z.number().int().min(30).default(900),
   /** The environment of the job's phases in the pod, over the harness's (PATH, HOME and where the engine is come from the image). */
   env: z.record(z.string(), z.string()).default({}),
+  /**
+   * The job container's securityContext, as Kubernetes takes it. The sandbox (bubblewrap) needs user and mount
+   * namespaces, which many clusters' default AppArmor and seccomp profiles refuse: e.g.
+   * {"appArmorProfile": {"type": "Unconfined"}, "seccompProfile": {"type": "Unconfined"}}.
+   */
+  securityContext: z.record(z.string(), z.unknown()).optional(),
   /** Paths of the image the sandbox shows read-only besides /usr (an interpreter's prefix). */
   sandboxReadOnly: z.array(z.string().startsWith("/")).default(["/opt/venv"]),
 });

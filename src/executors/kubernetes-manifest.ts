@@ -180,6 +180,7 @@ export function jobManifest(job: JobSpec, config: KubernetesExecutorConfig, iden
               { name: "AUTORESEARCH_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
             ],
             resources,
+            ...(config.securityContext ? { securityContext: config.securityContext } : {}),
             volumeMounts: [workspaceMount, { ...dataMount, readOnly: true }, { name: "spec", mountPath: POD_PATHS.spec, readOnly: true }],
           }],
           volumes,
