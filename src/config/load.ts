@@ -246,6 +246,9 @@ function cascadeProblems(config: ResearchConfig): string[] {
   if (!config.train) {
     return [`cascade: a measure-only study has no train phase to shorten, so a smoke stage would run the whole measurement twice; remove "cascade" (it needs "train" with a budget)`];
   }
+  if (config.ledger.kind !== "sqlite") {
+    return [`cascade: not yet available in a shared study (ledger.kind "${config.ledger.kind}"): its decisions do not know smoke runs yet; remove "cascade" or use the local ledger`];
+  }
   if ((cascade.budgetSeconds === undefined) === (cascade.budgetFraction === undefined)) {
     return [`cascade: expected exactly one of budgetSeconds (the smoke stage's seconds, e.g. 5) or budgetFraction (of the full budget, e.g. 0.1)`];
   }
