@@ -60,7 +60,12 @@ async function catchUp(ctx: SessionContext, share: ShareSession): Promise<void> 
 export async function sharedReady(ctx: SessionContext, state: BestState): Promise<boolean> {
   const share = ctx.share;
   if (!share) return true;
-  if (!share.study.online) return false;
+  if (!share.study.online) {
+    if (!waiting.has(share)) say(ctx, "the study's database is away: no new experiment starts until it is back");
+    waiting.add(share);
+    return false;
+  }
+  if (waiting.delete(share)) say(ctx, "the study's database is back");
   if (state.metric !== null) await serially(share, () => syncBest(ctx, share, state));
   return share.study.online;
 }
@@ -295,6 +300,8 @@ async function untilBack<T>(ctx: SessionContext, share: ShareSession, step: () =
 }
 
 const chains = new WeakMap<ShareSession, Promise<unknown>>();
+/** Workers whose loop was told the database is away (said once, and once when it is back). */
+const waiting = new WeakSet<ShareSession>();
 
 function serially<T>(share: ShareSession, step: () => Promise<T>): Promise<T> {
   const result = (chains.get(share) ?? Promise.resolve()).then(step);

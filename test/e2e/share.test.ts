@@ -23,6 +23,14 @@ interface StudyRow {
   candidate_commit: string | null;
 }
 
+async function until(what: string, check: () => Promise<boolean>, steps = 400): Promise<void> {
+  for (let step = 0; step < steps; step++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.fail(`${what}: not within ${steps} checks`);
+}
+
 function workerIds(study: Study): string[] {
   return study.workers.map((dir) => (JSON.parse(readFileSync(join(dir, ".autoresearch", "worker.json"), "utf8")) as { id: string }).id);
 }
@@ -73,5 +81,41 @@ describe("a study shared by several workers", { skip }, () => {
     assert.equal(gitIn(study.root, "--git-dir", study.remote, "rev-parse", "study/s/cpu"), best!.commit);
     const keeps = rows.filter((row) => row.decision === "keep").map((row) => row.candidate_commit);
     assert.ok(keeps.includes(best!.commit));
+  });
+
+  test("PostgreSQL stopped mid-session: the workers wait, survive, lose nothing and catch up", async (t) => {
+    const db = await postgres.database("outage");
+    const study = await makeStudy(t, db, 2);
+    const outputs = ["", ""];
+    const children = study.workers.map((dir, index) => {
+      const child = startWorker(dir, ["--max-experiments", "10"]);
+      child.stdout!.on("data", (chunk) => (outputs[index] += chunk));
+      return child;
+    });
+    const done = children.map((child) => new Promise<number | null>((resolve) => child.on("close", resolve)));
+    const count = async () => (await query<{ n: number }>(db, "SELECT count(*)::int AS n FROM experiments"))[0]!.n;
+    await until("a few experiments are recorded", async () => (await count()) >= 3);
+    postgres.stop();
+    try {
+      // Down until every worker that is still running has noticed (a worker notices at its next claim or decision).
+      const running = () => children.filter((child) => child.exitCode === null).length;
+      await until("the workers notice", async () => outputs.filter((text) => text.includes("is away")).length >= running()).catch((error: Error) => {
+        for (const child of children) child.kill("SIGKILL");
+        throw new Error(`${error.message}\n${outputs.map((text) => text.split("\n").slice(-8).join("\n")).join("\n---\n")}`);
+      });
+    } finally {
+      postgres.start();
+    }
+    const codes = await Promise.all(done);
+    assert.deepEqual(codes, [0, 0], outputs.join("\n"));
+    assert.ok(outputs.some((text) => text.includes("is back")), "a waiting worker wrote its results when the database came back");
+    const ids = workerIds(study);
+    const rows = await query<StudyRow>(db, "SELECT worker, local_id, kind, status, decision, fenced, fingerprint, metric, candidate_commit FROM experiments ORDER BY worker, local_id");
+    for (const [index, dir] of study.workers.entries()) {
+      const local = ledgerRows(dir);
+      assert.deepEqual(rows.filter((row) => row.worker === ids[index]).map((row) => [row.local_id, row.status, row.decision]), local.map((row) => [row.id, row.status, row.decision]), `worker ${index}: nothing lost, nothing doubled`);
+    }
+    const history = await query<{ metric: number }>(db, "SELECT metric FROM best_history ORDER BY version");
+    for (let index = 1; index < history.length; index++) assert.ok(history[index]!.metric < history[index - 1]!.metric);
   });
 });
