@@ -197,7 +197,7 @@ test("completion: bash loads the script (complete -p) and completes commands, fl
     reply autoresearch --no-color results --t
     reply autoresearch run --proposer l
     reply autoresearch completion ""
-    reply autoresearch help sh
+    reply autoresearch help sho
     reply autoresearch run --project ${JSON.stringify(dir + "/")}
   `;
   const result = spawnSync("bash", ["--norc", "--noprofile", "-c", driver], { encoding: "utf8", timeout: 60_000 });

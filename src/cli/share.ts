@@ -29,8 +29,8 @@ and pushes that commit to the git remote as autoresearch/<study>/base. Machines 
   --study NAME    the study's name (default: the project directory's name)
   --project DIR   the project directory (default: the current directory)
 
-example:
-  PGPASSWORD=... autoresearch share init --db postgres://research@db.example.org/studies --remote git@example.org:study.git`,
+example (with the password in PGPASSWORD):
+  autoresearch share init --db postgres://research@db.example.org/studies --remote git@example.org:study.git`,
   async run(argv: string[], io: Io) {
     const { values, positionals } = parse("share", argv, { db: { type: "string" }, remote: { type: "string" }, study: { type: "string" }, project: { type: "string" } }, 1);
     if (positionals[0] !== "init") throw new UsageError(positionals[0] ? `unknown subcommand "${positionals[0]}"` : "share needs a subcommand", "Use `autoresearch share init --db <url> --remote <git url>`.");
