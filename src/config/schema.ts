@@ -1,7 +1,7 @@
 // The project config (autoresearch.config.json), as a zod schema. Unknown keys are errors.
 import { z } from "zod";
-import { ledgerSchema } from "./ledger.ts";
 import { kubernetesExecutorSchema } from "./kubernetes.ts";
+import { ledgerSchema } from "./ledger.ts";
 
 const command = z.strictObject({
   command: z.string().min(1, "must be a non-empty shell command"),
