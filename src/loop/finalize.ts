@@ -56,7 +56,7 @@ interface Arm {
 export async function runFinalize(options: FinalizeOptions): Promise<FinalizeResult> {
   const runs = options.runs ?? DEFAULT_FINALIZE_RUNS;
   if (!Number.isInteger(runs) || runs < 2) throw new UserError(`finalize needs at least 2 runs of each code for an interval (got ${runs})`, { exitCode: EXIT.usage });
-  const before = finalizableSession(options.projectDir, options.tag);
+  const before = measurableSession(options.projectDir, options.tag, "finalize");
   const opened = await openSession({ ...options, tag: before.tag });
   const { ctx, session } = opened;
   const { ledger, tag } = ctx;
@@ -85,30 +85,32 @@ export async function runFinalize(options: FinalizeOptions): Promise<FinalizeRes
   }
 }
 
-/** Refuses what finalize cannot measure: no ledger, an unknown tag, a session whose loop runs, a session without a baseline. */
-function finalizableSession(projectDir: string, requested: string | undefined): SessionRecord {
+/**
+ * The stopped session a measuring command (finalize, promote) works on, or a refusal saying why not: no
+ * ledger, an unknown tag, a session whose loop runs, a session without a finished baseline.
+ */
+export function measurableSession(projectDir: string, requested: string | undefined, command: "finalize" | "promote"): SessionRecord {
   const paths = projectPaths(projectDir);
   if (!existsSync(join(paths.stateDir, LEDGER_FILE))) {
-    throw new UserError(`no research sessions in ${projectDir} yet: nothing to finalize`, { exitCode: EXIT.config, hint: "Run a session first: autoresearch run --max-experiments 20" });
+    throw new UserError(`no research sessions in ${projectDir} yet: nothing to ${command}`, { exitCode: EXIT.config, hint: "Run a session first: autoresearch run --max-experiments 20" });
   }
   const holder = lockHolder(paths.lockFile);
   if (holder !== null) {
-    throw new UserError(`a session's loop is running in this project (pid ${holder}): finalize measures a session that has stopped`, {
+    throw new UserError(`a session's loop is running in this project (pid ${holder}): ${command} measures a session that has stopped`, {
       exitCode: EXIT.environment,
-      hint: `Wait for it to end, or stop it (Ctrl-C in its terminal, or kill ${holder}), then run finalize again.`,
+      hint: `Wait for it to end, or stop it (Ctrl-C in its terminal, or kill ${holder}), then run ${command} again.`,
     });
   }
-  // Writable: finalize writes anyway, and an older ledger is migrated here.
+  // Writable: the command writes anyway, and an older ledger is migrated here.
   const ledger = Ledger.open(paths.stateDir);
   try {
     const tags = ledger.listSessions().map((known) => known.tag);
     const tag = requested ?? tags.at(-1) ?? "";
     const session = ledger.getSession(tag);
     if (!session) {
-      throw new UserError(requested === undefined ? "no sessions yet: nothing to finalize" : `no session with tag "${tag}"`, { exitCode: EXIT.usage, hint: tags.length > 0 ? `Tags: ${tags.join(", ")}` : "Run a session first." });
+      throw new UserError(requested === undefined ? `no sessions yet: nothing to ${command}` : `no session with tag "${tag}"`, { exitCode: EXIT.usage, hint: tags.length > 0 ? `Tags: ${tags.join(", ")}` : "Run a session first." });
     }
-    const baselines = ledger.listExperiments({ tag, status: ["ok"] }).filter((row) => row.kind === "baseline");
-    if (baselines.length === 0) {
+    if (!ledger.listExperiments({ tag, status: ["ok"] }).some((row) => row.kind === "baseline")) {
       throw new UserError(`session "${tag}" has no finished baseline run: there is nothing to compare against`, { exitCode: EXIT.config, hint: `Run the session first: autoresearch run --tag ${tag}` });
     }
     return session;

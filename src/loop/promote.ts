@@ -2,18 +2,13 @@
 // interleaved rounds (finalize's runRounds: each round's codes on one slot, so drift hits all alike), as
 // experiments of kind rescore with meta.promote: the same jobs, sandbox, integrity checks and ledger
 // transaction as any run, deciding nothing. The report (finalize/promote.ts) says whether each gain holds.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { budgetFor } from "../config/load.ts";
 import { EXIT, UserError } from "../errors.ts";
 import { promoteMetaOf, promotedCandidates, promoteReport, type PromoteMeta, type PromoteReport } from "../finalize/promote.ts";
 import { interleave } from "../finalize/plan.ts";
-import { Ledger, LEDGER_FILE } from "../ledger/sqlite.ts";
-import { projectPaths } from "../project/paths.ts";
 import { refreshResultsTsv } from "./apply.ts";
 import type { Job } from "./experiment.ts";
-import { runRounds } from "./finalize.ts";
-import { lockHolder } from "./lock.ts";
+import { measurableSession, runRounds } from "./finalize.ts";
 import { readyData } from "./prepare.ts";
 import { openSession, type OpenOptions } from "./session.ts";
 
@@ -34,7 +29,7 @@ export interface PromoteResult {
 }
 
 export async function runPromote(options: PromoteOptions): Promise<PromoteResult> {
-  const before = promotableSession(options.projectDir, options.tag);
+  const before = measurableSession(options.projectDir, options.tag, "promote");
   const opened = await openSession(options);
   const { ctx, session } = opened;
   const { ledger, tag } = ctx;
@@ -79,31 +74,3 @@ export async function runPromote(options: PromoteOptions): Promise<PromoteResult
   }
 }
 
-/** Refuses what promote cannot measure: no ledger, an unknown tag, a session whose loop runs, a session without a baseline. */
-function promotableSession(projectDir: string, tag: string) {
-  const paths = projectPaths(projectDir);
-  if (!existsSync(join(paths.stateDir, LEDGER_FILE))) {
-    throw new UserError(`no research sessions in ${projectDir} yet: nothing to promote`, { exitCode: EXIT.config, hint: "Run a session first: autoresearch run --max-experiments 20" });
-  }
-  const holder = lockHolder(paths.lockFile);
-  if (holder !== null) {
-    throw new UserError(`a session's loop is running in this project (pid ${holder}): promote measures a session that has stopped`, {
-      exitCode: EXIT.environment,
-      hint: `Wait for it to end, or stop it (Ctrl-C in its terminal, or kill ${holder}), then run promote again.`,
-    });
-  }
-  const ledger = Ledger.open(paths.stateDir);
-  try {
-    const session = ledger.getSession(tag);
-    if (!session) {
-      const tags = ledger.listSessions().map((known) => known.tag);
-      throw new UserError(`no session with tag "${tag}"`, { exitCode: EXIT.usage, hint: tags.length > 0 ? `Tags: ${tags.join(", ")}` : "Run a session first." });
-    }
-    if (!ledger.listExperiments({ tag, status: ["ok"] }).some((row) => row.kind === "baseline")) {
-      throw new UserError(`session "${tag}" has no finished baseline run: there is nothing to compare against`, { exitCode: EXIT.config, hint: `Run the session first: autoresearch run --tag ${tag}` });
-    }
-    return session;
-  } finally {
-    ledger.close();
-  }
-}
