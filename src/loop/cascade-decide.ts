@@ -2,8 +2,7 @@
 // unchanged code is recorded and decides nothing; a candidate its smoke stage screened out is discarded
 // with the smoke stage's rationale and an empty metric, so no smoke metric reaches the best, σ or a chart.
 // apply.ts routes these two outcomes here and everything else to the reducer.
-import type { FinishPatch } from "../ledger/sqlite.ts";
-import type { DecisionInput, Decided, BestState, DecisionEvent } from "./reducer.ts";
+import { finishOf, type BestState, type Decided, type DecisionInput } from "./reducer.ts";
 
 /** Whether this outcome is the cascade's to decide (a smoke run of the unchanged code, or a screened candidate). */
 export function isCascadeOutcome(input: Pick<DecisionInput, "outcome">): boolean {
@@ -14,14 +13,7 @@ export function isCascadeOutcome(input: Pick<DecisionInput, "outcome">): boolean
 export function decideCascade(state: BestState, input: DecisionInput): Decided {
   const { outcome, at } = input;
   const { id } = outcome;
-  const finish: FinishPatch = {
-    status: outcome.status, metric: outcome.metric, heldOutMetric: outcome.heldOutMetric, selfReported: outcome.selfReported,
-    flags: input.flags, reason: outcome.reason, timings: outcome.timings, finishedAt: at,
-  };
-  const finished: DecisionEvent = {
-    type: "experiment_finished", at, id, status: outcome.status, metric: outcome.metric, heldOutMetric: outcome.heldOutMetric,
-    selfReported: outcome.selfReported, wallMs: outcome.timings.totalMs ?? 0, reason: outcome.reason ?? undefined,
-  };
+  const { finish, finished } = finishOf(input);
   if (outcome.job.kind === "smoke") {
     // A measurement: a failed one is the unchanged code's, not the proposers', so the failures in a row stay as they were.
     const rationale = outcome.status === "ok" ? "smoke run of the unchanged code: the yardstick for candidates' smoke stages" : null;

@@ -91,18 +91,26 @@ export interface Decided {
   followUps: Job[];
 }
 
+/** What every finished experiment records and announces, whatever is decided about it. */
+export function finishOf(input: DecisionInput): { finish: FinishPatch; finished: DecisionEvent } {
+  const { outcome, at } = input;
+  return {
+    finish: {
+      status: outcome.status, metric: outcome.metric, heldOutMetric: outcome.heldOutMetric, selfReported: outcome.selfReported,
+      flags: input.flags, reason: outcome.reason, timings: outcome.timings, finishedAt: at,
+    },
+    finished: {
+      type: "experiment_finished", at, id: outcome.id, status: outcome.status, metric: outcome.metric, heldOutMetric: outcome.heldOutMetric,
+      selfReported: outcome.selfReported, wallMs: outcome.timings.totalMs ?? 0, reason: outcome.reason ?? undefined,
+      ...(input.flags.length > 0 ? { flags: input.flags } : {}),
+    },
+  };
+}
+
 export function decide(state: BestState, input: DecisionInput, policy: DecisionPolicy): Decided {
   const { outcome, at } = input;
   const { id, job } = outcome;
-  const finish: FinishPatch = {
-    status: outcome.status, metric: outcome.metric, heldOutMetric: outcome.heldOutMetric, selfReported: outcome.selfReported,
-    flags: input.flags, reason: outcome.reason, timings: outcome.timings, finishedAt: at,
-  };
-  const finished: DecisionEvent = {
-    type: "experiment_finished", at, id, status: outcome.status, metric: outcome.metric, heldOutMetric: outcome.heldOutMetric,
-    selfReported: outcome.selfReported, wallMs: outcome.timings.totalMs ?? 0, reason: outcome.reason ?? undefined,
-    ...(input.flags.length > 0 ? { flags: input.flags } : {}),
-  };
+  const { finish, finished } = finishOf(input);
   const none = { ref: null, followUps: [] };
 
   // A measurement (finalize's re-scores and ablations, a re-measure that failed) is recorded and decides
