@@ -22,7 +22,7 @@ import { createAcceptancePolicy } from "./decide.ts";
 import { alwaysProtected, runExperiment, type Job } from "./experiment.ts";
 import { lockHolder } from "./lock.ts";
 import { readyData } from "./prepare.ts";
-import { openSession, type OpenOptions } from "./session.ts";
+import { openSession, type OpenedSession, type OpenOptions } from "./session.ts";
 
 export const DEFAULT_FINALIZE_RUNS = 5;
 
@@ -75,13 +75,18 @@ export async function runFinalize(options: FinalizeOptions): Promise<FinalizeRes
     const branch = interrupted ? null : await writeCleanBranch(ctx, current, chain, report);
     return { report, branch, interrupted };
   } finally {
-    try {
-      // Finalize measures a session; it does not change how the session stopped.
-      ledger.updateSession(tag, { state: before.state === "running" ? "stopped" : before.state, stopReason: before.stopReason });
-      refreshResultsTsv(ctx);
-    } finally {
-      await opened.close();
-    }
+    await closeMeasured(opened, before);
+  }
+}
+
+/** After finalize or promote: the session is left stopped as it was (measuring does not change how it stopped), then closed. */
+export async function closeMeasured(opened: OpenedSession, before: SessionRecord): Promise<void> {
+  const { ctx } = opened;
+  try {
+    ctx.ledger.updateSession(ctx.tag, { state: before.state === "running" ? "stopped" : before.state, stopReason: before.stopReason });
+    refreshResultsTsv(ctx);
+  } finally {
+    await opened.close();
   }
 }
 

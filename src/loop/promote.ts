@@ -6,9 +6,8 @@ import { budgetFor } from "../config/load.ts";
 import { EXIT, UserError } from "../errors.ts";
 import { promoteMetaOf, promotedCandidates, promoteReport, type PromoteMeta, type PromoteReport } from "../finalize/promote.ts";
 import { interleave } from "../finalize/plan.ts";
-import { refreshResultsTsv } from "./apply.ts";
 import type { Job } from "./experiment.ts";
-import { measurableSession, runRounds } from "./finalize.ts";
+import { closeMeasured, measurableSession, runRounds } from "./finalize.ts";
 import { readyData } from "./prepare.ts";
 import { openSession, type OpenOptions } from "./session.ts";
 
@@ -64,13 +63,7 @@ export async function runPromote(options: PromoteOptions): Promise<PromoteResult
     const report = promoteReport(tag, ledger.listExperiments({ tag, order: "asc" }), { metricName: config.metric.name, direction: config.metric.direction });
     return { report, interrupted };
   } finally {
-    try {
-      // Promote measures a session; it does not change how the session stopped.
-      ledger.updateSession(tag, { state: before.state === "running" ? "stopped" : before.state, stopReason: before.stopReason });
-      refreshResultsTsv(ctx);
-    } finally {
-      await opened.close();
-    }
+    await closeMeasured(opened, before);
   }
 }
 

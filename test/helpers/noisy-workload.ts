@@ -3,11 +3,11 @@
 // is a real effect; changing the seed is a pure-noise change (same mean, another draw). Draws are keyed
 // by experiment id, so a session replays the same numbers: a test can pick the seed that a greedy
 // session keeps by luck, with the very function the workload runs.
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import type { TestContext } from "node:test";
-import { gitIn, type Proposal } from "./project.ts";
+import { writeCommittedRepo, type Proposal } from "./project.ts";
 
 export const SIGMA = 0.1;
 export const BASE_SCORE = 10;
@@ -91,12 +91,5 @@ export function makeNoisyProject(t: TestContext, proposals: Proposal[]): string 
     "proposals.json": `${JSON.stringify({ proposals: proposals.map((proposal) => ({ description: proposal.description, hypothesis: `testing ${proposal.description}`, edits: proposal.edits })) }, null, 2)}\n`,
     ".gitignore": "/.autoresearch/\n/results.tsv\n",
   };
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  gitIn(dir, "init", "-q", "-b", "main");
-  gitIn(dir, "add", "-A");
-  gitIn(dir, "-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "-qm", "init");
-  return dir;
+  return writeCommittedRepo(dir, files);
 }

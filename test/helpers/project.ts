@@ -96,6 +96,11 @@ export function makeProject(t: TestContext, options: { config?: Record<string, u
     ".gitignore": "/.autoresearch/\n/results.tsv\n",
     ...options.files,
   };
+  return writeCommittedRepo(dir, files);
+}
+
+/** Writes the files (path -> text) into dir, makes it a git repository on main and commits them all. */
+export function writeCommittedRepo(dir: string, files: Record<string, string>): string {
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), content);
