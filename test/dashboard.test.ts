@@ -194,6 +194,13 @@ test("the log follower returns only new complete lines, without terminal escapes
   appendFileSync(path, " done\n");
   assert.deepEqual(follower.poll(running), [{ id: 1, lines: ["half done"] }]);
   assert.deepEqual(follower.poll([]), []);
+  // A running experiment whose log is not written yet: everything it gets later is new, none of it lost.
+  const later = join(dir, "2.log");
+  const starting = [{ id: 2, tag: "t", logPath: later }];
+  assert.deepEqual(follower.poll(starting), []);
+  writeFileSync(later, "step 1/3\nstep 2/3\n");
+  appendFileSync(later, "step 3/3\n");
+  assert.deepEqual(follower.poll(starting), [{ id: 2, lines: ["step 1/3", "step 2/3", "step 3/3"] }]);
 });
 
 /** Server-Sent Events from a fetch body, awaited one matching message at a time (10 s deadline each). */

@@ -35,7 +35,10 @@ export class LogFollower {
     try {
       fd = openSync(experiment.logPath, "r");
     } catch {
-      return []; // not created yet
+      // Not created yet: the row is committed before the job writes its log. Everything the log gets
+      // from here on is new to the page, so follow it from its first byte once it appears.
+      if (!this.#followed.has(experiment.id)) this.#followed.set(experiment.id, { offset: 0, decoder: new StringDecoder("utf8"), partial: "", dropFirst: false });
+      return [];
     }
     try {
       const size = fstatSync(fd).size;
