@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { startDashboard, type RunningDashboard } from "../dashboard/dashboard.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { CONFIG_FILE, projectPaths } from "../project/paths.ts";
+import { projectStudy } from "../share/overview.ts";
 import { parse, type Command, type Io } from "./args.ts";
 import { findProjectDir } from "./project.ts";
 
@@ -10,7 +11,8 @@ export const dashboardCommand: Command = {
   help: `usage: autoresearch dashboard [--port N] [--project DIR]
 
 Serves the dashboard until Ctrl-C: the progress chart, the running experiments with their logs,
-the experiment table (click one for its diff), the session summary, every session of the project.
+the experiment table (click one for its diff), the session summary, every session of the project;
+in a shared study also its workers, which best each builds on, and every worker's experiments.
 It only reads the ledger, so it can run beside \`autoresearch run\` (or use \`run --dashboard\`).
 The printed URL carries an access token; requests without it are refused.
 
@@ -29,7 +31,7 @@ example:
         hint: "Run the dashboard inside a project, or point at one with --project DIR.",
       });
     }
-    const dashboard = await startDashboard({ stateDir: paths.stateDir, port, feed: "poll" });
+    const dashboard = await startDashboard({ stateDir: paths.stateDir, port, feed: "poll", study: projectStudy(paths.projectDir) });
     io.stdout(`dashboard: ${dashboard.url}\n(read-only; it follows the ledger of ${paths.projectDir}. Ctrl-C stops it.)\n`);
     const signal = await untilSignal();
     await dashboard.close();
@@ -41,7 +43,7 @@ example:
 /** The dashboard inside `run --dashboard`: fed by the engine's events once attached to its bus. */
 export async function startRunDashboard(io: Io, projectDir: string, port: number | undefined, json: boolean): Promise<RunningDashboard> {
   const paths = projectPaths(findProjectDir(projectDir));
-  const dashboard = await startDashboard({ stateDir: paths.stateDir, port, feed: "events" });
+  const dashboard = await startDashboard({ stateDir: paths.stateDir, port, feed: "events", study: projectStudy(paths.projectDir) });
   (json ? io.stderr : io.stdout)(`dashboard: ${dashboard.url}\n`);
   return dashboard;
 }

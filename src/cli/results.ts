@@ -2,26 +2,32 @@ import { formatResultsTsv } from "../ledger/results-tsv.ts";
 import { safeJson, safeLine } from "../text/safe-text.ts";
 import { formatDelta, formatDuration, formatMetric, truncate } from "../views/format.ts";
 import { isolationLines } from "../views/lines.ts";
+import { studyResultsLines } from "../views/study.ts";
+import { isOverview, studyOverviewFor } from "../share/overview.ts";
 import { UsageError } from "../errors.ts";
 import { parse, type Command, type Io } from "./args.ts";
 import { openLedgerReadOnly, pickSession } from "./project.ts";
 
 export const resultsCommand: Command = {
-  help: `usage: autoresearch results [--tag T] [--json | --tsv] [--project DIR]
+  help: `usage: autoresearch results [--tag T] [--json | --tsv] [--mine] [--project DIR]
 
   --tag T         the session (default: the latest)
   --json          every field of every experiment, as JSON
-  --tsv           the results.tsv format (first five columns as the original autoresearch)
+  --tsv           the results.tsv format (first five columns as the original autoresearch; this worker's own)
+  --mine          in a shared study: only this worker's own session, not the whole study
   --project DIR   the project directory (default: the current directory)
 
 A table of every experiment of the session, oldest first: id, status or decision, the metric, the
 delta against the best at the time, the held-out metric (when the config names one), time, description.
+In a shared study (README "Research together") the table holds every worker's experiments, each with
+its worker, its id in that worker's ledger and its device class; when the study's database cannot be
+read, this worker's own session is shown and a line on stderr says why.
 
 examples:
   autoresearch results
   autoresearch results --tsv > results.tsv`,
   async run(argv: string[], io: Io) {
-    const { values } = parse("results", argv, { tag: { type: "string" }, json: { type: "boolean" }, tsv: { type: "boolean" }, project: { type: "string" } });
+    const { values } = parse("results", argv, { tag: { type: "string" }, json: { type: "boolean" }, tsv: { type: "boolean" }, mine: { type: "boolean" }, project: { type: "string" } });
     if (values.json && values.tsv) throw new UsageError("results: choose one of --json and --tsv");
     const { ledger } = openLedgerReadOnly(values.project ?? io.cwd);
     try {
@@ -29,13 +35,17 @@ examples:
       const rows = ledger.listExperiments({ tag: session.tag, order: "asc" });
       const config = session.config as { metric?: { name?: string; heldOut?: string } };
       const metricName = config.metric?.name ?? "metric";
-      if (values.json) {
+      // Width 0 is unknown (a pipe, or a terminal that reports none): lines are not cut.
+      const width = io.columns > 0 ? Math.max(60, io.columns) : Number.POSITIVE_INFINITY;
+      const study = values.mine || values.tsv ? null : await studyOverviewFor((session.config as { ledger?: unknown }).ledger);
+      if (study !== null && !isOverview(study)) io.stderr(`study ${study.name} (${study.database}) cannot be read (${study.problem}): this worker's own session follows\n`);
+      if (isOverview(study)) {
+        io.stdout(values.json ? `${safeJson(study.experiments, 2)}\n` : `${studyResultsLines(study, width).map(safeLine).join("\n")}\n`);
+      } else if (values.json) {
         io.stdout(`${safeJson(rows, 2)}\n`);
       } else if (values.tsv) {
         io.stdout(formatResultsTsv(rows.filter((row) => row.status !== "running"), { metricName, heldOutName: config.metric?.heldOut }));
       } else {
-        // Width 0 is unknown (a pipe, or a terminal that reports none): lines are not cut.
-        const width = io.columns > 0 ? Math.max(60, io.columns) : Number.POSITIVE_INFINITY;
         const heldOut = config.metric?.heldOut;
         // The held-out column is there only when the config names a held-out metric.
         const heldOutCell = (text: string) => (heldOut ? ` ${text.padStart(10)}` : "");

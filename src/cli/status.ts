@@ -5,6 +5,8 @@ import { survivalSummary } from "../finalize/render.ts";
 import { safeJson, safeLine, safeText } from "../text/safe-text.ts";
 import { formatDelta, formatDuration, formatFlags, formatMetric } from "../views/format.ts";
 import { isolationLines } from "../views/lines.ts";
+import { studyStatusLines } from "../views/study.ts";
+import { studyOverviewFor } from "../share/overview.ts";
 import { lockHolder, sessionState } from "../loop/lock.ts";
 import { summarize } from "../loop/summary.ts";
 import { bestRunCount, noiseOf, stateFromLedger } from "../loop/reducer.ts";
@@ -17,7 +19,9 @@ export const statusCommand: Command = {
 
 Where a session stands: running, stopped or paused (and why), experiments kept, discarded and failed,
 baseline → best with the experiment and commit that holds it, the noise σ, experiments per hour, what
-runs now, experiments flagged for review, and the session's isolation.
+runs now, experiments flagged for review, and the session's isolation. In a shared study (README
+"Research together") also the whole study: its best per device class, and every worker with its
+experiments, what it runs now and which best it builds on.
 
   --tag T         the session (default: the latest)
   --json          machine-readable
@@ -49,6 +53,8 @@ examples:
         promoted: promoteReport(session.tag, rows, reportSettingsOf(session.config)),
         cascade: cascadeCounts(rows),
         noise: noiseBasis(session, rows),
+        // A shared study's session: the whole study too (every worker, the bests, who builds on which).
+        study: await studyOverviewFor((session.config as { ledger?: unknown }).ledger, { limit: 0 }),
       };
       if (values.json) {
         io.stdout(`${safeJson(status, 2)}\n`);
@@ -67,6 +73,7 @@ examples:
         ...running.map((row) => `  running #${row.id} on ${row.device}: ${safeLine(row.description)}`),
         ...(status.flagged.length > 0 ? [`  ⚑ flagged for review: ${status.flagged.map((item) => `#${item.id} (${formatFlags(item.flags)})`).join(", ")}; see autoresearch show <id>`] : []),
         ...isolationLines(session.isolation, false),
+        ...(status.study ? studyStatusLines(status.study, Date.now()) : []),
         ...(status.sessions.length > 1 ? [`  other sessions: ${status.sessions.filter((tag) => tag !== session.tag).join(", ")}`] : []),
       ];
       io.stdout(`${safeText(lines.join("\n"))}\n`);

@@ -2,6 +2,7 @@
 // (Node) and the front end (browser), so it holds types and plain data only.
 import { EXPERIMENT_STATUSES, type Decision, type ExperimentKind, type ExperimentStatus, type ReviewFlag } from "../core/experiment.ts";
 import type { SessionState } from "../core/session.ts";
+import type { StudyOverview, StudyUnavailable } from "../share/overview.ts";
 
 export type { Decision, ExperimentStatus, ReviewFlag };
 
@@ -166,7 +167,12 @@ export interface ReportData {
   sessions: SessionListItem[];
   snapshots: Record<string, SessionSnapshot>;
   rows: Record<string, ExperimentRow[]>;
+  /** A shared study's whole record (GET /api/study in the live dashboard); absent for a local project. */
+  study?: StudyView;
 }
+
+/** A shared study (README "Research together"): every worker and its experiments, or why it cannot be read. */
+export type StudyView = StudyOverview | StudyUnavailable;
 
 /** What a detail adds to its row. */
 export type DetailExtra = Omit<ExperimentDetail, keyof ExperimentRow>;

@@ -1,5 +1,7 @@
 // Starting a dashboard: the store over the project's ledger, the live feed, the HTTP server.
+import type { SharedLedgerConfig } from "../config/ledger.ts";
 import type { EventBus } from "../events/types.ts";
+import { cachedStudyReader } from "../share/overview.ts";
 import { webBundle } from "./bundle.ts";
 import { LiveUpdates } from "./live.ts";
 import { DEFAULT_QUERY } from "./query.ts";
@@ -22,6 +24,8 @@ export interface DashboardOptions {
   token?: string;
   /** "poll": another process runs the loop (the standalone command); "events": call attach(bus). */
   feed: "poll" | "events";
+  /** A shared study (the config's ledger section): the page shows its workers and every worker's experiments. */
+  study?: SharedLedgerConfig | null;
 }
 
 export async function startDashboard(options: DashboardOptions): Promise<RunningDashboard> {
@@ -32,7 +36,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   store.refresh();
   // Reading a big session takes a moment: done before the URL is printed, not on the first view.
   store.overviewJson(null, DEFAULT_QUERY);
-  const server = await startDashboardServer({ store, hub, bundle, port: options.port, token: options.token });
+  const study = options.study ? cachedStudyReader(options.study) : undefined;
+  const server = await startDashboardServer({ store, hub, bundle, port: options.port, token: options.token, study });
   if (options.feed === "poll") live.startPolling();
   let detach = () => {};
   return {

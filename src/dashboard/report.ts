@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EXIT, UserError } from "../errors.ts";
-import type { DetailExtra, ExperimentDetail, ReportData, ReportDetails } from "./api.ts";
+import type { DetailExtra, ExperimentDetail, ReportData, ReportDetails, StudyView } from "./api.ts";
 import { webBundle } from "./bundle.ts";
 import { progressSvg, SVG_SIZE } from "./chart-svg.ts";
 import { renderPage } from "./page.ts";
@@ -20,6 +20,8 @@ export interface ReportOptions {
   /** Only this session; default: every session (the chart shows the latest). */
   tag?: string;
   now?: () => Date;
+  /** A shared study's overview, shown beside the sessions (README "Research together"). */
+  study?: StudyView | null;
 }
 
 export interface ReportResult {
@@ -45,7 +47,7 @@ export async function writeReport(options: ReportOptions): Promise<ReportResult>
       throw new UserError(`no session with tag "${options.tag}"`, { exitCode: EXIT.usage, hint: `Tags: ${sessions.map((session) => session.tag).join(", ")}` });
     }
     const included = sessions.filter((session) => options.tag === undefined || session.tag === options.tag);
-    const data: ReportData = { generatedAt: (options.now?.() ?? new Date()).toISOString(), sessions: included, snapshots: {}, rows: {} };
+    const data: ReportData = { generatedAt: (options.now?.() ?? new Date()).toISOString(), sessions: included, snapshots: {}, rows: {}, ...(options.study ? { study: options.study } : {}) };
     const details: ReportDetails = {};
     let experiments = 0;
     for (const { tag } of included) {

@@ -7,11 +7,13 @@
 // GET /api/sessions/:tag                  SessionSnapshot: summary, chart points, running experiments
 // GET /api/sessions/:tag/experiments?...  RowPage (sort, order, status, text, offset, limit)
 // GET /api/experiments/:id                ExperimentDetail: diff, metrics, rationale, log tail
+// GET /api/study                          StudyView: a shared study's workers, bests and every worker's experiments (null: not shared)
 // GET /api/stream                         Server-Sent Events of StreamMessage
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { EnvironmentError } from "../errors.ts";
+import type { StudyView } from "./api.ts";
 import type { WebBundle } from "./bundle.ts";
 import { liveCsp, renderPage } from "./page.ts";
 import { parseRowQuery } from "./query.ts";
@@ -27,6 +29,8 @@ export interface DashboardServerOptions {
   /** Generated when absent. */
   token?: string;
   title?: string;
+  /** A shared study's overview (read from its database); absent for a local project. */
+  study?: () => Promise<StudyView>;
 }
 
 export interface DashboardServer {
@@ -114,6 +118,12 @@ function handle(request: IncomingMessage, response: ServerResponse, options: Das
   }
   if (path === "/api/stream") {
     options.hub.add(request, response, { kind: "hello", version: store.version });
+    return;
+  }
+  if (path === "/api/study") {
+    // null, not 404: the page asks on every load, and a browser logs each 404 as an error.
+    if (!options.study) sendJson(response, 200, "null");
+    else void options.study().then((study) => sendJson(response, 200, study), (error: Error) => sendJson(response, 500, { error: error.message }));
     return;
   }
   let answer: [number, unknown];

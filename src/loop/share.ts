@@ -15,7 +15,7 @@ import { EXIT, UserError } from "../errors.ts";
 import type { CommittedDecision, LedgerExperiment } from "../ledger/sqlite.ts";
 import type { ReviewFlag } from "../core/experiment.ts";
 import type { HistoryEntry } from "../proposers/types.ts";
-import { isConnectionError, type BestProposal, type ClaimToken, type SharedRow } from "../share/study.ts";
+import { isConnectionError, type BestProposal, type ClaimToken, type GlobalBest, type SharedRow } from "../share/study.ts";
 import { candidateRemoteRef, ShareSession, studyBestBranch } from "../share/worker.ts";
 import { checkHarnessState, moveBranch } from "./self-check.ts";
 import { decide, type BestState, type Decided, type DecisionPolicy } from "./reducer.ts";
@@ -90,7 +90,13 @@ async function syncBest(ctx: SessionContext, share: ShareSession, state: BestSta
     await moveBranch(ctx, best.commit);
     say(ctx, `building on the study's best ${best.commit.slice(0, 7)} (${best.metric}, worker ${best.worker}${best.localId === null ? "" : ` #${best.localId}`})`);
   }
+  adopted(share, best);
+}
+
+/** The session's state follows `best` from now: remembered here, and told to the study for its views. */
+function adopted(share: ShareSession, best: GlobalBest): void {
   share.adoptedVersion = best.version;
+  void share.study.buildingOn(best).catch(() => undefined); // only a view's detail: an outage must not stop the loop
 }
 
 /**
@@ -171,7 +177,7 @@ export function applySharedOutcome(ctx: SessionContext, policy: DecisionPolicy, 
       if (answer?.kind === "lost") continue; // the best moved meanwhile: judged again against it
       if (answer?.kind === "fenced") decided = fencedDecision(decided, state);
       if (answer?.kind === "recorded" && answer.best !== null) {
-        share.adoptedVersion = answer.best.version;
+        adopted(share, answer.best);
         void moveRemoteBranch(ctx, share);
       }
       if (answer === null) say(ctx, `experiment ${outcome.id} decided here only (the session stopped while the study's database was away); it is written to the study at the next start`);

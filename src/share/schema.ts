@@ -9,9 +9,12 @@
 // bests         the global best per device class, advanced only by compare-and-swap on `version`
 // best_history  every version each best had (the best only improves: the tests read it)
 // notebook      hypotheses and insights any worker or person adds
+//
+// Version 2: each worker's row says which best it builds on (the dashboard shows it), and a notebook entry
+// says where it came from (a proposer's notes.md, or a person) and, for a proposer's, which session it distils.
 import type { PoolClient } from "pg";
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: readonly string[] = [
   `
@@ -102,6 +105,11 @@ const MIGRATIONS: readonly string[] = [
     at timestamptz NOT NULL DEFAULT now(),
     text text NOT NULL
   );
+  `,
+  `
+  ALTER TABLE workers ADD COLUMN best_version integer, ADD COLUMN best_commit text, ADD COLUMN best_metric double precision;
+  ALTER TABLE notebook ADD COLUMN source text NOT NULL DEFAULT 'person' CHECK (source IN ('proposer', 'person'));
+  CREATE INDEX notebook_by_study ON notebook (study, id);
   `,
 ];
 

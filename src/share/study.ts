@@ -10,6 +10,7 @@
 // record(rows, claim, proposal)    ONE transaction: fence check, CAS of the best, the row, the claim done, NOTIFY
 // othersHistory(limit)             other workers' experiments and live claims, newest first
 // recordedIds()                    this worker's local ids the database holds (catch-up after an outage)
+// buildingOn(best)                 which best this worker builds on (for the views)
 // close()
 import { hostname } from "node:os";
 import pg from "pg";
@@ -274,6 +275,12 @@ export class SharedStudy {
   async recordedIds(): Promise<Set<number>> {
     const rows = await this.#query<{ local_id: number }>("SELECT local_id FROM experiments WHERE study = $1 AND worker = $2", [this.study.name, this.worker]);
     return new Set(rows.map((row) => row.local_id));
+  }
+
+  /** The study's best this worker builds on from now (the dashboard shows it beside the worker). */
+  async buildingOn(best: GlobalBest): Promise<void> {
+    await this.#query("UPDATE workers SET best_version = $3, best_commit = $4, best_metric = $5, last_seen = now() WHERE study = $1 AND id = $2",
+      [this.study.name, this.worker, best.version, best.commit, best.metric]);
   }
 
   /** Adds a line to the shared notebook. */

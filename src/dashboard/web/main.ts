@@ -13,6 +13,7 @@ import { DetailPanel } from "./detail.ts";
 import { debounce, h, replaceChildren } from "./dom.ts";
 import { RunningPanel } from "./running.ts";
 import { httpSource, staticSource, type ConnectionState, type DataSource } from "./source.ts";
+import { StudyPanel } from "./study.ts";
 import { SummaryCards } from "./summary.ts";
 import { ExperimentTable } from "./table.ts";
 
@@ -36,6 +37,7 @@ class App {
   #running: RunningPanel;
   #table = new ExperimentTable((query) => this.#source.page(this.#tag ?? "", query), (id) => this.#open(id));
   #detail = new DetailPanel((id) => this.#source.detail(id));
+  #study: StudyPanel;
   #redrawQueued = false;
   // A failed refresh keeps the patched rows; the connection badge already says the server is gone.
   #refreshTable = debounce(() => void this.#table.refresh().catch(() => undefined), 250);
@@ -43,6 +45,7 @@ class App {
   constructor(source: DataSource) {
     this.#source = source;
     this.#running = new RunningPanel(source.live, (id) => this.#open(id));
+    this.#study = new StudyPanel(() => this.#source.study(), source.live);
     this.#select.addEventListener("change", () => {
       history.replaceState(null, "", `${location.search}#tag=${encodeURIComponent(this.#select.value)}`);
       void this.#reload(this.#select.value);
@@ -51,7 +54,7 @@ class App {
     replaceChildren(app,
       h("header", {}, h("h1", {}, "autoresearch"), this.#select, this.#state, this.#isolation, h("span", { class: "grow" }), this.#connection),
       this.#notice,
-      h("main", {}, this.#cards.element, this.#charts.element, this.#running.element, this.#table.element),
+      h("main", {}, this.#cards.element, this.#study.element, this.#charts.element, this.#running.element, this.#table.element),
       this.#detail.element,
     );
   }
@@ -61,7 +64,7 @@ class App {
       message: (message) => this.#onMessage(message),
       state: (state) => this.#showConnection(state),
     });
-    await this.#reload();
+    await Promise.all([this.#reload(), this.#study.refresh()]);
   }
 
   /** Loads the sessions and one of them (default: the one shown, the URL's, else the latest) in one request. */

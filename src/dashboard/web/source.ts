@@ -1,6 +1,6 @@
 // Where the page gets its data: the live server (fetch + Server-Sent Events), or the data
 // embedded in a static report. The rest of the UI cannot tell them apart.
-import type { ExperimentDetail, ExperimentRow, Overview, ReportData, ReportDetails, RowPage, RowQuery, StreamMessage } from "../api.ts";
+import type { ExperimentDetail, ExperimentRow, Overview, ReportData, ReportDetails, RowPage, RowQuery, StreamMessage, StudyView } from "../api.ts";
 import { queryRows, queryToParams } from "../query.ts";
 
 export type ConnectionState = "connecting" | "live" | "offline" | "static";
@@ -18,6 +18,8 @@ export interface DataSource {
   overview(tag: string | null, query: RowQuery): Promise<Overview>;
   page(tag: string, query: RowQuery): Promise<RowPage>;
   detail(id: number): Promise<ExperimentDetail | null>;
+  /** A shared study's whole record; null for a project whose ledger is not shared. */
+  study(): Promise<StudyView | null>;
   subscribe(handlers: StreamHandlers): void;
 }
 
@@ -39,6 +41,7 @@ export function httpSource(token: string | null): DataSource {
     },
     page: async (tag, query) => (await get<RowPage>(`/api/sessions/${encodeURIComponent(tag)}/experiments?${queryToParams(query)}`)) ?? { total: 0, offset: 0, rows: [] },
     detail: (id) => get<ExperimentDetail>(`/api/experiments/${id}`),
+    study: () => get<StudyView>("/api/study"),
     subscribe(handlers) {
       handlers.state("connecting");
       const events = new EventSource(withToken("/api/stream"));
@@ -73,6 +76,7 @@ export function staticSource(data: ReportData, details: () => ReportDetails): Da
     },
     page: async (tag, query) => queryRows(data.rows[tag] ?? [], query),
     detail: async (id) => detail(id),
+    study: async () => data.study ?? null,
     subscribe: (handlers) => handlers.state("static"),
   };
 }
