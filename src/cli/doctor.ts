@@ -11,8 +11,10 @@ import { programWarning } from "../project/program.ts";
 import { hidingProblem } from "../runner/isolation.ts";
 import { runCommand } from "../runner/process.ts";
 import { cgroupSupport, interpreterPaths, sandboxProblem } from "../sandbox/index.ts";
+import { sharedLedgerOf } from "../share/overview.ts";
 import { parse, type Command, type Io } from "./args.ts";
 import { checkKubernetes } from "./doctor-kubernetes.ts";
+import { checkShare } from "./doctor-share.ts";
 import { checkSlurm } from "./doctor-slurm.ts";
 import { findProjectDir } from "./project.ts";
 
@@ -34,7 +36,9 @@ Checks what the project needs on this machine: Node, git, GPUs (nvidia-smi), the
 with hideFromTrain, that the train phase cannot read the files it names; with the Slurm executor, that
 sbatch, squeue, scancel and sinfo work and the partition exists; with the Kubernetes executor, that the
 kubeconfig reaches the API server, the namespace lets you create and watch Jobs and read pod logs, and the
-git remote answers. Each check prints ok, warn or FAIL with what to do. Exit code 4 when a required check fails.
+git remote answers; in a shared study (ledger.kind "postgres"), that the study's database answers and
+accepts this machine, its schema is the version this autoresearch needs, the study is there, and its git
+remote has the study's base and takes pushes. Each check prints ok, warn or FAIL with what to do. Exit code 4 when a required check fails.
 
   --json            the checks as JSON
   --executor KIND   check this executor (local | slurm | kubernetes) instead of the config's
@@ -62,6 +66,8 @@ example:
     const executor = rawConfig(projectDir).executor as { kind?: string; partition?: string; gpusPerJob?: number } | undefined;
     if ((values.executor ?? executor?.kind) === "slurm") checks.push(...(await checkSlurm(executor?.kind === "slurm" ? executor : {})));
     if ((values.executor ?? executor?.kind) === "kubernetes") checks.push(...(await checkKubernetes(executor?.kind === "kubernetes" ? executor : undefined, projectDir)));
+    const shared = sharedLedgerOf(rawConfig(projectDir).ledger);
+    if (shared) checks.push(...(await checkShare(shared, projectDir)));
     if (values.json) io.stdout(`${JSON.stringify(checks, null, 2)}\n`);
     else {
       for (const check of checks) {

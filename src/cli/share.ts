@@ -18,11 +18,15 @@ const STUDY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export const shareCommand: Command = {
   help: `usage: autoresearch share init --db postgres://USER@HOST[:PORT]/DB --remote GIT_URL [--study NAME] [--project DIR]
+       autoresearch share migrate [--project DIR]
 
 Hosts this project's study for many machines (README "Research together"): creates the study's tables in
 the PostgreSQL database (or migrates them), records the study, adds \`ledger\` to ${CONFIG_FILE} and commits it,
 and pushes that commit to the git remote as autoresearch/<study>/base. Machines then join it with
 \`autoresearch join\`. The password is never written anywhere: give it in PGPASSWORD.
+
+\`share migrate\` brings the study's database (the one this project's config names) to the schema this
+autoresearch needs (\`autoresearch doctor\` says when); every worker then needs this version or newer.
 
   --db URL        the PostgreSQL database, without a password
   --remote URL    the git remote every worker can fetch from and push to (an empty bare repository is fine)
@@ -33,7 +37,8 @@ example (with the password in PGPASSWORD):
   autoresearch share init --db postgres://research@db.example.org/studies --remote git@example.org:study.git`,
   async run(argv: string[], io: Io) {
     const { values, positionals } = parse("share", argv, { db: { type: "string" }, remote: { type: "string" }, study: { type: "string" }, project: { type: "string" } }, 1);
-    if (positionals[0] !== "init") throw new UsageError(positionals[0] ? `unknown subcommand "${positionals[0]}"` : "share needs a subcommand", "Use `autoresearch share init --db <url> --remote <git url>`.");
+    if (positionals[0] === "migrate") return migrateStudy(values.project ?? io.cwd, io);
+    if (positionals[0] !== "init") throw new UsageError(positionals[0] ? `unknown subcommand "${positionals[0]}"` : "share needs a subcommand", "Use `autoresearch share init --db <url> --remote <git url>` (or share migrate).");
     const db = required("share", "db", values.db);
     const remote = required("share", "remote", values.remote);
     const projectDir = findProjectDir(values.project ?? io.cwd);
@@ -131,6 +136,31 @@ example:
     }
   },
 };
+
+/** `share migrate`: the study's database brought to this autoresearch's schema. */
+async function migrateStudy(start: string, io: Io): Promise<number> {
+  const projectDir = findProjectDir(start);
+  const config = loadConfig(projectDir);
+  if (config.ledger.kind !== "postgres") throw new UserError(`${CONFIG_FILE} does not share this project (its ledger is local)`, { exitCode: EXIT.usage, hint: "Host a study with `autoresearch share init`, or join one with `autoresearch join`." });
+  const url = connectionUrl(config.ledger);
+  const pool = createPool(url);
+  try {
+    const client = await pool.connect().catch((error: Error) => {
+      throw new UserError(`cannot reach the study's database at ${redactUrl(url)}: ${error.message}`, { exitCode: EXIT.environment, hint: "`autoresearch doctor` checks the connection and says what to fix." });
+    });
+    try {
+      const migrated = await migrate(client);
+      io.stdout(migrated.from === migrated.to
+        ? `database ${redactUrl(url)}: schema version ${migrated.to}, as this autoresearch needs; nothing to do\n`
+        : `database ${redactUrl(url)}: schema version ${migrated.from} → ${migrated.to}; every worker now needs this autoresearch or newer\n`);
+      return 0;
+    } finally {
+      client.release();
+    }
+  } finally {
+    await pool.end();
+  }
+}
 
 function required(command: string, flag: string, value: string | undefined): string {
   if (!value) throw new UsageError(`--${flag} is required`, `See \`autoresearch ${command} --help\`.`);

@@ -124,8 +124,8 @@ export async function schemaVersion(client: Pick<PoolClient, "query">): Promise<
   return row.rows[0]?.version ?? 0;
 }
 
-/** Applies the migrations the database lacks; returns the version before and after. */
-export async function migrate(client: PoolClient): Promise<{ from: number; to: number }> {
+/** Applies the migrations the database lacks (up to `target`: tests make older databases); returns the version before and after. */
+export async function migrate(client: PoolClient, target = SCHEMA_VERSION): Promise<{ from: number; to: number }> {
   await client.query("BEGIN");
   try {
     await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
@@ -134,11 +134,12 @@ export async function migrate(client: PoolClient): Promise<{ from: number; to: n
     if (from > SCHEMA_VERSION) {
       throw new Error(`the database's schema is version ${from}, newer than this autoresearch knows (${SCHEMA_VERSION}): upgrade autoresearch`);
     }
-    for (let version = from + 1; version <= SCHEMA_VERSION; version++) await client.query(MIGRATIONS[version - 1]!);
+    const to = Math.max(from, target);
+    for (let version = from + 1; version <= to; version++) await client.query(MIGRATIONS[version - 1]!);
     await client.query("DELETE FROM autoresearch_schema");
-    await client.query("INSERT INTO autoresearch_schema (version) VALUES ($1)", [SCHEMA_VERSION]);
+    await client.query("INSERT INTO autoresearch_schema (version) VALUES ($1)", [to]);
     await client.query("COMMIT");
-    return { from, to: SCHEMA_VERSION };
+    return { from, to };
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw error;

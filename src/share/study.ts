@@ -442,7 +442,9 @@ export async function readStudy(pool: Pick<pg.Pool, "query">, name: string, url:
   if (version !== SCHEMA_VERSION) {
     throw new UserError(`the database at ${redactUrl(url)} has schema version ${version}; this autoresearch needs ${SCHEMA_VERSION}`, {
       exitCode: EXIT.config,
-      hint: version === 0 ? "Create the study first: autoresearch share init --db <url> --remote <git url>" : "Run `autoresearch share init` with this version to migrate it, or use the matching autoresearch.",
+      hint: version === 0 ? "Create the study first: autoresearch share init --db <url> --remote <git url>"
+        : version < SCHEMA_VERSION ? "Migrate it with `autoresearch share migrate` (then every worker needs this autoresearch or newer)."
+        : "Upgrade autoresearch on this machine: the study was migrated by a newer one.",
     });
   }
   const rows = await pool.query<{ name: string; base_commit: string; remote: string; metric: string; direction: "min" | "max" }>(
