@@ -107,6 +107,22 @@ test("a version-2 ledger gains the measurement kinds: its rows, references and b
   check.close();
 });
 
+test("a version-4 ledger gains where each experiment ran: its rows read as not known, new ones record it", (t) => {
+  const { ledger, stateDir } = freshLedger(t);
+  ledger.createSession(sampleSession("old"));
+  const id = ledger.startExperiment(sampleExperiment("old"));
+  ledger.close();
+  const raw = new DatabaseSync(join(stateDir, "ledger.db"));
+  raw.exec("ALTER TABLE experiments DROP COLUMN ran_on; PRAGMA user_version = 4");
+  raw.close();
+
+  const migrated = Ledger.open(stateDir);
+  t.after(() => migrated.close());
+  assert.equal(migrated.getExperiment(id)?.ranOn, null);
+  migrated.updateExperiment(id, { ranOn: { host: "node7", deviceName: "NVIDIA A100-SXM4-40GB", pod: "autoresearch-abc-7" } });
+  assert.deepEqual(migrated.getExperiment(id)?.ranOn, { host: "node7", deviceName: "NVIDIA A100-SXM4-40GB", pod: "autoresearch-abc-7" });
+});
+
 test("opening read-only where no ledger exists says so instead of creating one", (t) => {
   const { dir } = useTempDir(t);
   assert.throws(() => Ledger.open(join(dir, "missing"), { readOnly: true }), (error: unknown) =>
@@ -188,6 +204,7 @@ test("an experiment round-trips every field from start to finish, including its 
     bestBefore: 0.9979, delta: 0.9812 - 0.9979, memoryGb: 44.2,
     timings: { proposeMs: 1200, setupMs: 40, trainMs: 300_000, evaluateMs: 9000, totalMs: 310_240 },
     usage: { inputTokens: 5000, outputTokens: 700, costUsd: null }, finishedAt: "2025-03-01T10:10:10.000Z",
+    ranOn: { host: "gpu-node-3", deviceName: "NVIDIA H100 80GB HBM3", slurmJobId: "4242" },
   };
   ledger.finishExperiment(id, finish);
   const expected: LedgerExperiment = { id, ...started, ...finish };

@@ -68,6 +68,18 @@ export interface ReviewFlag {
   detail: string;
 }
 
+/**
+ * Where an experiment ran, from its job's result: the machine (a cluster's node), the model of the device it
+ * got (the GPU's, or the CPU's for a CPU run) and, on a cluster, the scheduler's name for the job. Null for
+ * an experiment that never ran (rejected before it started, or recorded before the ledger kept this).
+ */
+export interface RanOn {
+  host: string | null;
+  deviceName: string | null;
+  slurmJobId?: string;
+  pod?: string;
+}
+
 export interface ExperimentRecord {
   id: number;
   tag: string;
@@ -94,6 +106,8 @@ export interface ExperimentRecord {
   delta: number | null;           // metric - bestBefore
   device: string;
   slot: number;
+  /** Where it ran (absent or null: not known, see RanOn). */
+  ranOn?: RanOn | null;
   logPath: string;
   timings: PhaseTimings;
   memoryGb: number | null;

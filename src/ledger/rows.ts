@@ -69,6 +69,7 @@ export const EXPERIMENT_CODECS = {
   delta: real("delta"),
   device: plain("device"),
   slot: plain("slot"),
+  ranOn: json("ran_on"),
   logPath: plain("log_path"),
   timings: json("timings"),
   memoryGb: real("memory_gb"),

@@ -12,6 +12,7 @@ const STATUSES = "'running','ok','crash','timeout','no_metric','invalid','reject
 /**
  * SQLite cannot change a CHECK in place: the experiments table is rebuilt, rows, ids and indexes kept,
  * with `kinds` allowed. Runs with foreign keys off (see migrate), as SQLite's own procedure says.
+ * It carries the columns of migrations 1-4: a rebuild after migration 5 must carry ran_on too.
  */
 function rebuildExperimentsForKinds(kinds: readonly string[]): string {
   const columns = `id, tag, kind, confirms, parent_commit, candidate_commit, candidate_tree, proposer, description,
@@ -127,6 +128,10 @@ export const MIGRATIONS: readonly string[] = [
   rebuildExperimentsForKinds(["baseline", "candidate", "confirmation", "remeasure", "rescore", "ablation"]),
   // The cascade's smoke runs of the unchanged code (kind smoke).
   rebuildExperimentsForKinds(["baseline", "candidate", "confirmation", "remeasure", "rescore", "ablation", "smoke"]),
+  `
+  -- where each experiment ran (JSON {host, deviceName, slurmJobId?, pod?}; NULL when not known)
+  ALTER TABLE experiments ADD COLUMN ran_on TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

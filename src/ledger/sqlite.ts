@@ -149,7 +149,7 @@ export class Ledger {
       logPath: "", timings: {}, usage: null, startedAt: new Date().toISOString(),
       ...fields,
       status: "running", decision: null, reason: null, rationale: null, metric: null, heldOutMetric: null,
-      secondary: {}, selfReported: false, flags: [], bestBefore: null, delta: null, memoryGb: null, finishedAt: null,
+      secondary: {}, selfReported: false, flags: [], bestBefore: null, delta: null, memoryGb: null, ranOn: null, finishedAt: null,
     };
     return this.#write(() => {
       const id = Number(this.#insert("experiments", toColumns(EXPERIMENT_CODECS, record)));
