@@ -17,26 +17,28 @@ import { findProjectDir } from "./project.ts";
 const STUDY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export const shareCommand: Command = {
-  help: `usage: autoresearch share init --db postgres://USER@HOST[:PORT]/DB --remote GIT_URL [--study NAME] [--project DIR]
+  help: `usage: autoresearch share init --db postgres://USER@HOST[:PORT]/DB --remote GIT_URL [--study NAME] [--lease SECONDS] [--project DIR]
        autoresearch share migrate [--project DIR]
 
 Hosts this project's study for many machines (README "Research together"): creates the study's tables in
 the PostgreSQL database (or migrates them), records the study, adds \`ledger\` to ${CONFIG_FILE} and commits it,
-and pushes that commit to the git remote as autoresearch/<study>/base. Machines then join it with
+and pushes that commit to the git remote as study/<study>/base. Machines then join it with
 \`autoresearch join\`. The password is never written anywhere: give it in PGPASSWORD.
 
 \`share migrate\` brings the study's database (the one this project's config names) to the schema this
 autoresearch needs (\`autoresearch doctor\` says when); every worker then needs this version or newer.
 
-  --db URL        the PostgreSQL database, without a password
-  --remote URL    the git remote every worker can fetch from and push to (an empty bare repository is fine)
-  --study NAME    the study's name (default: the project directory's name)
-  --project DIR   the project directory (default: the current directory)
+  --db URL          the PostgreSQL database, without a password
+  --remote URL      the git remote every worker can fetch from and push to (an empty bare repository is fine)
+  --study NAME      the study's name (default: the project directory's name)
+  --lease SECONDS   how long a worker's claim holds without its heartbeat (ledger.leaseSeconds, default 60):
+                    a dead worker's candidates become free to others after it
+  --project DIR     the project directory (default: the current directory)
 
 example (with the password in PGPASSWORD):
   autoresearch share init --db postgres://research@db.example.org/studies --remote git@example.org:study.git`,
   async run(argv: string[], io: Io) {
-    const { values, positionals } = parse("share", argv, { db: { type: "string" }, remote: { type: "string" }, study: { type: "string" }, project: { type: "string" } }, 1);
+    const { values, positionals } = parse("share", argv, { db: { type: "string" }, remote: { type: "string" }, study: { type: "string" }, lease: { type: "string" }, project: { type: "string" } }, 1);
     if (positionals[0] === "migrate") return migrateStudy(values.project ?? io.cwd, io);
     if (positionals[0] !== "init") throw new UsageError(positionals[0] ? `unknown subcommand "${positionals[0]}"` : "share needs a subcommand", "Use `autoresearch share init --db <url> --remote <git url>` (or share migrate).");
     const db = required("share", "db", values.db);
@@ -46,6 +48,7 @@ example (with the password in PGPASSWORD):
     const study = values.study ?? basename(projectDir).replace(/[^A-Za-z0-9._-]/g, "-");
     if (!STUDY_NAME.test(study)) throw new UsageError(`--study "${study}" is not a valid name`, "Use letters, digits, '.', '_' and '-', starting with a letter or digit.");
     refusePassword(db);
+    if (values.lease !== undefined && !(Number(values.lease) >= 1 && Number(values.lease) <= 3600)) throw new UsageError(`--lease must be a number of seconds from 1 to 3600, got "${values.lease}"`);
     if (config.ledger.kind === "postgres") throw new UserError(`${CONFIG_FILE} already shares this project as the study "${config.ledger.study}"`, { exitCode: EXIT.usage, hint: "Machines join it with `autoresearch join`." });
     if (!(await git.isClean(projectDir))) throw new UserError("the project has uncommitted changes", { exitCode: EXIT.config, hint: "Commit them first: the study starts from a commit every worker can fetch." });
 
@@ -65,7 +68,7 @@ example (with the password in PGPASSWORD):
       // The config that every worker will run with names the study; commit it, then make that commit the study's base.
       const path = join(projectDir, CONFIG_FILE);
       const raw = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
-      raw.ledger = { kind: "postgres", url: db, study, remote };
+      raw.ledger = { kind: "postgres", url: db, study, remote, ...(values.lease === undefined ? {} : { leaseSeconds: Number(values.lease) }) };
       writeFileSync(path, `${JSON.stringify(raw, null, 2)}\n`);
       loadConfig(projectDir); // the edited config must still be valid
       const base = await git.commitPaths(projectDir, [CONFIG_FILE], `autoresearch: share this project as the study "${study}"`);

@@ -14,11 +14,15 @@ const Y = 0.9; // @knob min=0.01 max=1 scale=log
 module.exports = { X, Y };
 `;
 
-// Sleeps when SLOW_X names the candidate's X (a worker can be killed while it measures that one).
-const MEASURE = `const { X, Y } = require("./knobs.js");
-const slow = process.env.AUTORESEARCH_TEST_SLOW_X;
-const wait = slow !== undefined && Number(slow) === X ? 60000 : 0;
-setTimeout(() => console.log("score: " + ((X - 7) ** 2 + 10 * (Y - 0.3) ** 2)), wait);
+// With AUTORESEARCH_TEST_GATE set (to a directory the sandbox may read), a candidate (any code but the base's)
+// waits until the file "open" appears there: a test holds a worker mid-experiment for as many steps as it needs.
+const MEASURE = `const { existsSync } = require("node:fs");
+const { X, Y } = require("./knobs.js");
+const score = () => console.log("score: " + ((X - 7) ** 2 + 10 * (Y - 0.3) ** 2));
+const gate = process.env.AUTORESEARCH_TEST_GATE;
+const held = gate !== undefined && (X !== 3 || Y !== 0.9);
+const wait = () => (existsSync(gate + "/open") ? score() : setTimeout(wait, 50));
+held ? wait() : score();
 `;
 
 export interface Study {
@@ -26,6 +30,13 @@ export interface Study {
   db: string;
   remote: string;
   workers: string[];
+  /** The directory a worker started with `{AUTORESEARCH_TEST_GATE: study.gate}` waits on; open it with openGate. */
+  gate: string;
+}
+
+export interface StudyOptions {
+  /** ledger.leaseSeconds (share init --lease). */
+  leaseSeconds?: number;
 }
 
 export async function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -46,9 +57,11 @@ export function finished(child: ChildProcess): Promise<{ code: number | null; st
 }
 
 /** The host's project shared as study "s" on `db`, and `workers` clones that joined it. */
-export async function makeStudy(t: TestContext, db: string, workers: number, config: Record<string, unknown> = {}): Promise<Study> {
+export async function makeStudy(t: TestContext, db: string, workers: number, config: Record<string, unknown> = {}, options: StudyOptions = {}): Promise<Study> {
   const root = mkdtempSync(join(tmpdir(), "autoresearch-study-"));
   t.after(() => rmSync(root, { recursive: true, force: true }));
+  const gate = join(root, "gate");
+  mkdirSync(gate);
   const host = join(root, "host");
   mkdirSync(host);
   const files: Record<string, string> = {
@@ -59,7 +72,8 @@ export async function makeStudy(t: TestContext, db: string, workers: number, con
     "autoresearch.config.json": `${JSON.stringify({
       mutable: ["knobs.js"], protected: ["measure.js"], measure: { command: "node measure.js", timeoutSeconds: 120 },
       metric: { name: "score", direction: "min" }, devices: ["cpu"], slots: 1, killGraceSeconds: 1,
-      proposer: { name: "search" }, acceptance: { policy: "greedy" }, ...config,
+      proposer: { name: "search" }, acceptance: { policy: "greedy" },
+      env: { pass: ["AUTORESEARCH_TEST_GATE"] }, sandbox: { readOnly: [gate] }, ...config,
     }, null, 2)}\n`,
   };
   for (const [path, content] of Object.entries(files)) writeFileSync(join(host, path), content);
@@ -68,7 +82,8 @@ export async function makeStudy(t: TestContext, db: string, workers: number, con
   gitIn(host, "-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "-qm", "init");
   const remote = join(root, "remote.git");
   gitIn(root, "init", "-q", "--bare", remote);
-  const shared = await cli(["share", "init", "--db", db, "--remote", remote, "--study", "s"], host);
+  const lease = options.leaseSeconds === undefined ? [] : ["--lease", String(options.leaseSeconds)];
+  const shared = await cli(["share", "init", "--db", db, "--remote", remote, "--study", "s", ...lease], host);
   if (shared.code !== 0) throw new Error(`share init failed (${shared.code}): ${shared.stderr}${shared.stdout}`);
   const dirs: string[] = [];
   for (let index = 0; index < workers; index++) {
@@ -77,7 +92,12 @@ export async function makeStudy(t: TestContext, db: string, workers: number, con
     if (joined.code !== 0) throw new Error(`join failed (${joined.code}): ${joined.stderr}${joined.stdout}`);
     dirs.push(dir);
   }
-  return { root, db, remote, workers: dirs };
+  return { root, db, remote, workers: dirs, gate };
+}
+
+/** Lets every held candidate finish. */
+export function openGate(study: Study): void {
+  writeFileSync(join(study.gate, "open"), "");
 }
 
 export async function query<R extends pg.QueryResultRow>(db: string, sql: string, values: unknown[] = []): Promise<R[]> {

@@ -1,0 +1,148 @@
+// Faults in a shared study, at the engine's level (#11): workers as real processes on a real PostgreSQL and a
+// real bare remote. A worker killed with SIGKILL mid-experiment, and a worker whose candidate was built on a
+// best that others have beaten since. Workers are held mid-experiment by a gate file, not by time.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { ledgerRows } from "../helpers/project.ts";
+import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
+import { finished, makeStudy, openGate, query, startWorker, type Study } from "../helpers/shared-study.ts";
+
+const server = startPostgres();
+const skip = typeof server === "string" ? server : false;
+
+interface ClaimRow {
+  fingerprint: string;
+  worker: string;
+  epoch: number;
+  state: string;
+  expired: boolean;
+}
+
+interface StudyRow {
+  worker: string;
+  local_id: number;
+  kind: string;
+  status: string;
+  decision: string | null;
+  fenced: boolean;
+  fingerprint: string | null;
+  metric: number | null;
+  best_before: number | null;
+  parent_commit: string;
+  recorded_at: Date;
+}
+
+async function until(what: string, check: () => Promise<boolean>, steps = 1200): Promise<void> {
+  for (let step = 0; step < steps; step++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.fail(`${what}: not within ${steps} checks`);
+}
+
+function workerId(dir: string): string {
+  return (JSON.parse(readFileSync(join(dir, ".autoresearch", "worker.json"), "utf8")) as { id: string }).id;
+}
+
+async function claims(db: string): Promise<ClaimRow[]> {
+  return query<ClaimRow>(db, "SELECT fingerprint, worker, epoch, state, lease_until < now() AS expired FROM claims ORDER BY claimed_at");
+}
+
+async function studyRows(db: string): Promise<StudyRow[]> {
+  return query<StudyRow>(db, "SELECT worker, local_id, kind, status, decision, fenced, fingerprint, metric, best_before, parent_commit, recorded_at FROM experiments ORDER BY worker, local_id");
+}
+
+/** The worker (started with the gate) holds a claim on a candidate it is measuring: that candidate's code. */
+async function heldCandidate(study: Study, dir: string): Promise<string> {
+  const id = workerId(dir);
+  let fingerprint = "";
+  await until("the worker measures a candidate under its claim", async () => {
+    const held = (await claims(study.db)).filter((claim) => claim.worker === id && claim.state === "claimed");
+    if (held.length !== 1) return false; // (the ledger exists once the worker's session has started)
+    const running = ledgerRows(dir).filter((row) => row.kind === "candidate" && row.status === "running");
+    if (running.length !== 1 || running[0]!.candidateTree !== held[0]!.fingerprint) return false;
+    fingerprint = held[0]!.fingerprint;
+    return true;
+  });
+  return fingerprint;
+}
+
+describe("faults in a shared study", { skip }, () => {
+  const postgres = server as TestPostgres;
+  after(() => postgres.close());
+
+  test("kill -9 of a worker mid-experiment: its claim expires, another worker runs the idea, its rows agree after it restarts", async (t) => {
+    const db = await postgres.database("killed");
+    const study = await makeStudy(t, db, 2, {}, { leaseSeconds: 2 });
+    const [dead, other] = study.workers as [string, string];
+    const [deadId, otherId] = [workerId(dead), workerId(other)];
+    const victim = startWorker(dead, ["--max-experiments", "20"], { AUTORESEARCH_TEST_GATE: study.gate });
+    const stopped = new Promise((resolve) => victim.on("close", resolve));
+    t.after(() => victim.kill("SIGKILL"));
+    const idea = await heldCandidate(study, dead);
+    victim.kill("SIGKILL");
+    await stopped;
+    await until("the dead worker's lease runs out (no heartbeat renews it)", async () => (await claims(db)).some((claim) => claim.fingerprint === idea && claim.expired));
+
+    // The other worker proposes the same first idea (the search proposer is deterministic) and takes the claim over.
+    const run = await finished(startWorker(other, ["--max-experiments", "3"]));
+    assert.equal(run.code, 0, run.stderr);
+    const taken = (await claims(db)).find((claim) => claim.fingerprint === idea)!;
+    assert.deepEqual([taken.worker, taken.epoch, taken.state], [otherId, 2, "done"], "the other worker took the expired claim over (epoch 2) and finished it");
+    const ranThere = (await studyRows(db)).filter((row) => row.fingerprint === idea && row.worker === otherId);
+    assert.deepEqual(ranThere.map((row) => row.status), ["ok"]);
+
+    // The dead worker restarts: its in-flight experiment is recorded interrupted, here and in the study, decided on by nobody.
+    const restarted = await finished(startWorker(dead, ["--max-experiments", "3"]));
+    assert.equal(restarted.code, 0, restarted.stderr);
+    const local = ledgerRows(dead);
+    const shared = (await studyRows(db)).filter((row) => row.worker === deadId);
+    assert.deepEqual(shared.map((row) => [row.local_id, row.status, row.decision]), local.map((row) => [row.id, row.status, row.decision]), "the dead worker's rows in the study are its own, once each");
+    const killed = local.find((row) => row.candidateTree === idea)!;
+    assert.equal(killed.status, "interrupted");
+    assert.equal(killed.decision, null);
+    assert.ok(!local.some((row) => row.candidateTree === idea && row.status === "ok"), "the restarted worker did not run the idea the other one ran");
+    const after = (await claims(db)).find((claim) => claim.fingerprint === idea)!;
+    assert.deepEqual([after.worker, after.state], [otherId, "done"], "the restart did not take the finished claim back");
+    // No code ran to the end twice in the study.
+    const ran = (await studyRows(db)).filter((row) => row.kind === "candidate" && row.status === "ok");
+    assert.equal(new Set(ran.map((row) => row.fingerprint)).size, ran.length);
+  });
+
+  test("a worker whose candidate was built on a best beaten since is judged against the current best, not the stale one", async (t) => {
+    const db = await postgres.database("stale");
+    const study = await makeStudy(t, db, 2);
+    const [stale, ahead] = study.workers as [string, string];
+    const staleId = workerId(stale);
+    const slow = startWorker(stale, ["--max-experiments", "3"], { AUTORESEARCH_TEST_GATE: study.gate });
+    t.after(() => slow.kill("SIGKILL"));
+    const slowRun = finished(slow);
+    const idea = await heldCandidate(study, stale);
+    const [first] = await query<{ version: number; metric: number; commit: string }>(db, "SELECT version, metric, commit FROM bests");
+    assert.equal(first!.version, 1, "the held candidate was built on the study's first best");
+
+    // Meanwhile the other worker improves on it (it cannot run the held idea: it is claimed).
+    const run = await finished(startWorker(ahead, ["--max-experiments", "6"]));
+    assert.equal(run.code, 0, run.stderr);
+    const [moved] = await query<{ version: number; metric: number }>(db, "SELECT version, metric FROM bests");
+    assert.ok(moved!.version >= 2 && moved!.metric < first!.metric, `the other worker found a better best (version ${moved!.version})`);
+
+    openGate(study);
+    const done = await slowRun;
+    assert.equal(done.code, 0, done.stderr);
+    const row = (await studyRows(db)).find((each) => each.worker === staleId && each.fingerprint === idea)!;
+    assert.equal(row.parent_commit, first!.commit, "the candidate was built on the stale best");
+    assert.equal(row.status, "ok");
+    const history = await query<{ version: number; metric: number; worker: string; local_id: number | null; at: Date }>(db, "SELECT version, metric, worker, local_id, at FROM best_history ORDER BY version");
+    const own = history.find((entry) => entry.worker === staleId && entry.local_id === row.local_id);
+    // The best in effect when it was decided: the version before its own (when it won), else the latest one recorded by then.
+    const standing = own ? history.find((entry) => entry.version === own.version - 1)! : history.filter((entry) => entry.at.getTime() <= row.recorded_at.getTime()).at(-1)!;
+    assert.ok(standing.version >= 2, `judged against version ${standing.version}, not the stale version 1`);
+    assert.equal(row.best_before, standing.metric, "its delta is against the current best's value");
+    assert.notEqual(row.best_before, first!.metric);
+    assert.equal(row.decision, row.metric! < standing.metric ? "keep" : "discard", "kept only if it beats the current best");
+    for (let index = 1; index < history.length; index++) assert.ok(history[index]!.metric < history[index - 1]!.metric, "the best only improved");
+  });
+});
