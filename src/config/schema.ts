@@ -97,18 +97,18 @@ export const acceptanceSchema = z.strictObject({
   minDelta: z.number().min(0).default(0),
   /** noise-aware: re-run a would-be keep once and judge the mean of both runs. */
   confirm: z.boolean().default(false),
-  /** sequential: the one-sided error allowed at each run's look; the overall false-keep rate it gives is measured by bench/acceptance.ts (about 4% at the defaults). */
-  lookAlpha: z.number().gt(0).lt(0.5).default(0.04),
+  /** sequential: the one-sided error allowed at each run's look; the overall false-keep rate it gives is measured by bench/acceptance.ts (about 4.5% at the defaults). */
+  lookAlpha: z.number().gt(0).lt(0.5).default(0.025),
   /** sequential: the most runs one candidate gets. */
-  maxRuns: z.number().int().min(1).max(10).default(3),
+  maxRuns: z.number().int().min(1).max(10).default(4),
   /** sequential: discard after a run whose improvement is below this many standard errors. */
-  futility: z.number().min(-5).max(5).default(0.8),
+  futility: z.number().min(-5).max(5).default(0.55),
   /** sequential: fresh runs of a new best after its keep; its value is their mean, not the run that passed the bar. */
-  remeasureRuns: z.number().int().min(0).max(10).default(2),
+  remeasureRuns: z.number().int().min(0).max(10).default(4),
   /** sequential: one more run of the best after every this many decided candidates (0 = never), ... */
-  remeasureEvery: z.number().int().min(0).default(4),
+  remeasureEvery: z.number().int().min(0).default(1),
   /** ... until the best's value rests on this many fresh runs. */
-  remeasureUpTo: z.number().int().min(1).max(50).default(8),
+  remeasureUpTo: z.number().int().min(1).max(50).default(10),
 });
 
 /** One Slurm batch job per experiment (README.md "Slurm"); the nodes share the project's filesystem. */

@@ -82,7 +82,7 @@ export interface SequentialOptions {
  * and m the best's fresh runs. Keep when t clears the Student-t quantile for σ̂'s degrees of freedom at
  * 1 − lookAlpha; discard when t is below `futility` or at the last run; otherwise run again. The looks
  * are correlated and futility stops most nulls after one run, so the overall false-keep rate is not the
- * sum of the looks' errors: bench/acceptance.ts measures it (about 4% at lookAlpha 0.04, 3 runs at most). Without a noise estimate it cannot judge noise at all and asks for more runs,
+ * sum of the looks' errors: bench/acceptance.ts measures it (about 4.5% at the defaults: lookAlpha 0.025, 4 runs at most). Without a noise estimate it cannot judge noise at all and asks for more runs,
  * deciding like noise-aware (any improvement beyond minDelta) only at the last.
  */
 export function sequentialPolicy(options: SequentialOptions): AcceptancePolicy {
