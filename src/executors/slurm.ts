@@ -107,15 +107,19 @@ function nodeSpec(job: JobSpec): JobSpec {
 }
 
 /** One squeue call per poll for every job in flight, however many there are. */
-class SlurmPoller {
+export class SlurmPoller {
   readonly intervalMs: number;
+  readonly #query: (ids: readonly string[]) => Promise<Map<string, SlurmJobState>>;
   #ids = new Set<string>();
+  /** The ids the latest poll asked about: absent from its answer means unknown to Slurm only for these. */
+  #asked = new Set<string>();
   #latest = new Map<string, SlurmJobState>();
   #polled: Promise<void> | null = null;
   #lastMs = 0;
 
-  constructor(intervalMs: number) {
+  constructor(intervalMs: number, query: (ids: readonly string[]) => Promise<Map<string, SlurmJobState>> = squeueJobs) {
     this.intervalMs = intervalMs;
+    this.#query = query;
   }
 
   watch(id: string): void {
@@ -127,19 +131,42 @@ class SlurmPoller {
     this.#latest.delete(id);
   }
 
-  /** Slurm's latest word on the job, at most one poll interval old; undefined when Slurm no longer knows it. */
+  /**
+   * Slurm's latest word on the job, at most one poll interval old; undefined when Slurm no longer knows it.
+   * A job watched since the latest poll is asked about at once: that poll's silence on it says nothing.
+   */
   async state(id: string, fresh = false): Promise<SlurmJobState | undefined> {
-    if (fresh || Date.now() - this.#lastMs >= this.intervalMs) {
-      this.#polled ??= squeueJobs([...this.#ids]).then((states) => {
-        this.#latest = states;
-        this.#lastMs = Date.now();
-      }).finally(() => {
-        this.#polled = null;
-      });
-      await this.#polled;
+    while (fresh || Date.now() - this.#lastMs >= this.intervalMs || (this.#ids.has(id) && !this.#asked.has(id))) {
+      fresh = false;
+      await this.#poll();
     }
     return this.#latest.get(id);
   }
+
+  #poll(): Promise<void> {
+    this.#polled ??= (async () => {
+      const ids = [...this.#ids];
+      const states = await this.#query(ids);
+      this.#latest = states;
+      this.#asked = new Set(ids);
+      this.#lastMs = Date.now();
+    })().finally(() => {
+      this.#polled = null;
+    });
+    return this.#polled;
+  }
+}
+
+/**
+ * Whether to stop waiting for a job's result file, from Slurm's word on the job read just before the file was
+ * looked for. A job writes its result before it ends, so the wait only covers a shared filesystem that shows
+ * the file late: `graceMs` from the first time Slurm said the job had ended. A job seen queued or running
+ * (again) has not ended, and a later end starts the grace afresh.
+ */
+export function resultWait(state: SlurmJobState | undefined, endedMs: number | null, nowMs: number, graceMs: number): { endedMs: number | null; giveUp: boolean } {
+  if (state !== undefined && !isTerminal(state.state)) return { endedMs: null, giveUp: false };
+  const since = endedMs ?? nowMs;
+  return { endedMs: since, giveUp: nowMs - since >= graceMs };
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -254,6 +281,9 @@ class TrackedJob {
     let endedMs: number | null = null;
     let last: SlurmJobState | undefined;
     for (;;) {
+      // Slurm's word before the file: once Slurm says the job ended, a missing file is late or lost, not unwritten yet.
+      const state = await this.#poller.state(id).catch(() => last);
+      if (state) last = state;
       if (existsSync(resultPath)) {
         const result = this.#read(id, last);
         if (result) {
@@ -265,16 +295,11 @@ class TrackedJob {
           return { kind: "result", result };
         }
       }
-      const state = await this.#poller.state(id).catch(() => last);
-      if (state) last = state;
-      const gone = state === undefined || isTerminal(state.state);
-      if (gone) {
-        endedMs ??= Date.now();
-        // The result may still be on its way through the shared filesystem.
-        if (Date.now() - endedMs >= resultGraceMs) {
-          this.#poller.forget(id);
-          return this.#withoutResult(id, state ?? (await sacctJob(id)) ?? undefined);
-        }
+      const wait = resultWait(state, endedMs, Date.now(), resultGraceMs);
+      endedMs = wait.endedMs;
+      if (wait.giveUp) {
+        this.#poller.forget(id);
+        return this.#withoutResult(id, state ?? (await sacctJob(id)) ?? undefined);
       }
       await delay(Math.max(100, Math.round(this.#poller.intervalMs / 4)));
     }
