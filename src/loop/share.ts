@@ -7,6 +7,7 @@
 //                               the study's best (compare-and-swap); a lost swap judges again against the new best;
 //                               only then the local ledger, the local branch, and the remote's branch (with a lease)
 //   while the database is away  nothing new starts (sharedReady); finished results wait and are written when it is back
+//   the noise                   σ pools this worker's repeated runs with the other workers' baseline runs of its device class
 // Decisions of one worker go one at a time: a decision awaits the database between judging and committing.
 import * as git from "../git/index.ts";
 import { fetchRef, pushCommit, pushWithLease, remoteRef, StaleLeaseError } from "../git/remote.ts";
@@ -170,7 +171,7 @@ export function applySharedOutcome(ctx: SessionContext, policy: DecisionPolicy, 
     const input = { outcome, flags, at: isoAt(ctx.clock) };
     for (;;) {
       if (state.metric !== null) await syncBest(ctx, share, state);
-      let decided = decide(state, input, policy);
+      let decided = decidePooled(share, state, input, policy, await classNoise(share));
       const claim = claimOf(ctx, share, outcome, decided);
       const proposal = await untilBack(ctx, share, () => bestProposal(ctx, share, state, decided, outcome));
       const answer = proposal === undefined ? null : await untilBack(ctx, share, () => share.study.record(rowsOf(ctx, decided), claim, proposal ?? null));
@@ -192,6 +193,23 @@ export function applySharedOutcome(ctx: SessionContext, policy: DecisionPolicy, 
       return { followUps: decided.followUps };
     }
   });
+}
+
+/**
+ * The reducer's decision with the noise of this device class pooled across workers: the other workers' baseline
+ * groups join the state's own for this decision only (they are not this worker's to keep in its state).
+ */
+function decidePooled(share: ShareSession, state: BestState, input: Parameters<typeof decide>[1], policy: DecisionPolicy, elsewhere: number[][]): Decided {
+  if (elsewhere.length === 0) return decide(state, input, policy);
+  const decided = decide({ ...state, noiseGroups: [...elsewhere, ...state.noiseGroups] }, input, policy);
+  const borrowed = new Set(elsewhere);
+  return { ...decided, state: { ...decided.state, noiseGroups: decided.state.noiseGroups.filter((group) => !borrowed.has(group)) } };
+}
+
+/** The other workers' baseline groups of this class, as last read (kept while the database is away). */
+async function classNoise(share: ShareSession): Promise<number[][]> {
+  if (share.study.online) share.classNoise = await share.study.classBaselineGroups().catch(() => share.classNoise);
+  return share.classNoise;
 }
 
 /** The claim a decision settles: a candidate's own, or the original's for its confirmation run. Done once decided. */

@@ -11,6 +11,7 @@
 // othersHistory(limit)             other workers' experiments and live claims, newest first
 // recordedIds()                    this worker's local ids the database holds (catch-up after an outage)
 // buildingOn(best)                 which best this worker builds on (for the views)
+// classBaselineGroups()            other workers' baseline runs of this device class, for the pooled noise
 // close()
 import { hostname } from "node:os";
 import pg from "pg";
@@ -275,6 +276,20 @@ export class SharedStudy {
   async recordedIds(): Promise<Set<number>> {
     const rows = await this.#query<{ local_id: number }>("SELECT local_id FROM experiments WHERE study = $1 AND worker = $2", [this.study.name, this.worker]);
     return new Set(rows.map((row) => row.local_id));
+  }
+
+  /**
+   * Run-to-run noise of this device class measured elsewhere: each other worker's baseline runs of this class
+   * (the same code run again on one machine) as one group, so the pooled σ rests on every machine of the class.
+   */
+  async classBaselineGroups(): Promise<number[][]> {
+    const rows = await this.#query<{ runs: number[] }>(
+      `SELECT array_agg(metric ORDER BY local_id) AS runs FROM experiments
+        WHERE study = $1 AND device_class = $2 AND worker <> $3 AND kind = 'baseline' AND status = 'ok' AND metric IS NOT NULL AND NOT fenced
+        GROUP BY worker, parent_commit HAVING count(*) >= 2 ORDER BY worker, parent_commit`,
+      [this.study.name, this.deviceClass, this.worker],
+    );
+    return rows.map((row) => row.runs.map(Number));
   }
 
   /** The study's best this worker builds on from now (the dashboard shows it beside the worker). */

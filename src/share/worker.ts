@@ -56,6 +56,8 @@ export class ShareSession {
   readonly claims = new Map<string, ClaimToken>();
   /** Other workers' experiments as last read, for the proposers (kept while the database is away). */
   others: OtherExperiment[] = [];
+  /** Other workers' baseline runs of this device class, one group per worker, as last read (for the pooled noise). */
+  classNoise: number[][] = [];
   /** The run's stop signal: a decision waiting for the database gives up waiting when it fires. */
   stopSignal: AbortSignal | null = null;
   #wake: () => void = () => {};

@@ -16,9 +16,11 @@ module.exports = { X, Y };
 
 // With AUTORESEARCH_TEST_GATE set (to a directory the sandbox may read), a candidate (any code but the base's)
 // waits until the file "open" appears there: a test holds a worker mid-experiment for as many steps as it needs.
+// AUTORESEARCH_TEST_NOISE=W adds uniform noise of width W to every score (the same code then measures differently).
 const MEASURE = `const { existsSync } = require("node:fs");
 const { X, Y } = require("./knobs.js");
-const score = () => console.log("score: " + ((X - 7) ** 2 + 10 * (Y - 0.3) ** 2));
+const noise = Number(process.env.AUTORESEARCH_TEST_NOISE ?? 0) * (Math.random() - 0.5);
+const score = () => console.log("score: " + ((X - 7) ** 2 + 10 * (Y - 0.3) ** 2 + noise));
 const gate = process.env.AUTORESEARCH_TEST_GATE;
 const held = gate !== undefined && (X !== 3 || Y !== 0.9);
 const wait = () => (existsSync(gate + "/open") ? score() : setTimeout(wait, 50));
@@ -73,7 +75,7 @@ export async function makeStudy(t: TestContext, db: string, workers: number, con
       mutable: ["knobs.js"], protected: ["measure.js"], measure: { command: "node measure.js", timeoutSeconds: 120 },
       metric: { name: "score", direction: "min" }, devices: ["cpu"], slots: 1, killGraceSeconds: 1,
       proposer: { name: "search" }, acceptance: { policy: "greedy" },
-      env: { pass: ["AUTORESEARCH_TEST_GATE"] }, sandbox: { readOnly: [gate] }, ...config,
+      env: { pass: ["AUTORESEARCH_TEST_GATE", "AUTORESEARCH_TEST_NOISE"] }, sandbox: { readOnly: [gate] }, ...config,
     }, null, 2)}\n`,
   };
   for (const [path, content] of Object.entries(files)) writeFileSync(join(host, path), content);

@@ -1,0 +1,51 @@
+// Noise per device class in a shared study (#11): a worker's σ pools the baseline runs of every worker of its
+// device class, each worker's runs as one group (machine-to-machine offsets do not count as noise). Real
+// PostgreSQL, a real bare remote, workers as real processes on a workload whose score is noisy.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { Ledger } from "../../src/ledger/sqlite.ts";
+import { estimateNoise } from "../../src/loop/noise.ts";
+import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
+import { finished, makeStudy, query, startWorker } from "../helpers/shared-study.ts";
+
+const server = startPostgres();
+const skip = typeof server === "string" ? server : false;
+
+function workerId(dir: string): string {
+  return (JSON.parse(readFileSync(join(dir, ".autoresearch", "worker.json"), "utf8")) as { id: string }).id;
+}
+
+describe("noise in a shared study", { skip }, () => {
+  const postgres = server as TestPostgres;
+  after(() => postgres.close());
+
+  test("a worker's σ pools its own baseline runs with those of the other workers of its device class", async (t) => {
+    const db = await postgres.database("noise");
+    const study = await makeStudy(t, db, 2, { acceptance: { policy: "noise-aware", baselineRuns: 3 } });
+    const [first, second] = study.workers as [string, string];
+    const noisy = { AUTORESEARCH_TEST_NOISE: "0.5" };
+    // The first worker measures its baseline (three runs) and stops; the second then runs its baseline and a candidate.
+    const one = await finished(startWorker(first, ["--max-experiments", "3"], noisy));
+    assert.equal(one.code, 0, one.stderr);
+    const two = await finished(startWorker(second, ["--max-experiments", "4"], noisy));
+    assert.equal(two.code, 0, two.stderr);
+
+    const baselines = await query<{ worker: string; metric: number }>(db, "SELECT worker, metric FROM experiments WHERE kind = 'baseline' AND status = 'ok' ORDER BY worker, local_id");
+    const runsOf = (dir: string) => baselines.filter((row) => row.worker === workerId(dir)).map((row) => row.metric);
+    assert.equal(runsOf(first).length, 3);
+    assert.equal(runsOf(second).length, 3);
+    const ledger = Ledger.open(join(second, ".autoresearch"), { readOnly: true });
+    const session = ledger.listSessions()[0]!;
+    const candidate = ledger.listExperiments({ order: "asc" }).find((row) => row.kind === "candidate" && row.decision !== null);
+    ledger.close();
+    assert.ok(candidate, "the second worker decided a candidate");
+    // Its own runs alone would give another σ; the one it decided with rests on both workers' baselines.
+    const pooled = estimateNoise([runsOf(first), runsOf(second)]);
+    const own = estimateNoise([runsOf(second)]);
+    assert.equal(pooled.degreesOfFreedom, 4);
+    assert.notEqual(pooled.sigma, own.sigma);
+    assert.ok(Math.abs(session.noiseSigma! - pooled.sigma!) < 1e-12, `σ ${session.noiseSigma} is the pooled ${pooled.sigma}, not its own ${own.sigma}`);
+  });
+});
