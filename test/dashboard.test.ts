@@ -20,7 +20,7 @@ import { CLI } from "./helpers/project.ts";
 function row(id: number, patch: Partial<ExperimentRow> = {}): ExperimentRow {
   return {
     id, tag: "t", kind: "candidate", confirms: null, status: "ok", decision: "discard", metric: 1 + id / 100, heldOutMetric: null, delta: null,
-    description: `idea ${id}`, hypothesis: "", proposer: "search", device: "cpu", slot: 0, durationMs: 1000 * id, startedAt: "2025-01-01T00:00:00Z",
+    description: `idea ${id}`, hypothesis: "", proposer: "search", device: "cpu", slot: 0, ranOn: null, durationMs: 1000 * id, startedAt: "2025-01-01T00:00:00Z",
     finishedAt: "2025-01-01T00:01:00Z", reason: null, selfReported: false, flags: [], costUsd: null, tokens: 0, ...patch,
   };
 }

@@ -4,6 +4,7 @@ import type { EngineEvent } from "../src/events/types.ts";
 import { createJsonlPrinter } from "../src/views/jsonl.ts";
 import { createTerminalView } from "../src/views/terminal.ts";
 import { formatDelta, formatDuration, formatMetric, progressBar, stripAnsi } from "../src/views/format.ts";
+import { formatRanOn, ranOnColumnNeeded, ranOnSummary } from "../src/views/ran-on.ts";
 import { decided, finished, scriptedSession, scriptedSummary, sessionStarted, sessionStartMs, started } from "./helpers/events.ts";
 import { Screen } from "./helpers/screen.ts";
 
@@ -253,4 +254,19 @@ test("the header states each device kind's budget and start-up allowance, past w
     trainLimits: [{ kind: "cuda", budgetSeconds: 300, startupSeconds: 25, timeoutSeconds: 325 }, { kind: "cpu", budgetSeconds: 60, startupSeconds: 13, timeoutSeconds: 73 }],
   } as EngineEvent);
   assert.ok(two.lines().includes("  budget  cuda 5m00s + 25.0s start-up · cpu 1m00s + 13.0s start-up per run"), two.output());
+});
+
+test("where experiments ran: a column for a cluster or several machines, one summary line, the GPU's model for a GPU run", () => {
+  const here = { device: "cpu", ranOn: { host: "laptop", deviceName: "Intel(R) Core(TM) i7" } };
+  const node = (host: string, slurmJobId?: string) => ({ device: "cuda:0", ranOn: { host, deviceName: "NVIDIA H100 80GB HBM3", ...(slurmJobId ? { slurmJobId } : {}) } });
+  const unknown = { device: "cuda:1", ranOn: null };
+  assert.equal(formatRanOn(here), "laptop", "a CPU run: the machine");
+  assert.equal(formatRanOn(node("gpu7")), "gpu7 · NVIDIA H100 80GB HBM3");
+  assert.equal(formatRanOn({ device: "cuda:0", ranOn: { host: "gpu7", deviceName: null } }), "gpu7 · cuda:0", "no model to read: the device asked for");
+  assert.equal(formatRanOn(unknown), "—");
+  assert.equal(ranOnColumnNeeded([here, here, unknown]), false, "one machine: said once, not on every row");
+  assert.equal(ranOnColumnNeeded([node("gpu7"), node("gpu8")]), true, "two machines");
+  assert.equal(ranOnColumnNeeded([node("gpu7", "4242")]), true, "a cluster's job");
+  assert.equal(ranOnSummary([node("gpu8"), node("gpu7"), node("gpu7"), unknown]), "gpu7 · NVIDIA H100 80GB HBM3 ×2, gpu8 · NVIDIA H100 80GB HBM3 ×1");
+  assert.equal(ranOnSummary([unknown]), null);
 });

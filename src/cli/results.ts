@@ -2,6 +2,7 @@ import { formatResultsTsv } from "../ledger/results-tsv.ts";
 import { safeJson, safeLine } from "../text/safe-text.ts";
 import { formatDelta, formatDuration, formatMetric, truncate } from "../views/format.ts";
 import { isolationLines } from "../views/lines.ts";
+import { formatRanOn, ranOnColumnNeeded } from "../views/ran-on.ts";
 import { studyResultsLines } from "../views/study.ts";
 import { isOverview, studyOverviewFor } from "../share/overview.ts";
 import { UsageError } from "../errors.ts";
@@ -18,7 +19,9 @@ export const resultsCommand: Command = {
   --project DIR   the project directory (default: the current directory)
 
 A table of every experiment of the session, oldest first: id, status or decision, the metric, the
-delta against the best at the time, the held-out metric (when the config names one), time, description.
+delta against the best at the time, the held-out metric (when the config names one), time, where it ran
+(when the experiments ran on more than one machine or on a cluster: the node and its GPU's model),
+description.
 In a shared study (README "Research together") the table holds every worker's experiments, each with
 its worker, its id in that worker's ledger and its device class; when the study's database cannot be
 read, this worker's own session is shown and a line on stderr says why.
@@ -49,12 +52,16 @@ examples:
         const heldOut = config.metric?.heldOut;
         // The held-out column is there only when the config names a held-out metric.
         const heldOutCell = (text: string) => (heldOut ? ` ${text.padStart(10)}` : "");
-        io.stdout(`${"id".padStart(5)}  ${"status".padEnd(11)} ${safeLine(metricName).padStart(10)} ${"delta".padStart(10)}${heldOutCell(safeLine(heldOut ?? ""))} ${"time".padStart(7)}  description\n`);
-        for (const row of rows) {
+        // Where each ran, when they ran on more than one machine or on a cluster (views/ran-on.ts).
+        const places = ranOnColumnNeeded(rows) ? rows.map((row) => safeLine(formatRanOn(row))) : null;
+        const placeWidth = places ? Math.min(32, Math.max(6, ...places.map((place) => place.length))) : 0;
+        const placeCell = (text: string) => (places ? `${truncate(text, placeWidth).padEnd(placeWidth)}  ` : "");
+        io.stdout(`${"id".padStart(5)}  ${"status".padEnd(11)} ${safeLine(metricName).padStart(10)} ${"delta".padStart(10)}${heldOutCell(safeLine(heldOut ?? ""))} ${"time".padStart(7)}  ${placeCell("ran on")}description\n`);
+        for (const [index, row] of rows.entries()) {
           const status = row.decision ?? row.status;
           const mark = row.selfReported ? "*" : " ";
           const review = row.flags.length > 0 ? "⚑ " : "";
-          const line = `${String(row.id).padStart(5)}  ${status.padEnd(11)} ${formatMetric(row.metric).padStart(10)}${mark}${formatDelta(row.delta).padStart(10)}${heldOutCell(formatMetric(row.heldOutMetric))} ${formatDuration(row.timings.totalMs ?? 0).padStart(7)}  ${review}${row.kind === "candidate" ? "" : `[${row.kind}] `}${row.description}`;
+          const line = `${String(row.id).padStart(5)}  ${status.padEnd(11)} ${formatMetric(row.metric).padStart(10)}${mark}${formatDelta(row.delta).padStart(10)}${heldOutCell(formatMetric(row.heldOutMetric))} ${formatDuration(row.timings.totalMs ?? 0).padStart(7)}  ${placeCell(places?.[index] ?? "")}${review}${row.kind === "candidate" ? "" : `[${row.kind}] `}${row.description}`;
           io.stdout(`${truncate(safeLine(line), width)}\n`);
         }
         if (rows.some((row) => row.selfReported)) io.stdout("* self-reported: read from the training output, not from a protected evaluator\n");

@@ -4,6 +4,7 @@ import { experimentOutputDir } from "../project/paths.ts";
 import { readLogTail } from "../text/log-tail.ts";
 import { safeJson, safeLine, safeText } from "../text/safe-text.ts";
 import { formatDelta, formatDuration, formatMetric } from "../views/format.ts";
+import { clusterJobOf, formatRanOn } from "../views/ran-on.ts";
 import { parse, positionalId, type Command, type Io } from "./args.ts";
 import { openLedgerReadOnly } from "./project.ts";
 
@@ -11,8 +12,9 @@ export const showCommand: Command = {
   help: `usage: autoresearch show <id> [--json] [--project DIR]
 
 Shows one experiment of the project: what it tried (description, hypothesis, the diff against its
-parent), its metrics and the held-out metric, the decision and its rationale, review flags, timings,
-where its log and outputs are, and the last 30 lines of its log. The ids are in \`autoresearch results\`.
+parent), its metrics and the held-out metric, the decision and its rationale, review flags, where it
+ran (the machine or cluster node, its device's model, the Slurm job or pod), timings, where its log and
+outputs are, and the last 30 lines of its log. The ids are in \`autoresearch results\`.
 
   --json          every field, with the log tail and the output directory, as JSON
   --project DIR   the project directory (default: the current directory)
@@ -47,6 +49,7 @@ example:
         ...(metrics ? [`secondary:   ${metrics}`] : []),
         ...(row.rationale ? [`decision:    ${safeLine(row.rationale)}`] : []),
         `commits:     parent ${row.parentCommit.slice(0, 10)}  candidate ${row.candidateCommit?.slice(0, 10) ?? "-"}`,
+        ...(row.ranOn ? [`ran on:      ${safeLine(formatRanOn(row))}${row.ranOn.deviceName && row.device === "cpu" ? ` (${safeLine(row.ranOn.deviceName)})` : ""}${clusterJobOf(row.ranOn) ? `, ${safeLine(clusterJobOf(row.ranOn)!)}` : ""}`] : []),
         `timings:     ${Object.entries(row.timings).map(([phase, ms]) => `${phase.replace(/Ms$/, "")} ${formatDuration(ms ?? 0)}`).join(", ")}`,
         `log:         ${row.logPath || "-"}`,
         `outputs:     ${outputs ?? "- (removed by the outputs policy once decided; see README \"Config reference\")"}`,

@@ -5,6 +5,7 @@ import { survivalSummary } from "../finalize/render.ts";
 import { safeJson, safeLine, safeText } from "../text/safe-text.ts";
 import { formatDelta, formatDuration, formatFlags, formatMetric } from "../views/format.ts";
 import { isolationLines } from "../views/lines.ts";
+import { ranOnSummary } from "../views/ran-on.ts";
 import { studyStatusLines } from "../views/study.ts";
 import { studyOverviewFor } from "../share/overview.ts";
 import { lockHolder, sessionState } from "../loop/lock.ts";
@@ -18,7 +19,8 @@ export const statusCommand: Command = {
   help: `usage: autoresearch status [--tag T] [--json] [--project DIR]
 
 Where a session stands: running, stopped or paused (and why), experiments kept, discarded and failed,
-baseline → best with the experiment and commit that holds it, the noise σ, experiments per hour, what
+baseline → best with the experiment and commit that holds it, the noise σ, experiments per hour, where
+the experiments ran (each machine or cluster node and its device's model, with how many ran there), what
 runs now, experiments flagged for review, and the session's isolation. In a shared study (README
 "Research together") also the whole study: its best per device class, and every worker with its
 experiments, what it runs now and which best it builds on.
@@ -53,6 +55,8 @@ examples:
         promoted: promoteReport(session.tag, rows, reportSettingsOf(session.config)),
         cascade: cascadeCounts(rows),
         noise: noiseBasis(session, rows),
+        // Where the experiments ran: each machine (node) and device model, with how many ran there.
+        ranOn: ranOnSummary(rows),
         // A shared study's session: the whole study too (every worker, the bests, who builds on which).
         study: await studyOverviewFor((session.config as { ledger?: unknown }).ledger, { limit: 0 }),
       };
@@ -66,6 +70,7 @@ examples:
         `  experiments ${summary.experiments}: ${summary.kept} kept, ${summary.discarded} discarded, ${summary.failed} failed; ${running.length} running`,
         `  baseline ${formatMetric(summary.baseline)} → best ${formatMetric(summary.best)} (${formatDelta(improvement)})${session.bestExperimentId ? ` from experiment ${session.bestExperimentId}` : ""}, commit ${session.bestCommit.slice(0, 7)}`,
         `  noise σ ${noiseText(summary.noiseSigma, status.noise)}; ${summary.experimentsPerHour.toFixed(1)} experiments/hour`,
+        ...(status.ranOn ? [`  ran on ${status.ranOn}`] : []),
         ...(status.finalized ? [`  finalized: ${survivalSummary(status.finalized)}`] : []),
         ...(status.promoted ? [`  promoted: ${promoteSummary(status.promoted)}`] : []),
         ...(status.cascade ? [`  cascade: ${status.cascade.smokeStages} smoke stages (${formatDuration(status.cascade.smokeMs)}): ${status.cascade.failed} failed, ${status.cascade.screened} clearly bad, ${status.cascade.passed} ran in full`] : []),

@@ -1,6 +1,6 @@
 // The JSON the dashboard server sends and the static report embeds. Shared by the server
 // (Node) and the front end (browser), so it holds types and plain data only.
-import { EXPERIMENT_STATUSES, type Decision, type ExperimentKind, type ExperimentStatus, type ReviewFlag } from "../core/experiment.ts";
+import { EXPERIMENT_STATUSES, type Decision, type ExperimentKind, type ExperimentStatus, type RanOn, type ReviewFlag } from "../core/experiment.ts";
 import type { SessionState } from "../core/session.ts";
 import type { StudyOverview, StudyUnavailable } from "../share/overview.ts";
 
@@ -22,6 +22,8 @@ export interface ExperimentRow {
   proposer: string;
   device: string;
   slot: number;
+  /** Where it ran (the machine or cluster node, its device's model, the Slurm job or pod); null while not known. */
+  ranOn: RanOn | null;
   /** Wall time of the whole experiment; null while running. */
   durationMs: number | null;
   startedAt: string;

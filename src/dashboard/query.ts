@@ -1,6 +1,7 @@
 // Sorting, filtering and paging the experiment table. Pure, so the server (live) and the
 // browser (static report) page through 10,000+ rows with the same rules.
 import { isFailed } from "../core/experiment.ts";
+import { placeOf } from "../views/ran-on.ts";
 import { SORT_KEYS, STATUS_FILTERS } from "./api.ts";
 import type { ExperimentRow, RowPage, RowQuery, SortKey, StatusFilter } from "./api.ts";
 
@@ -59,7 +60,7 @@ function matchesStatus(row: ExperimentRow, filter: StatusFilter): boolean {
 }
 
 function matchesText(row: ExperimentRow, text: string): boolean {
-  return [row.description, row.hypothesis, row.proposer, row.reason ?? "", row.device].some((field) => field.toLowerCase().includes(text));
+  return [row.description, row.hypothesis, row.proposer, row.reason ?? "", placeOf(row)].some((field) => field.toLowerCase().includes(text));
 }
 
 type Value = number | string | null;
@@ -68,6 +69,7 @@ function sortValue(key: SortKey): (row: ExperimentRow) => Value {
   switch (key) {
     case "status": return (row) => statusLabel(row);
     case "duration": return (row) => row.durationMs;
+    case "device": return (row) => placeOf(row);
     default: return (row) => row[key];
   }
 }

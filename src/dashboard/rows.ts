@@ -23,6 +23,13 @@ export function toRow(experiment: LedgerExperiment): ExperimentRow {
     proposer: safeLine(experiment.proposer),
     device: experiment.device,
     slot: experiment.slot,
+    // Names a node or a GPU reported: text from outside the harness like the rest.
+    ranOn: experiment.ranOn ? {
+      host: experiment.ranOn.host === null ? null : safeLine(experiment.ranOn.host),
+      deviceName: experiment.ranOn.deviceName === null ? null : safeLine(experiment.ranOn.deviceName),
+      ...(experiment.ranOn.slurmJobId ? { slurmJobId: safeLine(experiment.ranOn.slurmJobId) } : {}),
+      ...(experiment.ranOn.pod ? { pod: safeLine(experiment.ranOn.pod) } : {}),
+    } : null,
     durationMs: Number.isFinite(durationMs) ? durationMs : null,
     startedAt: experiment.startedAt,
     finishedAt: experiment.finishedAt,

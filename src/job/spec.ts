@@ -5,7 +5,7 @@
 // differ from the session's.
 import { z } from "zod";
 import type { DirectorySnapshot } from "../guard/checksums.ts";
-import type { ExperimentStatus } from "../core/experiment.ts";
+import type { ExperimentStatus, RanOn } from "../core/experiment.ts";
 import type { MetricNames } from "./metrics.ts";
 
 export const JOB_SPEC_VERSION = 1;
@@ -98,6 +98,20 @@ export interface JobResult {
    */
   host?: { name: string | null; visibleDevices: string | null; startedAt: string | null; finishedAt: string | null; slurmJobId?: string | null; pod?: string | null };
   logPath: string;
+}
+
+/**
+ * Where the job ran, as the ledger keeps it: the node and its device's model from a job run by `autoresearch
+ * job` (with the Slurm job or pod), else `localHost` — a job run in the harness's own process ran here.
+ */
+export function ranOnOf(result: JobResult, localHost: string): RanOn {
+  const host = result.host;
+  return {
+    host: host ? host.name : localHost,
+    deviceName: result.device.name,
+    ...(host?.slurmJobId ? { slurmJobId: host.slurmJobId } : {}),
+    ...(host?.pod ? { pod: host.pod } : {}),
+  };
 }
 
 export type { DirectorySnapshot, MetricNames };

@@ -2,9 +2,10 @@
 // resume and either adopted — their result is decided like any other, in a slot of this run — or cancelled.
 // Nothing is run twice: an adopted job stands in for its experiment's row, which stays "running" until then.
 import { existsSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import type { JobHandle } from "../executors/types.ts";
-import { jobSpecSchema } from "../job/spec.ts";
+import { jobSpecSchema, ranOnOf } from "../job/spec.ts";
 import type { LedgerExperiment } from "../ledger/sqlite.ts";
 import { isMeasurement } from "../core/experiment.ts";
 import { experimentOutputDir } from "../project/paths.ts";
@@ -62,7 +63,8 @@ export async function finishAdopted(ctx: SessionContext, adopted: AdoptedJob, si
   signal.addEventListener("abort", cancel, { once: true });
   if (signal.aborted) cancel();
   const result = await handle.wait().finally(() => signal.removeEventListener("abort", cancel));
-  if (result.status === "ok") ctx.ledger.updateExperiment(row.id, { secondary: result.secondary, memoryGb: result.memoryGb });
+  const ranOn = ranOnOf(result, hostname());
+  ctx.ledger.updateExperiment(row.id, result.status === "ok" ? { secondary: result.secondary, memoryGb: result.memoryGb, ranOn } : { ranOn });
   return {
     id: row.id, job: jobFromRow(row), status: result.status, candidateCommit: row.candidateCommit, metric: result.metric, heldOutMetric: result.heldOut,
     selfReported: result.selfReported, reason: result.reason, dataTampered: result.dataTampered, harnessError: result.harnessError,

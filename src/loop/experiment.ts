@@ -2,13 +2,14 @@
 // turn it into a job (job/spec.ts) and hand that to the executor, which runs it where it runs and
 // checks its integrity there (job/run.ts). It makes no keep/discard decision (see apply.ts).
 import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { budgetFor, DEFAULT_MEASURE_TIMEOUT_SECONDS, limitsAtBudget } from "../config/load.ts";
 import { deviceKind } from "../config/device-kind.ts";
 import type { SlotDevice } from "../executors/devices.ts";
 import * as git from "../git/index.ts";
 import { checkScope } from "../guard/scope.ts";
-import { JOB_SPEC_VERSION, type JobResult, type JobSpec } from "../job/spec.ts";
+import { JOB_SPEC_VERSION, ranOnOf, type JobResult, type JobSpec } from "../job/spec.ts";
 import type { ExperimentStatus, PhaseTimings } from "../core/experiment.ts";
 import { ENV_EXPERIMENT_ID, ENV_OUTPUT_DIR, ENV_PHASE } from "../project/contract.ts";
 import { candidateRef, experimentLogPath, experimentOutputDir } from "../project/paths.ts";
@@ -84,7 +85,7 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
     mkdirSync(ctx.paths.logsDir, { recursive: true });
     // The candidate's ref (which keeps its commit reachable) is written while the job starts; it is in
     // place before the experiment's outcome goes anywhere.
-    const refWritten = job.kind === "candidate" ? git.updateRef(ctx.paths.projectDir, candidateRef(ctx.tag, id), candidateCommit) : Promise.resolve();
+    const refWritten = job.kind === "candidate" ? git.writeLooseRef(ctx.paths.projectDir, candidateRef(ctx.tag, id), candidateCommit) : Promise.resolve();
     refWritten.catch(() => undefined); // awaited below: no unhandled rejection meanwhile
     const spec = experimentJobSpec(ctx, slot, id, candidateCommit, trainBudgetOf(ctx, job, slot));
     ctx.bus.emit({
@@ -120,6 +121,7 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
       timings.smokeMs = smoke.stage.wallMs;
       if (smoke.stage.metric !== null) ctx.ledger.updateExperiment(id, { secondary: { [smokeMetricKey(ctx.config.metric.name)]: smoke.stage.metric } });
       if (smoke.stage.verdict === "failed" || smoke.stage.verdict === "screened") {
+        ctx.ledger.updateExperiment(id, { ranOn: ranOnOf(smoke.result, hostname()) });
         await refWritten;
         timings.setupMs = smokeStartedMs - startedMs;
         const failed = smoke.stage.verdict === "failed";
@@ -136,7 +138,9 @@ export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDev
     if (result.status === "ok") {
       const smokeMetric = smoke?.stage.metric ?? null;
       const secondary = smokeMetric === null ? result.secondary : { ...result.secondary, [smokeMetricKey(ctx.config.metric.name)]: smokeMetric };
-      ctx.ledger.updateExperiment(id, { secondary, memoryGb: result.memoryGb });
+      ctx.ledger.updateExperiment(id, { secondary, memoryGb: result.memoryGb, ranOn: ranOnOf(result, hostname()) });
+    } else {
+      ctx.ledger.updateExperiment(id, { ranOn: ranOnOf(result, hostname()) });
     }
     return finish(result.status, result.reason, {
       metric: result.metric, heldOutMetric: result.heldOut, selfReported: result.selfReported, dataTampered: result.dataTampered,
@@ -232,7 +236,7 @@ export async function releaseSlots(ctx: Pick<SessionContext, "paths" | "slots">)
 async function commitCandidate(ctx: SessionContext, parentCommit: string, job: Extract<Job, { kind: "candidate" }>) {
   const message = `${job.description}\n\n${job.hypothesis}\n\nautoresearch: tag ${ctx.tag}, proposer ${job.proposer}`;
   const { commit, tree } = await git.commitFiles(ctx.paths.projectDir, parentCommit, job.files, message);
-  const { patch: diff, changes } = await git.diffWithChanges(ctx.paths.projectDir, parentCommit, commit);
+  const { patch: diff, changes } = await git.candidateDiff(ctx.paths.projectDir, parentCommit, commit, job.files);
   if (changes.length === 0) return { commit: parentCommit, tree: null, diff: "", rejection: "the proposal changes nothing" };
   const scope = checkScope(changes, { mutable: ctx.config.mutable, protected: ctx.config.protected, alwaysProtected: alwaysProtected(ctx) });
   if (!scope.ok) return { commit, tree, diff, rejection: scope.reason };

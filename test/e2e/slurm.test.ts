@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { cpus, hostname } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
@@ -81,6 +81,17 @@ test("a session on Slurm with 4 jobs in flight gives the results it gives on thi
     assert.equal(slurmJobStates(ids).get(ids[0]!), "COMPLETED", "the job had ended when its result was taken");
   }
   assert.ok(visible.size > 1, "jobs in flight together got different GPUs");
+  // The ledger keeps where each ran, and the views show it: the node and the Slurm job on a cluster, this machine locally.
+  for (const row of slurm) assert.deepEqual(row.ranOn, { host, deviceName: resultOf(dir, row.id).device.name, slurmJobId: jobIds(dir, row.id)[0] });
+  for (const row of local) assert.deepEqual(row.ranOn, { host, deviceName: cpus()[0]!.model.trim() }, "a local run records this machine");
+  const place = `${host} · ${slurm[0]!.ranOn?.deviceName ?? "cuda:0"}`; // a fake GPU has no model to read
+  const results = spawnSync(process.execPath, [CLI, "results", "--tag", "slurm"], { cwd: dir, encoding: "utf8" });
+  assert.match(results.stdout.split("\n")[0]!, /time {2}ran on +description$/, "the cluster's runs get a column");
+  assert.equal(results.stdout.split("\n").filter((line) => line.includes(`  ${place}  `)).length, 6);
+  const plain = spawnSync(process.execPath, [CLI, "results", "--tag", "local"], { cwd: dir, encoding: "utf8" });
+  assert.doesNotMatch(plain.stdout, /ran on/, "runs on this machine alone need no column");
+  const status = spawnSync(process.execPath, [CLI, "status", "--tag", "slurm"], { cwd: dir, encoding: "utf8" });
+  assert.ok(status.stdout.includes(`\n  ran on ${place} ×6\n`), status.stdout);
   const crashed = slurm.find((row) => row.status === "crash")!;
   assert.match(crashed.reason!, /train exited with code 3/, "the job's own reason, not Slurm's state");
 });

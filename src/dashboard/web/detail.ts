@@ -3,10 +3,18 @@
 import type { ExperimentDetail, SessionSummaryView } from "../api.ts";
 import { statusLabel } from "../query.ts";
 import { formatDelta, formatDuration, formatMetric } from "../../views/format.ts";
+import { clusterJobOf, formatRanOn } from "../../views/ran-on.ts";
 import { h, replaceChildren } from "./dom.ts";
 import { deltaClass } from "./table.ts";
 
 const LOG_LINES = 200;
+
+/** "ran on node7 · NVIDIA H100 80GB HBM3 (Slurm job 4242) · "; nothing while it runs or when it is not known. */
+function ranOnText(detail: ExperimentDetail): string {
+  if (!detail.ranOn) return "";
+  const job = clusterJobOf(detail.ranOn);
+  return `ran on ${formatRanOn(detail)}${job ? ` (${job})` : ""} · `;
+}
 
 export class DetailPanel {
   readonly element: HTMLElement;
@@ -81,7 +89,7 @@ export class DetailPanel {
     replaceChildren(this.#body,
       h("h2", {}, `#${detail.id} `, h("span", { class: `badge ${label}` }, label), " ", detail.description),
       h("p", { class: "muted" },
-        `${detail.kind}${detail.confirms !== null ? ` of #${detail.confirms}` : ""} · proposer ${detail.proposer} · ${detail.device} (slot ${detail.slot}) · started ${new Date(detail.startedAt).toLocaleString()}`,
+        `${detail.kind}${detail.confirms !== null ? ` of #${detail.confirms}` : ""} · proposer ${detail.proposer} · ${detail.device} (slot ${detail.slot}) · ${ranOnText(detail)}started ${new Date(detail.startedAt).toLocaleString()}`,
         detail.durationMs !== null ? ` · ${formatDuration(detail.durationMs)}` : " · running",
       ),
       detail.hypothesis ? h("p", { class: "hypothesis" }, h("b", {}, "Hypothesis: "), detail.hypothesis) : null,

@@ -4,6 +4,7 @@ import type { ExperimentRow, RowPage, RowQuery, SortKey, StatusFilter } from "..
 import { STATUS_FILTERS } from "../api.ts";
 import { DEFAULT_QUERY, statusLabel } from "../query.ts";
 import { formatDelta, formatDuration, formatMetric } from "../../views/format.ts";
+import { clusterJobOf, placeOf } from "../../views/ran-on.ts";
 import { debounce, h, replaceChildren } from "./dom.ts";
 
 interface Column {
@@ -63,7 +64,7 @@ export class ExperimentTable {
       { key: "description", label: "description", cell: (row) => clipped(`${row.flags.length > 0 ? `⚑ review: ${row.flags.map((flag) => flag.kind.replace(/_/g, " ")).join(", ")} · ` : ""}${row.description}`), className: "text" },
       { key: "hypothesis", label: "hypothesis", cell: (row) => clipped(row.hypothesis), className: "text" },
       { key: "proposer", label: "proposer", cell: (row) => row.proposer },
-      { key: "device", label: "device", cell: (row) => row.device },
+      { key: "device", label: "ran on", cell: (row) => h("span", { title: placeTitle(row) }, placeOf(row)) },
       { key: "duration", label: "duration", cell: (row) => (row.durationMs === null ? "…" : formatDuration(row.durationMs)), className: "num" },
     ];
     this.#renderHead();
@@ -148,6 +149,11 @@ export class ExperimentTable {
     return h("tr", { "data-id": row.id, class: `row-${statusLabel(row)}`, onclick: () => this.#onPick(row.id) },
       ...this.#columns.map((column) => h("td", { class: column.className ?? "" }, column.cell(row))));
   }
+}
+
+/** The column's tooltip: the device asked for, the slot, and on a cluster the scheduler's job. */
+function placeTitle(row: ExperimentRow): string {
+  return [`${row.device}, slot ${row.slot}`, clusterJobOf(row.ranOn)].filter(Boolean).join(" · ");
 }
 
 function clipped(text: string): HTMLElement {
