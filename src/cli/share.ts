@@ -5,12 +5,13 @@ import { basename, join, resolve } from "node:path";
 import * as git from "../git/index.ts";
 import { cloneBranch, pushWithLease, remoteRef } from "../git/remote.ts";
 import { CONFIG_FILE, loadConfig } from "../config/load.ts";
-import { connectionUrl } from "../config/ledger.ts";
+import { connectionUrl, type SharedLedgerConfig } from "../config/ledger.ts";
 import { UsageError, UserError, EXIT } from "../errors.ts";
 import { projectPaths } from "../project/paths.ts";
 import { migrate } from "../share/schema.ts";
-import { createPool, readStudy, redactUrl } from "../share/study.ts";
-import { studyBaseBranch, workerIdentity } from "../share/worker.ts";
+import { createPool, readNotebook, readStudy, redactUrl } from "../share/study.ts";
+import { studyBaseBranch, WORKER_FILE, workerIdentity } from "../share/worker.ts";
+import { safeText } from "../text/safe-text.ts";
 import { parse, type Command, type Io } from "./args.ts";
 import { findProjectDir } from "./project.ts";
 
@@ -19,6 +20,8 @@ const STUDY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const shareCommand: Command = {
   help: `usage: autoresearch share init --db postgres://USER@HOST[:PORT]/DB --remote GIT_URL [--study NAME] [--lease SECONDS] [--project DIR]
        autoresearch share migrate [--project DIR]
+       autoresearch share note TEXT [--project DIR]
+       autoresearch share notes [--project DIR]
 
 Hosts this project's study for many machines (README "Research together"): creates the study's tables in
 the PostgreSQL database (or migrates them), records the study, adds \`ledger\` to ${CONFIG_FILE} and commits it,
@@ -27,6 +30,8 @@ and pushes that commit to the git remote as study/<study>/base. Machines then jo
 
 \`share migrate\` brings the study's database (the one this project's config names) to the schema this
 autoresearch needs (\`autoresearch doctor\` says when); every worker then needs this version or newer.
+\`share note\` adds a note to the study's shared notebook: the proposers on every machine read it with
+the other workers' notes.md. \`share notes\` prints the notebook.
 
   --db URL          the PostgreSQL database, without a password
   --remote URL      the git remote every worker can fetch from and push to (an empty bare repository is fine)
@@ -38,9 +43,11 @@ autoresearch needs (\`autoresearch doctor\` says when); every worker then needs 
 example (with the password in PGPASSWORD):
   autoresearch share init --db postgres://research@db.example.org/studies --remote git@example.org:study.git`,
   async run(argv: string[], io: Io) {
-    const { values, positionals } = parse("share", argv, { db: { type: "string" }, remote: { type: "string" }, study: { type: "string" }, lease: { type: "string" }, project: { type: "string" } }, 1);
+    const { values, positionals } = parse("share", argv, { db: { type: "string" }, remote: { type: "string" }, study: { type: "string" }, lease: { type: "string" }, project: { type: "string" } }, 2);
+    if (positionals[0] === "note" || positionals[0] === "notes") return notebookCommand(positionals[0], positionals[1], values.project ?? io.cwd, io);
+    if (positionals.length > 1) throw new UsageError(`share ${positionals[0]} takes no argument "${positionals[1]}"`, "See `autoresearch share --help`.");
     if (positionals[0] === "migrate") return migrateStudy(values.project ?? io.cwd, io);
-    if (positionals[0] !== "init") throw new UsageError(positionals[0] ? `unknown subcommand "${positionals[0]}"` : "share needs a subcommand", "Use `autoresearch share init --db <url> --remote <git url>` (or share migrate).");
+    if (positionals[0] !== "init") throw new UsageError(positionals[0] ? `unknown subcommand "${positionals[0]}"` : "share needs a subcommand", "Use `autoresearch share init --db <url> --remote <git url>` (or share migrate, note, notes).");
     const db = required("share", "db", values.db);
     const remote = required("share", "remote", values.remote);
     const projectDir = findProjectDir(values.project ?? io.cwd);
@@ -140,12 +147,48 @@ example:
   },
 };
 
-/** `share migrate`: the study's database brought to this autoresearch's schema. */
-async function migrateStudy(start: string, io: Io): Promise<number> {
+/** The shared study this project's config names; a usage error for a project with a local ledger. */
+function sharedConfig(start: string): { projectDir: string; ledger: SharedLedgerConfig } {
   const projectDir = findProjectDir(start);
   const config = loadConfig(projectDir);
   if (config.ledger.kind !== "postgres") throw new UserError(`${CONFIG_FILE} does not share this project (its ledger is local)`, { exitCode: EXIT.usage, hint: "Host a study with `autoresearch share init`, or join one with `autoresearch join`." });
-  const url = connectionUrl(config.ledger);
+  return { projectDir, ledger: config.ledger };
+}
+
+/** `share note TEXT` / `share notes`: the study's shared notebook. */
+async function notebookCommand(subcommand: "note" | "notes", text: string | undefined, start: string, io: Io): Promise<number> {
+  const { projectDir, ledger } = sharedConfig(start);
+  if (subcommand === "note" && !text?.trim()) throw new UsageError("share note needs the note's text", "e.g. autoresearch share note \"warmup above 500 steps never helped\"");
+  if (subcommand === "notes" && text !== undefined) throw new UsageError(`share notes takes no argument "${text}"`, "To add a note: autoresearch share note TEXT");
+  const url = connectionUrl(ledger);
+  const pool = createPool(url);
+  try {
+    const worker = existsSync(join(projectPaths(projectDir).stateDir, WORKER_FILE)) ? workerIdentity(projectPaths(projectDir).stateDir).id : null;
+    await readStudy(pool, ledger.study, url).catch((error: unknown) => {
+      if (error instanceof UserError) throw error;
+      throw new UserError(`cannot reach the study's database at ${redactUrl(url)}: ${(error as Error).message}`, { exitCode: EXIT.environment, hint: "`autoresearch doctor` checks the connection and says what to fix." });
+    });
+    if (subcommand === "note") {
+      await pool.query("INSERT INTO notebook (study, worker, text, source) VALUES ($1, $2, $3, 'person')", [ledger.study, worker, text!.trim()]);
+      io.stdout(`noted in the study "${ledger.study}": the proposers on every machine read it from their next proposal\n`);
+      return 0;
+    }
+    const notes = await readNotebook(pool, ledger.study, null);
+    if (notes.length === 0) io.stdout(`the study "${ledger.study}" has no notes yet (add one: autoresearch share note TEXT)\n`);
+    for (const note of notes) {
+      const from = note.source === "person" ? `a person${note.worker ? ` at worker ${note.worker}` : ""}` : `worker ${note.worker}'s notes.md`;
+      io.stdout(`--- ${from}, ${note.at}\n${safeText(note.text.trim())}\n\n`);
+    }
+    return 0;
+  } finally {
+    await pool.end();
+  }
+}
+
+/** `share migrate`: the study's database brought to this autoresearch's schema. */
+async function migrateStudy(start: string, io: Io): Promise<number> {
+  const { ledger } = sharedConfig(start);
+  const url = connectionUrl(ledger);
   const pool = createPool(url);
   try {
     const client = await pool.connect().catch((error: Error) => {

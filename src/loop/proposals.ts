@@ -11,7 +11,7 @@ import { sessionDir } from "../project/paths.ts";
 import { isoAt, type SessionContext } from "./context.ts";
 import type { Job } from "./experiment.ts";
 import type { BestState } from "./apply.ts";
-import { claimCandidate, othersHistory } from "./share.ts";
+import { claimCandidate, othersHistory, studyNotes } from "./share.ts";
 
 interface ReadyProposal {
   baseCommit: string;
@@ -156,7 +156,7 @@ export class ProposalQueue {
       {
         program, files, best: { commit: best.commit, metric: best.metric }, metric: { name: ctx.config.metric.name, direction: ctx.config.metric.direction }, history, noiseSigma: best.noiseSigma,
         tag: ctx.tag, sessionDir: sessionDir(ctx.paths, ctx.tag), mutableGlobs: ctx.config.mutable, contextGlobs: ctx.config.context, protectedGlobs: ctx.protectedGlobs,
-        measureOnly: !ctx.config.train,
+        measureOnly: !ctx.config.train, studyNotes: await studyNotes(ctx),
       },
       this.#signal,
     );

@@ -18,6 +18,8 @@ import type { ReviewFlag } from "../core/experiment.ts";
 import type { HistoryEntry } from "../proposers/types.ts";
 import { isConnectionError, type BestProposal, type ClaimToken, type GlobalBest, type SharedRow } from "../share/study.ts";
 import { candidateRemoteRef, ShareSession, studyBestBranch } from "../share/worker.ts";
+import { readNotebook } from "../proposers/llm/notebook.ts";
+import { sessionDir } from "../project/paths.ts";
 import { checkHarnessState, moveBranch } from "./self-check.ts";
 import { decide, type BestState, type Decided, type DecisionPolicy } from "./reducer.ts";
 import type { ExperimentOutcome, Job } from "./experiment.ts";
@@ -147,12 +149,30 @@ export async function othersHistory(ctx: SessionContext, limit: number): Promise
   const share = ctx.share;
   if (!share) return [];
   if (share.study.online) share.others = await share.study.othersHistory(limit).catch(() => share.others);
+  // The description says it outright: a proposer that reads only descriptions still knows the idea is taken.
   return share.others.map((other, index) => ({
-    id: -(1_000_000 + index), kind: "candidate", parentCommit: other.parentCommit, candidateCommit: other.candidateCommit,
-    proposer: `worker ${other.worker}`, description: `[worker ${other.worker}] ${other.description}`, hypothesis: "",
+    id: -(1_000_000 + index), kind: "candidate", parentCommit: other.parentCommit, candidateCommit: other.candidateCommit, worker: other.worker,
+    proposer: `worker ${other.worker}`, description: `[${other.status === "running" ? "running now on" : "done by"} worker ${other.worker}] ${other.description}`, hypothesis: "",
     status: other.status, decision: other.decision, metric: other.metric,
     delta: other.metric !== null && other.bestBefore !== null ? other.metric - other.bestBefore : null, meta: other.meta,
   }));
+}
+
+/**
+ * The shared notebook for the next proposal: this worker's notes.md goes to the study when its proposer has
+ * rewritten it, and the proposer gets the people's notes and the other workers' latest notes.md.
+ */
+export async function studyNotes(ctx: SessionContext): Promise<Array<{ from: string; text: string }> | undefined> {
+  const share = ctx.share;
+  if (!share) return undefined;
+  if (share.study.online) {
+    const own = readNotebook(sessionDir(ctx.paths, ctx.tag))?.text ?? null;
+    if (own !== null && own !== share.publishedNotes) {
+      await share.study.note(own, "proposer").then(() => (share.publishedNotes = own), () => undefined);
+    }
+    share.notes = await share.study.notebook().catch(() => share.notes);
+  }
+  return share.notes.map((note) => ({ from: note.source === "person" ? `a person${note.worker ? ` (at worker ${note.worker})` : ""}, ${note.at.slice(0, 16).replace("T", " ")}` : `worker ${note.worker}'s notes.md`, text: note.text }));
 }
 
 export interface ApplyHooks {

@@ -24,6 +24,8 @@ export interface HistoryEntry {
   metric: number | null;     // the decision metric (validation); never the held-out one
   delta: number | null;      // metric - best at decision time, signed (negative is better for "min")
   meta: unknown;             // whatever the proposer attached to its proposal (e.g. the knob it moved)
+  /** A shared study's other worker that ran it or runs it now (absent for this worker's own experiments). */
+  worker?: string;
   /** Why it failed or was rejected (crash exit code, guard rejection, evaluator's "invalid" reason). */
   reason?: string | null;
   /** For crash/timeout/no_metric/invalid: the clean, bounded end of its log. It is the workload's output: untrusted. */
@@ -52,6 +54,8 @@ export interface ProposalContext {
   protectedGlobs?: string[];
   /** A measure-only study: a protected command measures the code as it is (no training, no budget). */
   measureOnly?: boolean;
+  /** A shared study's notebook: people's notes and the other workers' latest notes.md (untrusted text). */
+  studyNotes?: Array<{ from: string; text: string }>;
 }
 
 export interface Usage {

@@ -11,6 +11,7 @@
 // othersHistory(limit)             other workers' experiments and live claims, newest first
 // recordedIds()                    this worker's local ids the database holds (catch-up after an outage)
 // buildingOn(best)                 which best this worker builds on (for the views)
+// note(text, source) / notebook()  the shared notebook: add an entry; people's notes and the others' latest notes.md
 // classBaselineGroups()            other workers' baseline runs of this device class, for the pooled noise
 // close()
 import { hostname } from "node:os";
@@ -298,9 +299,14 @@ export class SharedStudy {
       [this.study.name, this.worker, best.version, best.commit, best.metric]);
   }
 
-  /** Adds a line to the shared notebook. */
-  async note(text: string): Promise<void> {
-    await this.#query("INSERT INTO notebook (study, worker, text) VALUES ($1, $2, $3)", [this.study.name, this.worker, text]);
+  /** Adds an entry to the shared notebook: a proposer's notes.md as rewritten, or a person's note. */
+  async note(text: string, source: NoteSource = "person"): Promise<void> {
+    await this.#query("INSERT INTO notebook (study, worker, text, source) VALUES ($1, $2, $3, $4)", [this.study.name, this.worker, text, source]);
+  }
+
+  /** What the proposers read: every person's note, and the latest notes.md of each other worker. */
+  async notebook(): Promise<NoteEntry[]> {
+    return readNotebook(this.#pool, this.study.name, this.worker);
   }
 
   async close(): Promise<void> {
@@ -443,6 +449,35 @@ export class SharedStudy {
       this.#noted(error);
     }
   }
+}
+
+export type NoteSource = "proposer" | "person";
+
+export interface NoteEntry {
+  worker: string | null;
+  source: NoteSource;
+  at: string;
+  text: string;
+}
+
+/** How many people's notes the proposers see (the newest). */
+const PERSON_NOTES = 50;
+
+/**
+ * The study's notebook as proposers see it: the newest people's notes, and each worker's latest notes.md
+ * (but `exceptWorker`'s own, which its proposer reads from its own file), oldest first.
+ */
+export async function readNotebook(pool: Pick<pg.Pool, "query">, study: string, exceptWorker: string | null): Promise<NoteEntry[]> {
+  const rows = await pool.query<{ worker: string | null; source: NoteSource; at: Date; text: string }>(
+    `SELECT worker, source, at, text FROM (
+       (SELECT worker, source, at, text, id FROM notebook WHERE study = $1 AND source = 'person' ORDER BY id DESC LIMIT $3)
+       UNION ALL
+       (SELECT DISTINCT ON (worker) worker, source, at, text, id FROM notebook
+         WHERE study = $1 AND source = 'proposer' AND worker IS DISTINCT FROM $2 ORDER BY worker, id DESC)
+     ) chosen ORDER BY id`,
+    [study, exceptWorker, PERSON_NOTES],
+  );
+  return rows.rows.map((row) => ({ worker: row.worker, source: row.source, at: row.at.toISOString(), text: row.text }));
 }
 
 /** A pool whose connections fail fast when the server is away (the worker then waits, it does not hang). */

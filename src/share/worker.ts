@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { connectionUrl, type SharedLedgerConfig } from "../config/ledger.ts";
-import { SharedStudy, type ClaimToken, type OtherExperiment } from "./study.ts";
+import { SharedStudy, type ClaimToken, type NoteEntry, type OtherExperiment } from "./study.ts";
 
 export const WORKER_FILE = "worker.json";
 
@@ -56,6 +56,9 @@ export class ShareSession {
   readonly claims = new Map<string, ClaimToken>();
   /** Other workers' experiments as last read, for the proposers (kept while the database is away). */
   others: OtherExperiment[] = [];
+  /** The shared notebook as last read, and this worker's notes.md as last written to it. */
+  notes: NoteEntry[] = [];
+  publishedNotes: string | null = null;
   /** Other workers' baseline runs of this device class, one group per worker, as last read (for the pooled noise). */
   classNoise: number[][] = [];
   /** The run's stop signal: a decision waiting for the database gives up waiting when it fires. */

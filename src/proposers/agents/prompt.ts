@@ -1,7 +1,7 @@
 // The task an external coding agent gets: the program, which files it may change (it reads them
 // itself in its scratch checkout), a compact history, the notebook, and the rules. Rebuilt from
 // the context for every proposal; experiment output appears only as labelled untrusted data.
-import { notebookBlock, readNotebook } from "../llm/notebook.ts";
+import { notebookBlock, readNotebook, studyNotesBlock } from "../llm/notebook.ts";
 import { experimentsTable, failureReports, formatNumber, ideasTried, tableEntries } from "../llm/history.ts";
 import { UNTRUSTED_NOTICE } from "../../text/untrusted.ts";
 import type { ProposalContext } from "../types.ts";
@@ -31,6 +31,8 @@ than the run-to-run noise.`,
   ];
   const notebook = context.sessionDir ? readNotebook(context.sessionDir) : null;
   if (notebook) sections.push(`# Research notebook (notes on what was learned so far)\n\n${notebookBlock(notebook)}`);
+  const shared = studyNotesBlock(context);
+  if (shared) sections.push(`# Notes shared by the study (other machines researching the same problem, and people)\n\n${shared}`);
   const rows = tableEntries(context);
   sections.push(`# Experiments (recent and best; Δ is the metric minus the best at the time)\n\n${experimentsTable(context, rows)}`);
   const ideas = ideasTried(context, rows);

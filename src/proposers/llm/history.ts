@@ -40,7 +40,7 @@ export function experimentsTable(context: ProposalContext, rows: HistoryEntry[])
   const better = context.metric.direction === "min" ? "negative is better" : "positive is better";
   const header = [`| # | status | ${context.metric.name} | Δ vs best (${better}) | description |`, "|---|---|---|---|---|"];
   const lines = rows.map((entry) => {
-    const id = entry.id > 0 ? String(entry.id) : "queued";
+    const id = entry.worker !== undefined ? `worker ${entry.worker}` : entry.id > 0 ? String(entry.id) : "queued";
     const status = entry.decision ? `${entry.status}, ${entry.decision}` : entry.kind === "baseline" ? `${entry.status} (baseline)` : entry.status;
     return `| ${id} | ${status} | ${formatNumber(entry.metric)} | ${formatDelta(entry.delta)} | ${cell(entry.description, HISTORY_BOUNDS.descriptionChars)} |`;
   });

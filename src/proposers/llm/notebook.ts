@@ -37,6 +37,22 @@ export function notebookBlock(notebook: Notebook): string {
   return wrapUntrusted("research notebook notes.md", notebook.text, NOTES_MAX_CHARS + 100);
 }
 
+/** How much of a shared study's notebook a prompt carries. */
+const STUDY_NOTES_MAX_CHARS = 12_000;
+
+/**
+ * A shared study's notebook as a prompt shows it: what the other workers' proposers and the study's people
+ * wrote, newest last, in one untrusted-data block (empty when there is none).
+ */
+export function studyNotesBlock(context: ProposalContext): string {
+  const notes = context.studyNotes ?? [];
+  if (notes.length === 0) return "";
+  const text = notes.map((note) => `## From ${note.from}\n\n${note.text.trim()}`).join("\n\n");
+  // The newest notes matter most: a long notebook loses its oldest part.
+  const kept = text.length > STUDY_NOTES_MAX_CHARS ? `[... older notes cut ...]\n${text.slice(-STUDY_NOTES_MAX_CHARS)}` : text;
+  return wrapUntrusted("the study's shared notebook (other workers' notes and people's)", kept, STUDY_NOTES_MAX_CHARS + 200);
+}
+
 /** The finished experiments the notes do not cover yet, when there are at least `every` of them. */
 export function notebookDue(history: HistoryEntry[], notebook: Notebook | null, every: number): HistoryEntry[] | null {
   if (every <= 0) return null;

@@ -2,7 +2,7 @@
 // the best mutable files, read-only context, the notebook, a compact history, and failure logs.
 import type { ProposalContext } from "../types.ts";
 import { collectInsights, experimentsTable, failureReports, formatNumber, hypothesesList, ideasTried, tableEntries } from "./history.ts";
-import { notebookBlock, type Notebook } from "./notebook.ts";
+import { notebookBlock, studyNotesBlock, type Notebook } from "./notebook.ts";
 import { PROTOCOL } from "./protocol.ts";
 import { UNTRUSTED_NOTICE } from "../../text/untrusted.ts";
 
@@ -49,6 +49,8 @@ export function buildProposalPrompt({ context, readOnlyFiles, notebook }: Prompt
   const rows = tableEntries(context);
   const insights = collectInsights(context.history);
   if (notebook) sections.push(`# Research notebook (your distilled notes from earlier experiments)\n\n${notebookBlock(notebook)}`);
+  const shared = studyNotesBlock(context);
+  if (shared) sections.push(`# Notes shared by the study (other machines researching the same problem, and people)\n\n${shared}`);
   sections.push(`# Experiments (recent and best; Δ is the metric minus the best at the time)\n\n${experimentsTable(context, rows)}`);
   // With a notebook, the hypotheses it already digested are left out; newer ones still show.
   const fresh = notebook ? rows.filter((entry) => entry.id > notebook.throughId || entry.id < 0) : rows;
