@@ -287,6 +287,7 @@ class TrackedJob {
       if (existsSync(resultPath)) {
         const result = this.#read(id, last);
         if (result) {
+          if (result.status === "interrupted" && !this.#cancelled) last = await this.#settled(id, last);
           this.#poller.forget(id);
           const visible = result.host?.visibleDevices ? ` with CUDA_VISIBLE_DEVICES=${result.host.visibleDevices}` : "";
           this.#log(`--- Slurm job ${id} ran on ${result.host?.name ?? "an unknown node"}${visible}${result.device.name ? ` (${result.device.name})` : ""}: ${result.status}`);
@@ -303,6 +304,17 @@ class TrackedJob {
       }
       await delay(Math.max(100, Math.round(this.#poller.intervalMs / 4)));
     }
+  }
+
+  /** Slurm's word once the job has ended (one stopped from outside shows COMPLETING for a moment), or its latest after the grace. */
+  async #settled(id: string, last: SlurmJobState | undefined): Promise<SlurmJobState | undefined> {
+    const deadline = Date.now() + 5_000;
+    let state = last;
+    while (state !== undefined && !isTerminal(state.state) && Date.now() < deadline) {
+      await delay(250);
+      state = await this.#poller.state(id, true).catch(() => state);
+    }
+    return state ?? last;
   }
 
   /** The job's own result, with where it ran; null while it is not complete JSON yet. */
