@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import * as git from "../src/git/index.ts";
@@ -152,6 +152,47 @@ describe("refs and branches", () => {
     repo.git(["update-ref", "-d", ref]);
     assert.equal(await git.readBranchRef(repo.dir, ref), null);
     assert.equal(await git.readBranchRef(repo.dir, "refs/heads/never-made"), null);
+  });
+});
+
+describe("writeLooseRef", () => {
+  test("writes a candidate ref git reads, lists, packs and checks, from the repository or a worktree, over a packed one", async () => {
+    repo.write("README.md", "two\n");
+    const second = await git.commitAll(repo.dir, "second");
+    await git.writeLooseRef(repo.dir, "refs/autoresearch/t/1", repo.initialCommit);
+    assert.equal(readFileSync(join(repo.dir, ".git", "refs/autoresearch/t/1"), "utf8"), `${repo.initialCommit}\n`, "a loose ref file, as git writes one");
+    assert.equal(existsSync(join(repo.dir, ".git", "refs/autoresearch/t/1.lock")), false);
+    assert.equal(repo.git(["rev-parse", "refs/autoresearch/t/1"]), repo.initialCommit);
+    repo.git(["pack-refs", "--all"]);
+    assert.equal(existsSync(join(repo.dir, ".git", "refs/autoresearch/t/1")), false, "packed");
+    await git.writeLooseRef(repo.dir, "refs/autoresearch/t/1", second);
+    assert.equal(repo.git(["rev-parse", "refs/autoresearch/t/1"]), second, "the loose ref overrides the packed one");
+    const path = join(repo.root, "worktrees", "writer");
+    await git.addWorktree(repo.dir, path, repo.initialCommit);
+    await git.writeLooseRef(path, "refs/autoresearch/t/2", second);
+    assert.equal(repo.git(["rev-parse", "refs/autoresearch/t/2"]), second, "written in the common git dir");
+    assert.deepEqual((await git.listRefs(repo.dir, "refs/autoresearch/t/")).map((each) => each.ref), ["refs/autoresearch/t/1", "refs/autoresearch/t/2"]);
+    repo.git(["fsck", "--strict", "--no-dangling"]);
+    await assert.rejects(git.writeLooseRef(repo.dir, "refs/autoresearch/t/3", "no-such-thing"), /not a git revision|unable|not a valid/);
+  });
+
+  test("leaves it to git where git holds the lock, a ref is in the way, or every ref update must be logged", async () => {
+    const lock = join(repo.dir, ".git", "refs/autoresearch/t/1.lock");
+    mkdirSync(join(repo.dir, ".git", "refs/autoresearch/t"), { recursive: true });
+    writeFileSync(lock, "");
+    await assert.rejects(git.writeLooseRef(repo.dir, "refs/autoresearch/t/1", repo.initialCommit), /lock|exists/i, "git's own error about its lock");
+    assert.equal(existsSync(lock), true, "someone else's lock is left alone");
+    rmSync(lock);
+    await git.writeLooseRef(repo.dir, "refs/autoresearch/t/x/y", repo.initialCommit);
+    await assert.rejects(git.writeLooseRef(repo.dir, "refs/autoresearch/t/x", repo.initialCommit), /exists|cannot lock/i, "a directory of refs is in the way");
+    const other = makeTempRepo({ "a.txt": "a\n" });
+    try {
+      other.git(["config", "core.logAllRefUpdates", "always"]);
+      await git.writeLooseRef(other.dir, "refs/autoresearch/t/1", other.initialCommit);
+      assert.equal(existsSync(join(other.dir, ".git", "logs", "refs/autoresearch/t/1")), true, "git wrote the reflog the config asks for");
+    } finally {
+      other.cleanup();
+    }
   });
 });
 

@@ -23,8 +23,9 @@ export {
   type ChangeStatus,
   type RefEntry,
 } from "./query.ts";
-export { createBranch, deleteRef, readBranchRef, switchToNewBranch, updateRef } from "./refs.ts";
+export { createBranch, deleteRef, readBranchRef, switchToNewBranch, updateRef, writeLooseRef } from "./refs.ts";
 export { addWorktree, listWorktrees, pruneWorktrees, removeWorktree, resetWorktree, type WorktreeEntry } from "./worktree.ts";
 export { commitAll, commitFiles, commitInitial, commitPaths, initRepo, HARNESS_EMAIL, HARNESS_NAME } from "./commit.ts";
 export { withRepositoryLock } from "./lock.ts";
 export { extractCommit } from "./archive.ts";
+export { candidateDiff } from "./patch.ts";

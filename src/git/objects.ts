@@ -296,25 +296,38 @@ export async function cachedFilesAt(repo: string, commit: string): Promise<strin
  * names no file there, or undefined when git must be asked (an unknown commit, an unusual path).
  */
 export async function cachedFileAt(repo: string, commit: string, path: string): Promise<string | null | undefined> {
+  const entry = await cachedEntryAt(repo, commit, path, { directoriesAsAbsent: true });
+  return entry === undefined || entry === null ? entry : entry.content;
+}
+
+/**
+ * A path's entry at a commit whose tree this process knows: its mode, blob id and text; null when nothing
+ * is there; undefined when git must be asked — an unknown commit or tree, an unusual path, or (unless
+ * `directoriesAsAbsent`) a directory, a submodule or a file on the way where a file was looked for.
+ */
+export async function cachedEntryAt(
+  repo: string, commit: string, path: string, options: { directoriesAsAbsent?: boolean } = {},
+): Promise<{ mode: string; oid: string; content: string } | null | undefined> {
   if (!FULL_OID.test(commit)) return undefined;
   const components = path.split("/");
   if (!components.every((component) => PLAIN_COMPONENT.test(component))) return undefined;
   const store = opened.get(resolve(repo));
   const root = store?.commits.get(commit);
   if (!store || !root) return undefined;
+  const other = options.directoriesAsAbsent ? null : undefined;
   let entries: readonly TreeEntry[] = root.entries;
   for (const [index, component] of components.entries()) {
     const entry = entries.find((each) => each.name === component);
     if (!entry) return null;
     if (index === components.length - 1) {
-      if (entry.mode === TREE_MODE || entry.mode === "160000") return null;
+      if (entry.mode === TREE_MODE || entry.mode === "160000") return other;
       const known = store.blobs.get(entry.oid);
-      if (known !== undefined) return known;
+      if (known !== undefined) return { mode: entry.mode, oid: entry.oid, content: known };
       const { stdout } = await runGit(repo, ["cat-file", "blob", entry.oid]);
       rememberBlob(store, entry.oid, stdout);
-      return stdout;
+      return { mode: entry.mode, oid: entry.oid, content: stdout };
     }
-    if (entry.mode !== TREE_MODE) return null;
+    if (entry.mode !== TREE_MODE) return other;
     const below = store.trees.get(entry.oid);
     if (!below) return undefined;
     entries = below;
