@@ -2,6 +2,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { sinfoPartitions } from "../executors/slurm-cli.ts";
+import { runGit } from "../git/index.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -16,9 +17,10 @@ export interface ExecutorCheck {
 export interface SlurmSettings {
   partition?: string;
   gpusPerJob?: number;
+  gitRemote?: string;
 }
 
-export async function checkSlurm(settings: SlurmSettings): Promise<ExecutorCheck[]> {
+export async function checkSlurm(settings: SlurmSettings, projectDir: string): Promise<ExecutorCheck[]> {
   const checks: ExecutorCheck[] = [];
   const versions = await Promise.all(["sbatch", "squeue", "scancel", "sinfo"].map(async (tool) => ({ tool, version: await version(tool) })));
   const absent = versions.filter((each) => each.version === null).map((each) => each.tool);
@@ -55,7 +57,21 @@ export async function checkSlurm(settings: SlurmSettings): Promise<ExecutorCheck
     fix: `Partition ${wanted} takes no jobs now; pick another in executor.partition or ask the cluster's admins.`,
   });
   if ((settings.gpusPerJob ?? 1) > 0) checks.push(await checkGres(wanted));
+  if (settings.gitRemote) checks.push(await checkRemote(settings.gitRemote, projectDir));
   return checks;
+}
+
+/** executor.gitRemote: the harness pushes each candidate there and the nodes fetch it, so it must answer from here (and from the nodes). */
+async function checkRemote(remote: string, projectDir: string): Promise<ExecutorCheck> {
+  try {
+    await runGit(projectDir, ["ls-remote", "--heads", "--", remote]);
+    return { name: "slurm git remote", required: true, ok: true, detail: `${remote} answers (candidates are pushed there as refs/autoresearch/<tag>/<id> and fetched by the nodes)` };
+  } catch (error) {
+    return {
+      name: "slurm git remote", required: true, ok: false, detail: `${remote}: ${(error as Error).message.split("\n")[0]}`,
+      fix: "Check the URL and the credentials here and on the nodes (git ls-remote <url>), or remove executor.gitRemote to use the project's repository on the shared filesystem.",
+    };
+  }
 }
 
 async function version(tool: string): Promise<string | null> {

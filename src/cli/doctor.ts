@@ -63,8 +63,8 @@ example:
         : await checkHiding());
     }
     if (existsSync(join(projectDir, CONFIG_FILE))) checks.push(checkProgram(projectDir));
-    const executor = rawConfig(projectDir).executor as { kind?: string; partition?: string; gpusPerJob?: number } | undefined;
-    if ((values.executor ?? executor?.kind) === "slurm") checks.push(...(await checkSlurm(executor?.kind === "slurm" ? executor : {})));
+    const executor = rawConfig(projectDir).executor as { kind?: string; partition?: string; gpusPerJob?: number; gitRemote?: string } | undefined;
+    if ((values.executor ?? executor?.kind) === "slurm") checks.push(...(await checkSlurm(executor?.kind === "slurm" ? executor : {}, projectDir)));
     if ((values.executor ?? executor?.kind) === "kubernetes") checks.push(...(await checkKubernetes(executor?.kind === "kubernetes" ? executor : undefined, projectDir)));
     const shared = sharedLedgerOf(rawConfig(projectDir).ledger);
     if (shared) checks.push(...(await checkShare(shared, projectDir)));

@@ -134,6 +134,11 @@ export const slurmExecutorSchema = z.strictObject({
   preamble: z.array(z.string()).default([]),
   /** How often squeue is asked about the jobs in flight (the result files are looked for 4 times as often). */
   pollSeconds: z.number().positive().default(2),
+  /**
+   * A git remote URL the nodes fetch each candidate from, instead of the project's repository on the shared
+   * filesystem: the harness pushes it there as refs/autoresearch/<tag>/<id> before it submits the job.
+   */
+  gitRemote: z.string().min(1).optional(),
 });
 
 export const executorSchema = z.discriminatedUnion("kind", [z.strictObject({ kind: z.literal("local") }), slurmExecutorSchema, kubernetesExecutorSchema]);

@@ -9,6 +9,7 @@ import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 
 import { join, resolve } from "node:path";
 import type { z } from "zod";
 import type { slurmExecutorSchema } from "../config/schema.ts";
+import { pushCommit } from "../git/remote.ts";
 import type { JobResult, JobSpec } from "../job/spec.ts";
 import { SESSION_MARKER_ENV } from "../runner/markers.ts";
 import type { SlotDevice } from "./devices.ts";
@@ -38,6 +39,8 @@ export interface SlurmExecutorOptions {
   slots: number;
   /** Names every job `<prefix>-<experiment id>`: one session's jobs are found by name even without their ids. */
   jobNamePrefix: string;
+  /** The session's tag: with executor.gitRemote, each candidate is pushed there as refs/autoresearch/<tag>/<id>. */
+  tag: string;
   /** How the node starts Node (default: the harness's own, on the shared filesystem). */
   nodeBinary?: string;
 }
@@ -101,9 +104,15 @@ export function timeLimitMinutes(job: JobSpec): number {
 }
 
 /** The spec as the node runs it: a scratch checkout, the GPUs Slurm gives the job, and none of the harness's session marker (Slurm owns the job's processes). */
-function nodeSpec(job: JobSpec): JobSpec {
+function nodeSpec(job: JobSpec, options: SlurmExecutorOptions): JobSpec {
   const { [SESSION_MARKER_ENV]: _session, CUDA_VISIBLE_DEVICES: _visible, ...env } = job.env;
-  return { ...job, workdir: null, env };
+  const { gitRemote } = options.config;
+  return { ...job, workdir: null, env, ...(gitRemote ? { gitRemote: { url: gitRemote, ref: remoteRefOf(job, options) } } : {}) };
+}
+
+/** Where the candidate is pushed with executor.gitRemote (the same name as the project's own ref for it). */
+function remoteRefOf(job: JobSpec, options: SlurmExecutorOptions): string {
+  return `refs/autoresearch/${options.tag}/${job.experimentId}`;
 }
 
 /** One squeue call per poll for every job in flight, however many there are. */
@@ -193,7 +202,7 @@ class TrackedJob {
   /** Writes the node's spec and batch script, and submits the first attempt. */
   start(): Promise<void> {
     const { runDir } = this.#job;
-    writeFileSync(join(runDir, SLURM_FILES.spec), `${JSON.stringify(nodeSpec(this.#job), null, 2)}\n`);
+    writeFileSync(join(runDir, SLURM_FILES.spec), `${JSON.stringify(nodeSpec(this.#job, this.#options), null, 2)}\n`);
     writeFileSync(join(runDir, SLURM_FILES.script), batchScript(this.#job, this.#options), { mode: 0o755 });
     this.#submitted = this.#submit();
     return this.#submitted;
@@ -201,7 +210,16 @@ class TrackedJob {
 
   async #submit(): Promise<void> {
     rmSync(this.#job.resultPath, { force: true });
-    const id = await sbatch(join(this.#job.runDir, SLURM_FILES.script), this.#job.runDir);
+    const { gitRemote } = this.#options.config;
+    if (gitRemote && this.#ids.length === 0) {
+      // The node fetches the candidate from there (job/fetch.ts); forced: the ref is this experiment's alone.
+      await pushCommit(this.#job.repository, gitRemote, this.#job.commit, remoteRefOf(this.#job, this.#options)).catch((error: unknown) => {
+        throw new Error(`could not push the candidate to the git remote ${gitRemote}: ${(error as Error).message.trim()}`);
+      });
+    }
+    const id = await sbatch(join(this.#job.runDir, SLURM_FILES.script), this.#job.runDir).catch((error: unknown) => {
+      throw new Error(`sbatch failed: ${(error as Error).message.trim()}`);
+    });
     this.#ids.push(id);
     appendFileSync(join(this.#job.runDir, SLURM_FILES.jobs), `${id}\t${new Date().toISOString()}\n`);
     this.#log(`--- Slurm job ${id} submitted${this.#options.config.partition ? ` to partition ${this.#options.config.partition}` : ""}; Slurm's own output: ${join(this.#job.runDir, `slurm-${id}.out`)}`);
@@ -254,7 +272,7 @@ class TrackedJob {
     try {
       await this.#submitted;
     } catch (error) {
-      return this.#synthetic("crash", `sbatch failed: ${(error as Error).message.trim()}`, { harnessError: true });
+      return this.#synthetic("crash", (error as Error).message, { harnessError: true });
     }
     for (;;) {
       const outcome = await this.#follow(this.#current!);

@@ -15,6 +15,7 @@ import { ENV_BUDGET_SECONDS, ENV_DATA_DIR, ENV_DEVICE, ENV_EXPERIMENT_ID, ENV_ME
 import { runCommand, type RunOutcome, type RunSpec } from "../runner/process.ts";
 import { runServed } from "../runner/served.ts";
 import { readMetricsJson, SelfReportedScanner, type MetricsReading } from "./metrics.ts";
+import { fetchCommit, FetchError, type FetchedRepository } from "./fetch.ts";
 import { measureSandbox, scorerSandbox, serveSandbox, trainSandbox } from "./sandboxes.ts";
 import type { JobResult, JobSpec } from "./spec.ts";
 
@@ -43,7 +44,19 @@ export async function runJob(job: JobSpec, hooks: JobHooks): Promise<JobResult> 
   };
   mkdirSync(dirname(job.logPath), { recursive: true });
   let checkout: Checkout | null = null;
+  let fetched: FetchedRepository | null = null;
   try {
+    if (job.gitRemote) {
+      try {
+        fetched = await fetchCommit(job.gitRemote, job.commit, job.experimentId);
+      } catch (error) {
+        if (!(error instanceof FetchError)) throw error;
+        appendFileSync(job.logPath, `--- could not fetch the candidate: ${error.message}\n`);
+        return finishJob(job, result("crash", `could not fetch the candidate: ${error.message}`, { harnessError: true }));
+      }
+      appendFileSync(job.logPath, `--- fetched ${job.gitRemote.ref} (${job.commit.slice(0, 10)}) from ${job.gitRemote.url}\n`);
+      job = { ...job, repository: fetched.dir };
+    }
     checkout = await checkOut(job);
     timings.checkoutMs = Math.round(performance.now() - started);
     const tracked = await git.listFilesAt(job.repository, job.commit);
@@ -139,6 +152,7 @@ export async function runJob(job: JobSpec, hooks: JobHooks): Promise<JobResult> 
     return finishJob(job, result(status, `harness error: ${(error as Error).message}`, { harnessError: true }));
   } finally {
     await checkout?.release();
+    fetched?.release();
   }
 }
 

@@ -19,6 +19,11 @@ export const jobSpecSchema = z.strictObject({
   repository: z.string().min(1),
   /** The candidate commit (also under refs/autoresearch/<tag>/<id> in the repository). */
   commit: z.string().regex(/^[0-9a-f]{40,64}$/, "must be a full commit id"),
+  /**
+   * Fetch the commit from this git remote's `ref` (where the harness pushed it) instead of reading `repository`:
+   * for a machine that does not share the project's filesystem (Slurm's executor.gitRemote). Absent: use `repository`.
+   */
+  gitRemote: z.strictObject({ url: z.string().min(1), ref: z.string().regex(/^refs\//, "must be a full ref (refs/...)") }).optional(),
   /** A checkout to reuse (a slot's, reset to the commit), or null: the job checks out into a scratch directory and removes it. */
   workdir: z.string().min(1).nullable(),
   protectedGlobs: z.array(z.string().min(1)),

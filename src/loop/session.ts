@@ -160,7 +160,7 @@ export async function openSession(options: OpenOptions): Promise<OpenedSession> 
     slots = executorConfig.kind === "local" ? await assignDevices(config.slots, config.devices, options.gpus) : clusterSlots(config.slots, executorConfig.gpusPerJob);
     const key = sessionKey(projectDir, tag);
     const executor = options.executor ?? (executorConfig.kind === "slurm"
-      ? createSlurmExecutor({ config: executorConfig, slots: slots.length, jobNamePrefix: `autoresearch-${key.slice(0, 8)}` })
+      ? createSlurmExecutor({ config: executorConfig, slots: slots.length, jobNamePrefix: `autoresearch-${key.slice(0, 8)}`, tag })
       : executorConfig.kind === "kubernetes"
         ? createKubernetesExecutor({ config: executorConfig, slots: slots.length, sessionKey: key, tag })
         : createLocalExecutor(slots.map((slot) => slot.device)));

@@ -4,8 +4,8 @@
 // whose evaluator was altered on the shared filesystem is refused on the node.
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { cpus, hostname } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
@@ -192,6 +192,26 @@ test("a job whose evaluator was altered on the shared filesystem is refused by a
   assert.equal(existsSync(join(runDir(dir, candidate.id), "out", "x.json")), false, "train never ran");
 });
 
+test("with executor.gitRemote the nodes fetch each candidate from that remote, and a remote without the candidate's ref is a clear error", { skip: missing ?? false }, async (t) => {
+  const remote = mkdtempSync(join(tmpdir(), "autoresearch-remote-"));
+  t.after(() => rmSync(remote, { recursive: true, force: true }));
+  execFileSync("git", ["init", "--quiet", "--bare", remote]);
+  // The remote loses experiment 3's ref as soon as it is pushed: its node finds nothing to fetch.
+  writeFileSync(join(remote, "hooks", "post-receive"), '#!/bin/sh\nwhile read old new ref; do case "$ref" in */3) git update-ref -d "$ref" ;; esac; done\n', { mode: 0o755 });
+  const proposals = [{ description: "x to 6", params: { x: 6, mode: "ok" } }, { description: "x to 5", params: { x: 5, mode: "ok" } }];
+  const dir = makeProject(t, { config: slurmConfig({ slots: 1 }, { gitRemote: `file://${remote}` }), proposals });
+  await runSession({ projectDir: dir, tag: "g", bus: recordingBus().bus, signal: never });
+  const rows = ledgerRows(dir);
+  assert.deepEqual(rows.map((row) => `${row.id} ${row.status}`), ["1 ok", "2 ok", "3 crash"]);
+  for (const row of rows.slice(0, 2)) {
+    assert.match(readFileSync(row.logPath, "utf8"), new RegExp(`--- fetched refs/autoresearch/g/${row.id} \\(${row.candidateCommit!.slice(0, 10)}\\) from file://`), "the node fetched it");
+    assert.equal(gitIn(remote, "rev-parse", `refs/autoresearch/g/${row.id}`), row.candidateCommit, "the harness pushed it there");
+  }
+  assert.notEqual(rows[1]!.metric, null, "the fetched candidate ran");
+  assert.match(rows[2]!.reason!, /^could not fetch the candidate: the git remote file:\/\/\S+ has no refs\/autoresearch\/g\/3 \(the harness pushes each candidate there/);
+  assert.equal(resultOf(dir, 3).host?.name, hostname(), "said by the job on the node");
+});
+
 test("doctor checks the Slurm executor: the tools, and a partition that does not exist with what to set instead", { skip: missing ?? false }, (t) => {
   const dir = makeProject(t, { config: slurmConfig({}, { partition: "nope" }) });
   const doctor = spawnSync(process.execPath, [CLI, "doctor"], { cwd: dir, encoding: "utf8", timeout: 120_000 });
@@ -201,4 +221,7 @@ test("doctor checks the Slurm executor: the tools, and a partition that does not
   const plain = makeProject(t);
   const asked = spawnSync(process.execPath, [CLI, "doctor", "--executor", "slurm"], { cwd: plain, encoding: "utf8", timeout: 120_000 });
   assert.match(asked.stdout, /ok {4}slurm partition: \S+ \(the default\): up, \d+ node\(s\)/);
+  const remote = makeProject(t, { config: slurmConfig({}, { gitRemote: "/nonexistent/study.git" }) });
+  const unreachable = spawnSync(process.execPath, [CLI, "doctor"], { cwd: remote, encoding: "utf8", timeout: 120_000 });
+  assert.match(unreachable.stdout, /FAIL {2}slurm git remote: \/nonexistent\/study\.git: .+\n {6}Check the URL and the credentials/);
 });
