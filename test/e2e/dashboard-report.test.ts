@@ -23,7 +23,8 @@ function seededProject(t: { after: (fn: () => void) => void }): { dir: string; m
   const { dir } = useTempDir(t);
   const stateDir = join(dir, ".autoresearch");
   seedSession(stateDir, "early", MIXED_ROWS.slice(0, 3), { startMs: Date.parse("2025-03-01T22:00:00Z") });
-  const mixedIds = seedSession(stateDir, "mar5", MIXED_ROWS);
+  // Run on a cluster's two nodes, each experiment a Slurm job.
+  const mixedIds = seedSession(stateDir, "mar5", MIXED_ROWS, { ranOn: (index) => ({ host: `node-${index % 2 === 0 ? "a" : "b"}`, deviceName: "Intel Xeon", slurmJobId: String(1000 + index) }) });
   return { dir, mixedIds };
 }
 
@@ -82,6 +83,8 @@ test("the report opens from disk with no network: chart, table, sessions and a d
   assert.match(detail, /LEARNING_RATE = 0\.0012/);
   assert.match(detail, /keep: seeded/, "the decision rationale");
   assert.match(detail, new RegExp(`log line of experiment ${mixedIds[2]}`));
+  assert.match(detail, /· ran on node-a \(Slurm job 1002\) ·/, "where it ran");
+  assert.equal(await page.locator(`tr[data-id="${mixedIds[2]}"] td:nth-last-child(2)`).textContent(), "node-a", "the table's ran-on column");
   assert.ok(await page.locator(".detail .d2h-ins [class^='hljs-']").count() > 0, "syntax highlighting in the diff");
 
   await page.keyboard.press("Escape");

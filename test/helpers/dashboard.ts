@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ledger } from "../../src/ledger/sqlite.ts";
-import type { ExperimentKind, ExperimentStatus } from "../../src/core/experiment.ts";
+import type { ExperimentKind, ExperimentStatus, RanOn } from "../../src/core/experiment.ts";
 import { CLI } from "./project.ts";
 
 export interface SeedRow {
@@ -26,7 +26,7 @@ export function sampleDiff(n: number): string {
  * A session `tag` in `<stateDir>/ledger.db` holding `rows` in order, each with a log file.
  * Returns the experiment ids.
  */
-export function seedSession(stateDir: string, tag: string, rows: readonly SeedRow[], options: { startMs?: number; state?: "running" | "stopped" } = {}): number[] {
+export function seedSession(stateDir: string, tag: string, rows: readonly SeedRow[], options: { startMs?: number; state?: "running" | "stopped"; ranOn?: (index: number) => RanOn } = {}): number[] {
   const ledger = Ledger.open(stateDir);
   const logs = join(stateDir, "logs");
   mkdirSync(logs, { recursive: true });
@@ -58,7 +58,7 @@ export function seedSession(stateDir: string, tag: string, rows: readonly SeedRo
       status: row.status, decision: row.decision ?? null, metric: row.metric ?? null, heldOutMetric: row.heldOut ?? null, logPath,
       reason: row.status === "ok" ? null : `${row.status}: simulated`, rationale: row.decision ? `${row.decision}: seeded` : null,
       delta: row.metric !== undefined && best !== null && kind === "candidate" ? row.metric - best : null,
-      secondary: { tokens_per_second: 1000 + index }, timings: { totalMs: 300_000 }, finishedAt: new Date(startMs + index * 330_000 + 300_000).toISOString(),
+      secondary: { tokens_per_second: 1000 + index }, timings: { totalMs: 300_000 }, ...(options.ranOn ? { ranOn: options.ranOn(index) } : {}), finishedAt: new Date(startMs + index * 330_000 + 300_000).toISOString(),
     }, { bestMetric: best, bestExperimentId: bestId, state: options.state ?? "stopped", noiseSigma: 0.002 });
     ids.push(id);
   });
