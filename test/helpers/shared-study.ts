@@ -5,7 +5,6 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TestContext } from "node:test";
 import pg from "pg";
 import { CLI, gitIn } from "./project.ts";
 
@@ -16,7 +15,8 @@ module.exports = { X, Y };
 
 // With AUTORESEARCH_TEST_GATE set (to a directory the sandbox may read), a candidate (any code but the base's)
 // waits until the file "open" appears there: a test holds a worker mid-experiment for as many steps as it needs.
-// AUTORESEARCH_TEST_NOISE=W adds uniform noise of width W to every score (the same code then measures differently).
+// AUTORESEARCH_TEST_NOISE=W adds uniform noise of width W to every score (the same code then measures differently);
+// AUTORESEARCH_TEST_SLEEP_MS=T makes every measurement take T ms first (the benchmark's sleep workload).
 const MEASURE = `const { existsSync } = require("node:fs");
 const { X, Y } = require("./knobs.js");
 const noise = Number(process.env.AUTORESEARCH_TEST_NOISE ?? 0) * (Math.random() - 0.5);
@@ -24,7 +24,7 @@ const score = () => console.log("score: " + ((X - 7) ** 2 + 10 * (Y - 0.3) ** 2 
 const gate = process.env.AUTORESEARCH_TEST_GATE;
 const held = gate !== undefined && (X !== 3 || Y !== 0.9);
 const wait = () => (existsSync(gate + "/open") ? score() : setTimeout(wait, 50));
-held ? wait() : score();
+setTimeout(() => (held ? wait() : score()), Number(process.env.AUTORESEARCH_TEST_SLEEP_MS ?? 0));
 `;
 
 export interface Study {
@@ -34,6 +34,11 @@ export interface Study {
   workers: string[];
   /** The directory a worker started with `{AUTORESEARCH_TEST_GATE: study.gate}` waits on; open it with openGate. */
   gate: string;
+}
+
+/** What makeStudy registers its clean-up with: a test's context, or a benchmark's list. */
+export interface Cleanup {
+  after(fn: () => unknown): void;
 }
 
 export interface StudyOptions {
@@ -59,7 +64,7 @@ export function finished(child: ChildProcess): Promise<{ code: number | null; st
 }
 
 /** The host's project shared as study "s" on `db`, and `workers` clones that joined it. */
-export async function makeStudy(t: TestContext, db: string, workers: number, config: Record<string, unknown> = {}, options: StudyOptions = {}): Promise<Study> {
+export async function makeStudy(t: Cleanup, db: string, workers: number, config: Record<string, unknown> = {}, options: StudyOptions = {}): Promise<Study> {
   const root = mkdtempSync(join(tmpdir(), "autoresearch-study-"));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const gate = join(root, "gate");
@@ -75,7 +80,7 @@ export async function makeStudy(t: TestContext, db: string, workers: number, con
       mutable: ["knobs.js"], protected: ["measure.js"], measure: { command: "node measure.js", timeoutSeconds: 120 },
       metric: { name: "score", direction: "min" }, devices: ["cpu"], slots: 1, killGraceSeconds: 1,
       proposer: { name: "search" }, acceptance: { policy: "greedy" },
-      env: { pass: ["AUTORESEARCH_TEST_GATE", "AUTORESEARCH_TEST_NOISE"] }, sandbox: { readOnly: [gate] }, ...config,
+      env: { pass: ["AUTORESEARCH_TEST_GATE", "AUTORESEARCH_TEST_NOISE", "AUTORESEARCH_TEST_SLEEP_MS"] }, sandbox: { readOnly: [gate] }, ...config,
     }, null, 2)}\n`,
   };
   for (const [path, content] of Object.entries(files)) writeFileSync(join(host, path), content);

@@ -1,0 +1,178 @@
+// node bench/share-throughput.ts: a shared study (#11) with N workers on this machine (1, 2, 4, 8 by default),
+// each a real `autoresearch run` process in its own clone, on a throw-away PostgreSQL and a bare git remote;
+// the sleep workload (every measurement sleeps --sleep ms) and the search proposer. Prints, per N:
+//   - experiments per hour in the steady window (every worker running) against N × the one-worker rate;
+//   - how long a new best takes to reach every worker: from the best's transaction in the database to each other
+//     worker recording that it builds on it (workers.best_version, polled every 20 ms), and its median and max;
+// and, without the engine, the NOTIFY path alone: N connections as the workers open them, the time from a
+// best's commit to the last of them having re-read it. See docs/benchmarks.md ("Shared study").
+import { loadavg, cpus } from "node:os";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { migrate } from "../src/share/schema.ts";
+import { SharedStudy } from "../src/share/study.ts";
+import { startPostgres } from "../test/helpers/postgres.ts";
+import { finished, makeStudy, query, startWorker, type Cleanup } from "../test/helpers/shared-study.ts";
+
+const { values: flags } = parseArgs({
+  options: {
+    workers: { type: "string", default: "1,2,4,8" },
+    sleep: { type: "string", default: "2000" },
+    experiments: { type: "string", default: "12" },
+    notifies: { type: "string", default: "20" },
+  },
+});
+const workerCounts = flags.workers.split(",").map(Number);
+const sleepMs = Number(flags.sleep);
+const experiments = Number(flags.experiments);
+const notifies = Number(flags.notifies);
+if (workerCounts.some((n) => !(Number.isInteger(n) && n > 0)) || !(sleepMs >= 0) || !(Number.isInteger(experiments) && experiments >= 3) || !(Number.isInteger(notifies) && notifies >= 1)) {
+  process.stderr.write("usage: node bench/share-throughput.ts [--workers 1,2,4,8] [--sleep MS] [--experiments N >= 3 per worker] [--notifies N]\n");
+  process.exit(2);
+}
+
+const started = startPostgres();
+if (typeof started === "string") {
+  process.stderr.write(`${started}\n`);
+  process.exit(1);
+}
+const postgres = started;
+const cleanups: Array<() => unknown> = [];
+const cleanup: Cleanup = { after: (fn) => void cleanups.push(fn) };
+
+interface Figures {
+  workers: number;
+  experiments: number;
+  perHour: number;
+  windowSeconds: number;
+  /** (version, worker) pairs: ms from the best's transaction to the worker building on it. */
+  reach: number[];
+  /** Per version: ms until the last other worker built on it. */
+  reachAll: number[];
+  /** Proposals not run because another worker had claimed or run the same code. */
+  refused: number;
+}
+
+async function runStudy(workers: number): Promise<Figures> {
+  const db = await postgres.database(`bench_${workers}`);
+  const study = await makeStudy(cleanup, db, workers);
+  const env = { AUTORESEARCH_TEST_SLEEP_MS: String(sleepMs) };
+  const seen = new Map<string, Map<number, number>>(); // worker → version → first ms seen building on it
+  let polling = true;
+  const poller = (async () => {
+    const client = new pg.Client({ connectionString: db });
+    await client.connect();
+    try {
+      while (polling) {
+        const now = Date.now();
+        for (const row of (await client.query<{ id: string; best_version: number | null }>("SELECT id, best_version FROM workers")).rows) {
+          if (row.best_version === null) continue;
+          const versions = seen.get(row.id) ?? new Map<number, number>();
+          if (!versions.has(row.best_version)) versions.set(row.best_version, now);
+          seen.set(row.id, versions);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await client.end();
+    }
+  })();
+  const runs = await Promise.all(study.workers.map((dir) => finished(startWorker(dir, ["--max-experiments", String(experiments)], env))));
+  polling = false;
+  await poller;
+  for (const [index, run] of runs.entries()) if (run.code !== 0) throw new Error(`worker ${index} exited ${run.code}: ${run.stderr.slice(-2000)}`);
+
+  // The steady window: from the moment every worker has finished an experiment to the moment the first one finished its last.
+  const finishes = runs.map((run) => run.stdout.split("\n").filter((line) => line.includes('"experiment_finished"')).map((line) => Date.parse((JSON.parse(line) as { at: string }).at)));
+  const start = Math.max(...finishes.map((times) => times[0]!));
+  const end = Math.min(...finishes.map((times) => times.at(-1)!));
+  const inWindow = finishes.flat().filter((at) => at > start && at <= end).length;
+  const windowSeconds = (end - start) / 1000;
+
+  const history = await query<{ version: number; worker: string; at: Date }>(db, "SELECT version, worker, at FROM best_history ORDER BY version");
+  const reach: number[] = [];
+  const reachAll: number[] = [];
+  for (const version of history) {
+    const at = version.at.getTime();
+    if (at < start || at > end) continue; // a best announced while every worker still runs
+    const others = [...seen.keys()].filter((id) => id !== version.worker);
+    const times = others.map((id) => [...(seen.get(id) ?? new Map<number, number>())].filter(([known]) => known >= version.version).map(([, ms]) => ms).sort((a, b) => a - b)[0]);
+    if (times.some((ms) => ms === undefined)) continue; // a worker that stopped first never built on it
+    const delays = times.map((ms) => Math.max(0, ms! - at));
+    reach.push(...delays);
+    if (delays.length > 0) reachAll.push(Math.max(...delays));
+  }
+  const refused = runs.map((run) => run.stdout.split("\n").filter((line) => line.includes('"proposal_skipped"') && / (run already|being run) by worker /.test(line)).length).reduce((sum, count) => sum + count, 0);
+  return { workers, experiments: inWindow, perHour: windowSeconds > 0 ? (inWindow / windowSeconds) * 3600 : 0, windowSeconds, reach, reachAll, refused };
+}
+
+/** The NOTIFY path alone: N connections as workers open them; one records bests; ms until all have re-read each. */
+async function notifyLatency(listeners: number): Promise<number[]> {
+  const db = await postgres.database(`notify_${listeners}`);
+  const pool = new pg.Pool({ connectionString: db });
+  const client = await pool.connect();
+  await migrate(client);
+  client.release();
+  await pool.query("INSERT INTO studies (name, base_commit, remote, metric, direction) VALUES ('s', 'base', '/nowhere', 'score', 'min')");
+  await pool.end();
+  const waiting = new Map<number, { pending: number; resolve: () => void }>();
+  const open = (worker: string, onChange?: () => void) => SharedStudy.open({ url: db, study: "s", worker, deviceClass: "cpu", leaseSeconds: 60, host: "bench", onChange });
+  const studies: SharedStudy[] = [];
+  for (let index = 0; index < listeners; index++) {
+    const study: SharedStudy = await open(`w${index}`, () => {
+      const version = study.best()?.version ?? 0;
+      const entry = waiting.get(version);
+      if (entry && --entry.pending === 0) entry.resolve();
+    });
+    studies.push(study);
+  }
+  const writer = await open("writer");
+  const delays: number[] = [];
+  try {
+    for (let version = 1; version <= notifies; version++) {
+      const all = new Promise<void>((resolve) => waiting.set(version, { pending: listeners, resolve }));
+      const started = performance.now();
+      const row = { localId: version, kind: "candidate", status: "ok", decision: "keep", fingerprint: null, parentCommit: "base", candidateCommit: `c${version}`, device: "cpu", proposer: "bench", description: "", meta: null, metric: 100 - version, bestBefore: null, rationale: null, reason: null, startedAt: null, finishedAt: null };
+      const answer = await writer.record([row], null, { commit: `c${version}`, ref: `r${version}`, metric: 100 - version, localId: version, expectedVersion: version - 1 });
+      if (answer.kind !== "recorded") throw new Error(`best ${version}: ${answer.kind}`);
+      await all;
+      delays.push(performance.now() - started);
+    }
+  } finally {
+    await Promise.all([...studies, writer].map((study) => study.close()));
+  }
+  return delays;
+}
+
+function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+const ms = (value: number) => (Number.isNaN(value) ? "—" : `${Math.round(value)} ms`);
+
+try {
+  process.stdout.write(`shared study, sleep workload ${sleepMs} ms, ${experiments} experiments per worker, search proposer; ${cpus().length} CPUs, load ${loadavg().map((value) => value.toFixed(2)).join(" ")}\n`);
+  const results: Figures[] = [];
+  for (const workers of workerCounts) {
+    const figures = await runStudy(workers);
+    results.push(figures);
+    const one = results.find((each) => each.workers === 1)?.perHour;
+    const ratio = one ? figures.perHour / (workers * one) : Number.NaN;
+    process.stdout.write(
+      `N=${workers}: ${figures.perHour.toFixed(0)} experiments/hour (${figures.experiments} in a steady window of ${figures.windowSeconds.toFixed(1)} s)` +
+      `${Number.isNaN(ratio) ? "" : `, ${ratio.toFixed(2)} of N × one worker`}; a new best reaches every other worker in median ${ms(median(figures.reachAll))}, ` +
+      `max ${ms(figures.reachAll.length > 0 ? Math.max(...figures.reachAll) : Number.NaN)} (${figures.reachAll.length} bests; per worker median ${ms(median(figures.reach))}); ` +
+      `${figures.refused} proposals not run (claimed or run by another worker); load ${loadavg()[0]!.toFixed(2)}\n`,
+    );
+  }
+  for (const listeners of [...new Set([...workerCounts, 8])].sort((a, b) => a - b)) {
+    const delays = await notifyLatency(listeners);
+    process.stdout.write(`NOTIFY alone, ${listeners} listening worker connection(s): a best's commit to all having re-read it: median ${ms(median(delays))}, max ${ms(Math.max(...delays))} (${delays.length} bests)\n`);
+  }
+} finally {
+  for (const fn of cleanups.reverse()) await fn();
+  postgres.close();
+}
