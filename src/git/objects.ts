@@ -272,15 +272,24 @@ export async function writeCommitOnParent(
  * listing in a repository opens its store: the session's start, or a job's); null when git must be asked.
  */
 export async function cachedFilesAt(repo: string, commit: string): Promise<string[] | null> {
+  const files = await cachedTreeFiles(repo, commit);
+  return files ? [...files.keys()] : null;
+}
+
+/**
+ * Every file of `commit` with its mode and blob id, in tree order, from kept trees (listing what is not
+ * kept yet); null when git must be asked.
+ */
+export async function cachedTreeFiles(repo: string, commit: string): Promise<Map<string, { mode: string; oid: string }> | null> {
   const store = FULL_OID.test(commit) ? await storeFor(repo) : null;
   if (!store) return null;
   const root = await commitRoot(store, repo, commit);
   if (!root) return null;
-  const paths: string[] = [];
+  const files = new Map<string, { mode: string; oid: string }>();
   const walk = async (entries: readonly TreeEntry[], prefix: string): Promise<boolean> => {
     for (const entry of entries) {
       if (entry.mode !== TREE_MODE) {
-        paths.push(prefix + entry.name);
+        files.set(prefix + entry.name, { mode: entry.mode, oid: entry.oid });
         continue;
       }
       const below = await treeEntries(store, repo, entry.oid);
@@ -288,7 +297,12 @@ export async function cachedFilesAt(repo: string, commit: string): Promise<strin
     }
     return true;
   };
-  return (await walk(root.entries, "")) ? paths : null;
+  return (await walk(root.entries, "")) ? files : null;
+}
+
+/** A blob's text if this process wrote or read it (and still keeps it), else undefined. */
+export function cachedBlob(repo: string, oid: string): string | undefined {
+  return opened.get(resolve(repo))?.blobs.get(oid);
 }
 
 /**

@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 import * as git from "../git/index.ts";
+import { moveSlotCheckout, recordState, worktreeGitDir } from "./slot-checkout.ts";
 import { ALWAYS_EXCLUDED_DIRS, dataFingerprints, diffHashes, hashTree, protectedFiles, sameFingerprints, statFingerprints, verifySnapshot } from "../guard/checksums.ts";
 import { ENV_BUDGET_SECONDS, ENV_DATA_DIR, ENV_DEVICE, ENV_EXPERIMENT_ID, ENV_METRICS_FILE, ENV_OUTPUT_DIR, ENV_PHASE, ENV_REPLICA } from "../project/contract.ts";
 import { runCommand, type RunOutcome, type RunSpec } from "../runner/process.ts";
@@ -216,9 +217,15 @@ interface Checkout {
  */
 async function checkOut(job: JobSpec): Promise<Checkout> {
   if (job.workdir) {
-    // Sandboxed phases see the checkout read-only, so nothing untracked can be left in it to clean.
-    if (existsSync(join(job.workdir, ".git"))) await git.resetWorktree(job.workdir, job.commit, { clean: job.sandbox === null });
-    else await git.addWorktree(job.repository, job.workdir, job.commit);
+    // Sandboxed phases see the checkout read-only, so it can be moved by writing only the files that differ.
+    const readOnlyPhases = job.sandbox !== null;
+    if (existsSync(join(job.workdir, ".git"))) {
+      await moveSlotCheckout(job.repository, job.workdir, job.commit, readOnlyPhases);
+    } else {
+      await git.addWorktree(job.repository, job.workdir, job.commit);
+      const gitDir = worktreeGitDir(job.workdir);
+      if (readOnlyPhases && gitDir !== null) await recordState(job.repository, job.workdir, gitDir, job.commit);
+    }
     return { dir: job.workdir, release: async () => {} };
   }
   const dir = mkdtempSync(join(tmpdir(), `autoresearch-job-${job.experimentId}-`));
