@@ -7,7 +7,8 @@ import { formatDelta, formatDuration, formatFlags, formatMetric } from "../views
 import { isolationLines } from "../views/lines.ts";
 import { ranOnSummary } from "../views/ran-on.ts";
 import { studyStatusLines } from "../views/study.ts";
-import { studyOverviewFor } from "../share/overview.ts";
+import { pooledElsewhere, studyOverviewFor } from "../share/overview.ts";
+import { savedWorkerId } from "../share/worker.ts";
 import { lockHolder, sessionState } from "../loop/lock.ts";
 import { summarize } from "../loop/summary.ts";
 import { bestRunCount, noiseOf, stateFromLedger } from "../loop/reducer.ts";
@@ -46,6 +47,8 @@ examples:
       const holder = session.state === "running" ? lockHolder(paths.lockFile, session.tag) : null;
       const costUsd = rows.reduce((sum, row) => sum + (row.usage?.costUsd ?? 0), 0);
       const tokens = rows.reduce((sum, row) => sum + (row.usage ? row.usage.inputTokens + row.usage.outputTokens : 0), 0);
+      // A shared study's session: the whole study too (every worker, the bests, who builds on which).
+      const study = await studyOverviewFor((session.config as { ledger?: unknown }).ledger, { limit: 0 });
       const status = {
         ...summary, branch: session.branch, state: sessionState(session.state, holder), harnessPid: holder,
         stopReason: session.stopReason, isolation: session.isolation, baseCommit: session.baseCommit,
@@ -54,11 +57,11 @@ examples:
         finalized: sessionFinalizeReport(session, rows),
         promoted: promoteReport(session.tag, rows, reportSettingsOf(session.config)),
         cascade: cascadeCounts(rows),
-        noise: noiseBasis(session, rows),
+        // In a shared study σ pools the other workers' baselines of this worker's device class, as its decisions do.
+        noise: noiseBasis(session, rows, pooledElsewhere(study, savedWorkerId(paths.stateDir))),
         // Where the experiments ran: each machine (node) and device model, with how many ran there.
         ranOn: ranOnSummary(rows),
-        // A shared study's session: the whole study too (every worker, the bests, who builds on which).
-        study: await studyOverviewFor((session.config as { ledger?: unknown }).ledger, { limit: 0 }),
+        study,
       };
       if (values.json) {
         io.stdout(`${safeJson(status, 2)}\n`);
@@ -69,7 +72,7 @@ examples:
         `session ${session.tag} on ${session.branch}: ${status.state}${session.stopReason && !holder ? ` (${safeLine(session.stopReason)})` : ""}`,
         `  experiments ${summary.experiments}: ${summary.kept} kept, ${summary.discarded} discarded, ${summary.failed} failed; ${running.length} running`,
         `  baseline ${formatMetric(summary.baseline)} → best ${formatMetric(summary.best)} (${formatDelta(improvement)})${session.bestExperimentId ? ` from experiment ${session.bestExperimentId}` : ""}, commit ${session.bestCommit.slice(0, 7)}`,
-        `  noise σ ${noiseText(summary.noiseSigma, status.noise)}; ${summary.experimentsPerHour.toFixed(1)} experiments/hour`,
+        `  noise σ ${noiseText(status.noise.pooledWorkers > 0 ? status.noise.sigma : summary.noiseSigma, status.noise)}; ${summary.experimentsPerHour.toFixed(1)} experiments/hour`,
         ...(status.ranOn ? [`  ran on ${status.ranOn}`] : []),
         ...(status.finalized ? [`  finalized: ${survivalSummary(status.finalized)}`] : []),
         ...(status.promoted ? [`  promoted: ${promoteSummary(status.promoted)}`] : []),
@@ -96,18 +99,25 @@ interface NoiseBasis {
   interval: { low: number; high: number } | null;
   /** How many fresh runs the best's value is the mean of. */
   bestRuns: number;
+  /** The pooled σ itself, and how many other workers' baseline groups it pools (a shared study; 0 otherwise). */
+  sigma: number | null;
+  pooledWorkers: number;
 }
 
 /** What the session's σ and best rest on, from its rows: the same pooling the decisions use (loop/reducer.ts). */
-function noiseBasis(session: Parameters<typeof stateFromLedger>[0], rows: Parameters<typeof stateFromLedger>[1]): NoiseBasis {
+function noiseBasis(session: Parameters<typeof stateFromLedger>[0], rows: Parameters<typeof stateFromLedger>[1], elsewhere: number[][] = []): NoiseBasis {
   const state = stateFromLedger(session, rows);
-  const noise = noiseOf(state);
+  const noise = noiseOf({ ...state, noiseGroups: [...elsewhere, ...state.noiseGroups] });
   const interval = noise.sigma === null ? null : sigmaInterval(noise.sigma, noise.degreesOfFreedom);
-  return { samples: noise.samples, degreesOfFreedom: noise.degreesOfFreedom, interval: interval && { low: interval.low, high: interval.high }, bestRuns: bestRunCount(state) };
+  return {
+    samples: noise.samples, degreesOfFreedom: noise.degreesOfFreedom, interval: interval && { low: interval.low, high: interval.high }, bestRuns: bestRunCount(state),
+    sigma: noise.sigma, pooledWorkers: elsewhere.length,
+  };
 }
 
 function noiseText(sigma: number | null, basis: NoiseBasis): string {
   if (sigma === null) return "unknown (needs two runs of the same code)";
   const interval = basis.interval ? `, 95% [${formatMetric(basis.interval.low)}, ${formatMetric(basis.interval.high)}]` : "";
-  return `${formatMetric(sigma)} from ${basis.samples} runs (${basis.degreesOfFreedom} df${interval}); best from ${basis.bestRuns} run${basis.bestRuns === 1 ? "" : "s"}`;
+  const pooled = basis.pooledWorkers > 0 ? `, with ${basis.pooledWorkers} other worker${basis.pooledWorkers === 1 ? "'s" : "s'"} baseline runs of its device class` : "";
+  return `${formatMetric(sigma)} from ${basis.samples} runs (${basis.degreesOfFreedom} df${interval}${pooled}); best from ${basis.bestRuns} run${basis.bestRuns === 1 ? "" : "s"}`;
 }

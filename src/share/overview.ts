@@ -72,6 +72,8 @@ export interface StudyOverview {
   experiments: StudyExperimentView[];
   /** How many the study holds in all (more than `experiments.length` when limited). */
   totalExperiments: number;
+  /** Each worker's repeated baseline runs (two or more), the groups a worker's σ pools across its device class. */
+  baselineGroups: Array<{ worker: string; deviceClass: string; runs: number[] }>;
 }
 
 /** What a view prints when the study cannot be read: why, and that it shows this worker's own rows. */
@@ -110,6 +112,11 @@ export async function readStudyOverview(url: string, study: string, options: { l
           WHERE e.study = $1 ORDER BY e.recorded_at DESC, e.worker, e.local_id DESC LIMIT $2) newest
        ORDER BY recorded_at, worker, local_id`, [study, limit],
     )).rows;
+    const baselineGroups = (await client.query<{ worker: string; device_class: string; runs: number[] }>(
+      `SELECT worker, device_class, array_agg(metric ORDER BY local_id) AS runs FROM experiments
+        WHERE study = $1 AND kind = 'baseline' AND status = 'ok' AND metric IS NOT NULL AND NOT fenced
+        GROUP BY worker, device_class, parent_commit HAVING count(*) >= 2 ORDER BY worker`, [study],
+    )).rows;
     const bestOf = new Map(bests.map((row) => [row.device_class, row]));
     return {
       name: study, database: redactUrl(url), remote: studyRow.remote, metric: studyRow.metric, direction: studyRow.direction,
@@ -128,6 +135,7 @@ export async function readStudyOverview(url: string, study: string, options: { l
         finishedAt: row.finished_at === null ? null : iso(row.finished_at),
       })),
       totalExperiments: total,
+      baselineGroups: baselineGroups.map((row) => ({ worker: row.worker, deviceClass: row.device_class, runs: row.runs.map(Number) })),
     };
   } finally {
     await client.end().catch(() => undefined);
@@ -223,6 +231,16 @@ export function cachedStudyReader(shared: SharedLedgerConfig, maxAgeMs = 1000, l
     }
     return last.answer;
   };
+}
+
+/**
+ * The noise groups a worker's decisions pool with its own (loop/share.ts does the same from the database): the
+ * other workers' baseline groups of its device class. Empty when the worker is not in the study (yet).
+ */
+export function pooledElsewhere(study: StudyOverview | StudyUnavailable | null, worker: string | null): number[][] {
+  if (!isOverview(study) || worker === null) return [];
+  const deviceClass = study.workers.find((each) => each.id === worker)?.deviceClass;
+  return study.baselineGroups.filter((group) => group.worker !== worker && group.deviceClass === deviceClass).map((group) => group.runs);
 }
 
 /** The shared study a project's config file names, read as it is (no validation: the views only look). */

@@ -15,6 +15,16 @@ export interface WorkerIdentity {
   host: string;
 }
 
+/** This clone's worker id if it has one (a view must not make one up). */
+export function savedWorkerId(stateDir: string): string | null {
+  try {
+    const saved = JSON.parse(readFileSync(join(stateDir, WORKER_FILE), "utf8")) as Partial<WorkerIdentity>;
+    return typeof saved.id === "string" ? saved.id : null;
+  } catch {
+    return null;
+  }
+}
+
 /** This clone's worker id: made once (host name + random suffix), then read back. */
 export function workerIdentity(stateDir: string): WorkerIdentity {
   const path = join(stateDir, WORKER_FILE);

@@ -8,7 +8,7 @@ import { after, describe, test } from "node:test";
 import { Ledger } from "../../src/ledger/sqlite.ts";
 import { estimateNoise } from "../../src/loop/noise.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
-import { finished, makeStudy, query, startWorker } from "../helpers/shared-study.ts";
+import { cli, finished, makeStudy, query, startWorker } from "../helpers/shared-study.ts";
 
 const server = startPostgres();
 const skip = typeof server === "string" ? server : false;
@@ -47,5 +47,12 @@ describe("noise in a shared study", { skip }, () => {
     assert.equal(pooled.degreesOfFreedom, 4);
     assert.notEqual(pooled.sigma, own.sigma);
     assert.ok(Math.abs(session.noiseSigma! - pooled.sigma!) < 1e-12, `σ ${session.noiseSigma} is the pooled ${pooled.sigma}, not its own ${own.sigma}`);
+    // status shows that σ and what it rests on: both workers' runs.
+    const status = await cli(["status", "--json"], second);
+    const noise = (JSON.parse(status.stdout) as { noise: { sigma: number; samples: number; degreesOfFreedom: number; pooledWorkers: number } }).noise;
+    assert.equal(noise.pooledWorkers, 1);
+    assert.equal(noise.degreesOfFreedom, 4);
+    assert.ok(Math.abs(noise.sigma - pooled.sigma!) < 1e-12);
+    assert.match((await cli(["status"], second)).stdout, /noise σ \S+ from 6 runs \(4 df, 95% \[[^\]]+\], with 1 other worker's baseline runs of its device class\)/);
   });
 });

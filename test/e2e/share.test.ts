@@ -87,9 +87,11 @@ describe("a study shared by several workers", { skip }, () => {
     const db = await postgres.database("outage");
     const study = await makeStudy(t, db, 2);
     const outputs = ["", ""];
+    const errors = ["", ""];
     const children = study.workers.map((dir, index) => {
       const child = startWorker(dir, ["--max-experiments", "10"]);
       child.stdout!.on("data", (chunk) => (outputs[index] += chunk));
+      child.stderr!.on("data", (chunk) => (errors[index] += chunk));
       return child;
     });
     const done = children.map((child) => new Promise<number | null>((resolve) => child.on("close", resolve)));
@@ -107,7 +109,7 @@ describe("a study shared by several workers", { skip }, () => {
       postgres.start();
     }
     const codes = await Promise.all(done);
-    assert.deepEqual(codes, [0, 0], outputs.join("\n"));
+    assert.deepEqual(codes, [0, 0], `${errors.join("\n---\n")}\n${outputs.map((text) => text.split("\n").slice(-10).join("\n")).join("\n---\n")}`);
     assert.ok(outputs.some((text) => text.includes("is back")), "a waiting worker wrote its results when the database came back");
     const ids = workerIds(study);
     const rows = await query<StudyRow>(db, "SELECT worker, local_id, kind, status, decision, fenced, fingerprint, metric, candidate_commit FROM experiments ORDER BY worker, local_id");
