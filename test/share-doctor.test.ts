@@ -55,6 +55,24 @@ describe("doctor in a shared study", { skip }, () => {
     assert.match(refused.detail, /^cannot connect to postgres:\/\/postgres@127\.0\.0\.1:1\/x: /);
     assert.match(refused.fix!, /Nothing listens there: start the server, or check the host and port in ledger\.url/);
 
+    // A user the server wants a password from: none given, then a wrong one, then the right one (from passwordEnv).
+    const [{ hba_file: hba }] = await query<{ hba_file: string }>(db, "SHOW hba_file");
+    await query(db, "CREATE ROLE needs_password LOGIN PASSWORD 'right'");
+    writeFileSync(hba!, `host all needs_password 127.0.0.1/32 scram-sha-256\n${readFileSync(hba!, "utf8")}`);
+    await query(db, "SELECT pg_reload_conf()");
+    const guarded = { ...shared, url: db.replace("postgres://postgres@", "postgres://needs_password@"), passwordEnv: "STUDY_PASSWORD" };
+    const without = failed(await checkShare(guarded, worker, {}), "study database");
+    assert.match(without.fix!, /The server wants a password: set \$STUDY_PASSWORD/, without.detail);
+    const wrong = failed(await checkShare(guarded, worker, { STUDY_PASSWORD: "wrong" }), "study database");
+    assert.match(wrong.fix!, /The server refused the credentials: check the user in ledger\.url and the password in \$STUDY_PASSWORD/);
+    assert.ok(!wrong.detail.includes("wrong"), "the password is never printed");
+    // The right password (from passwordEnv) connects; a user who may not read the study's tables is told so.
+    const denied = failed(await checkShare(guarded, worker, { STUDY_PASSWORD: "right" }), "study database");
+    assert.match(denied.detail, /permission denied/);
+    assert.match(denied.fix!, /Check that the user may read the study's tables \(GRANT/);
+    await query(db, "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO needs_password");
+    for (const check of await checkShare(guarded, worker, { STUDY_PASSWORD: "right" })) assert.ok(check.ok, `${check.name}: ${check.detail}`);
+
     // The server answers, but the database does not exist.
     const missing = failed(await checkShare({ ...shared, url: postgres.url.replace(/\/postgres$/, "/no_such_db") }, worker), "study database");
     assert.match(missing.fix!, /The database does not exist on that server: check ledger\.url, or create it/);

@@ -65,7 +65,9 @@ async function checkDatabase(shared: SharedLedgerConfig, env: NodeJS.ProcessEnv)
 /** What to do about a failed connection, told apart by PostgreSQL's code or the socket's. */
 function connectFix(error: unknown, shared: SharedLedgerConfig, env: NodeJS.ProcessEnv): string {
   const code = (error as { code?: string }).code;
-  if (code === "28P01" || code === "28000") {
+  // Without a password the client gives up before the server says no (SCRAM needs one to start).
+  const noPassword = /client password must be a string|password authentication|no password supplied/i.test((error as Error).message);
+  if (code === "28P01" || code === "28000" || noPassword) {
     return env[shared.passwordEnv]
       ? `The server refused the credentials: check the user in ledger.url and the password in $${shared.passwordEnv}.`
       : `The server wants a password: set $${shared.passwordEnv} (ledger.passwordEnv names the variable; the password is never written to the config).`;
