@@ -90,7 +90,7 @@ const execFileAsync = promisify(execFile);
 async function runOnNode(job: JobSpec, signal: AbortSignal): Promise<JobResult> {
   const startedAt = new Date(performance.timeOrigin).toISOString();
   const privatePath = `${job.resultPath}.node-${process.pid}`;
-  const result = await runJob({ ...job, resultPath: privatePath }, { signal });
+  const result = stoppedFromOutside(await runJob({ ...job, resultPath: privatePath }, { signal }), signal);
   const visible = job.env.CUDA_VISIBLE_DEVICES ?? null;
   const name = (await physicalGpuName(job.device, visible)) ?? result.device.name;
   const located: JobResult = {
@@ -103,6 +103,16 @@ async function runOnNode(job: JobSpec, signal: AbortSignal): Promise<JobResult> 
   renameSync(temporary, job.resultPath);
   rmSync(privatePath, { force: true });
   return located;
+}
+
+/**
+ * A scheduler stops a job by signalling all of its processes at once (scancel, preemption, a deleted pod): a
+ * phase killed by that signal before this process saw it would read as the code's crash, or as a missing metric.
+ * The job was stopped from outside, so it is interrupted (and the executor re-queues it once).
+ */
+function stoppedFromOutside(result: JobResult, signal: AbortSignal): JobResult {
+  if (!signal.aborted || !["crash", "timeout", "no_metric"].includes(result.status)) return result;
+  return { ...result, status: "interrupted", reason: `stopped by a signal from outside the job while it ran (${result.reason ?? result.status})`, metric: null, heldOut: null };
 }
 
 /** The model of the GPU behind "cuda:N" when only some GPUs are visible: nvidia-smi numbers them all, not the visible ones. */

@@ -139,12 +139,19 @@ test("a job cancelled with scancel from outside is re-queued once, and recorded 
   const dir = makeProject(t, { config: slurmConfig({ slots: 2, budgetSeconds: 4, timeoutSeconds: 14 }), proposals });
   const { bus } = recordingBus();
   const cancellations: Promise<void>[] = [];
-  /** scancels the experiment's `attempt`-th Slurm job once it runs. */
+  /**
+   * scancels the experiment's `attempt`-th Slurm job once it trains. Not as soon as squeue says RUNNING: a job
+   * cancelled while slurmd launches it may get no signal at all and run to its result (seen on Slurm 22.05).
+   */
   const cancelWhenRunning = async (id: number, attempt: number) => {
+    const log = join(dir, ".autoresearch", "logs", `${id}.log`);
     const jobId = await until(() => {
       const ids = jobIds(dir, id);
-      return ids.length === attempt && slurmJobStates(ids).get(ids[attempt - 1]!) === "RUNNING" && ids[attempt - 1];
-    }, `experiment ${id}'s job ${attempt} running`);
+      const current = ids[attempt - 1];
+      if (ids.length !== attempt || slurmJobStates(ids).get(current!) !== "RUNNING" || !existsSync(log)) return false;
+      // Each attempt is cancelled while it trains, so the attempt-th one trains when the log has that many train lines.
+      return (readFileSync(log, "utf8").match(/^--- train:/gm)?.length ?? 0) >= attempt && current;
+    }, `experiment ${id}'s job ${attempt} training`);
     execFileSync("scancel", [jobId]);
   };
   bus.subscribe((event) => {
