@@ -120,6 +120,7 @@ export async function followStudyBest(ctx: SessionContext): Promise<void> {
   }
   ctx.ledger.updateSession(ctx.tag, { bestCommit: best.commit, bestMetric: best.metric, bestExperimentId: null });
   await moveBranch(ctx, best.commit);
+  await share.study.buildingOn(best).catch(() => undefined); // the views show where it stopped
   say(ctx, `${ctx.branch} follows the study's best ${best.commit.slice(0, 7)} (${best.metric}, worker ${best.worker})`);
 }
 
