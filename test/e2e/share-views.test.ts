@@ -89,6 +89,13 @@ describe("the views of a shared study", { skip }, () => {
       const rows = await waitUntil(() => page.locator(".study table.study-workers tbody tr").allTextContents(), (texts) => texts.length === 2, "the study's workers on the report's page");
       for (const id of ids) assert.ok(rows.some((row) => row.includes(id) && /v\d+ [0-9a-f]{7}/.test(row)), `the page shows worker ${id} and the best it builds on`);
       assert.deepEqual(errors, []);
+      // The live dashboard's page shows the same panel, read from the database through /api/study.
+      const live = await recordingPage(browser);
+      await live.page.goto(dashboard.url);
+      const liveRows = await waitUntil(() => live.page.locator(".study table.study-workers tbody tr").allTextContents(), (texts) => texts.length === 2, "the study's workers on the live dashboard");
+      for (const id of ids) assert.ok(liveRows.some((row) => row.includes(id)), `the live page shows worker ${id}`);
+      assert.match(await live.page.locator(".study .study-bests").textContent() ?? "", /best cpu: \S+ by /);
+      assert.deepEqual(live.errors, []);
     }
 
     // the database away: status says so and shows this worker's own session
