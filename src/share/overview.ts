@@ -88,6 +88,8 @@ export async function readStudyOverview(url: string, study: string, options: { l
   client.on("error", () => {}); // a server going away mid-read fails the query, not the process
   await client.connect();
   try {
+    // One snapshot: the counts, the lists and the bests agree with each other while workers keep writing.
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     const studyRow = (await client.query<{ remote: string; metric: string; direction: "min" | "max" }>(
       "SELECT remote, metric, direction FROM studies WHERE name = $1", [study],
     )).rows[0];
@@ -117,6 +119,7 @@ export async function readStudyOverview(url: string, study: string, options: { l
         WHERE study = $1 AND kind = 'baseline' AND status = 'ok' AND metric IS NOT NULL AND NOT fenced
         GROUP BY worker, device_class, parent_commit HAVING count(*) >= 2 ORDER BY worker`, [study],
     )).rows;
+    await client.query("COMMIT");
     const bestOf = new Map(bests.map((row) => [row.device_class, row]));
     return {
       name: study, database: redactUrl(url), remote: studyRow.remote, metric: studyRow.metric, direction: studyRow.direction,
