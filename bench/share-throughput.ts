@@ -1,4 +1,5 @@
 // node bench/share-throughput.ts: a shared study (#11) with N workers on this machine (1, 2, 4, 8 by default),
+// first one engine on the same project with its local ledger (what sharing costs one worker), then
 // each a real `autoresearch run` process in its own clone, on a throw-away PostgreSQL and a bare git remote;
 // the sleep workload (every measurement sleeps --sleep ms) and the search proposer. Prints, per N:
 //   - experiments per hour in the steady window (every worker running) against N × the one-worker rate;
@@ -12,7 +13,7 @@ import pg from "pg";
 import { migrate } from "../src/share/schema.ts";
 import { SharedStudy } from "../src/share/study.ts";
 import { startPostgres } from "../test/helpers/postgres.ts";
-import { finished, makeStudy, query, startWorker, type Cleanup } from "../test/helpers/shared-study.ts";
+import { finished, makeProject, makeStudy, query, startWorker, type Cleanup } from "../test/helpers/shared-study.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -53,6 +54,24 @@ interface Figures {
   refused: number;
 }
 
+/** Experiments in the steady window of some runs' --json output, and the window: see Figures. */
+function steadyWindow(outputs: readonly string[]): { experiments: number; seconds: number; start: number; end: number } {
+  // From the moment every worker has finished an experiment to the moment the first one finished its last.
+  const finishes = outputs.map((text) => text.split("\n").filter((line) => line.includes('"experiment_finished"')).map((line) => Date.parse((JSON.parse(line) as { at: string }).at)));
+  const start = Math.max(...finishes.map((times) => times[0]!));
+  const end = Math.min(...finishes.map((times) => times.at(-1)!));
+  return { experiments: finishes.flat().filter((at) => at > start && at <= end).length, seconds: (end - start) / 1000, start, end };
+}
+
+/** One engine on the same project with its local ledger (no study): what sharing costs a single worker. */
+async function runLocal(): Promise<number> {
+  const { host } = makeProject(cleanup);
+  const run = await finished(startWorker(host, ["--max-experiments", String(experiments)], { AUTORESEARCH_TEST_SLEEP_MS: String(sleepMs) }));
+  if (run.code !== 0) throw new Error(`the local run exited ${run.code}: ${run.stderr.slice(-2000)}`);
+  const window = steadyWindow([run.stdout]);
+  return (window.experiments / window.seconds) * 3600;
+}
+
 async function runStudy(workers: number): Promise<Figures> {
   const db = await postgres.database(`bench_${workers}`);
   const study = await makeStudy(cleanup, db, workers);
@@ -82,12 +101,7 @@ async function runStudy(workers: number): Promise<Figures> {
   await poller;
   for (const [index, run] of runs.entries()) if (run.code !== 0) throw new Error(`worker ${index} exited ${run.code}: ${run.stderr.slice(-2000)}`);
 
-  // The steady window: from the moment every worker has finished an experiment to the moment the first one finished its last.
-  const finishes = runs.map((run) => run.stdout.split("\n").filter((line) => line.includes('"experiment_finished"')).map((line) => Date.parse((JSON.parse(line) as { at: string }).at)));
-  const start = Math.max(...finishes.map((times) => times[0]!));
-  const end = Math.min(...finishes.map((times) => times.at(-1)!));
-  const inWindow = finishes.flat().filter((at) => at > start && at <= end).length;
-  const windowSeconds = (end - start) / 1000;
+  const { experiments: inWindow, seconds: windowSeconds, start, end } = steadyWindow(runs.map((run) => run.stdout));
 
   const history = await query<{ version: number; worker: string; at: Date }>(db, "SELECT version, worker, at FROM best_history ORDER BY version");
   const reach: number[] = [];
@@ -155,6 +169,8 @@ const ms = (value: number) => (Number.isNaN(value) ? "—" : `${Math.round(value
 
 try {
   process.stdout.write(`shared study, sleep workload ${sleepMs} ms, ${experiments} experiments per worker, search proposer; ${cpus().length} CPUs, load ${loadavg().map((value) => value.toFixed(2)).join(" ")}\n`);
+  const local = await runLocal();
+  process.stdout.write(`one engine, local ledger (no study): ${local.toFixed(0)} experiments/hour; load ${loadavg()[0]!.toFixed(2)}\n`);
   const results: Figures[] = [];
   for (const workers of workerCounts) {
     const figures = await runStudy(workers);
@@ -162,7 +178,7 @@ try {
     const one = results.find((each) => each.workers === 1)?.perHour;
     const ratio = one ? figures.perHour / (workers * one) : Number.NaN;
     process.stdout.write(
-      `N=${workers}: ${figures.perHour.toFixed(0)} experiments/hour (${figures.experiments} in a steady window of ${figures.windowSeconds.toFixed(1)} s)` +
+      `N=${workers}: ${figures.perHour.toFixed(0)} experiments/hour (${figures.experiments} in a steady window of ${figures.windowSeconds.toFixed(1)} s; ${(figures.perHour / local).toFixed(2)} of one local engine)` +
       `${Number.isNaN(ratio) ? "" : `, ${ratio.toFixed(2)} of N × one worker`}; a new best reaches every other worker in median ${ms(median(figures.reachAll))}, ` +
       `max ${ms(figures.reachAll.length > 0 ? Math.max(...figures.reachAll) : Number.NaN)} (${figures.reachAll.length} bests; per worker median ${ms(median(figures.reach))}); ` +
       `${figures.refused} proposals not run (claimed or run by another worker); load ${loadavg()[0]!.toFixed(2)}\n`,

@@ -63,8 +63,8 @@ export function finished(child: ChildProcess): Promise<{ code: number | null; st
   return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
 }
 
-/** The host's project shared as study "s" on `db`, and `workers` clones that joined it. */
-export async function makeStudy(t: Cleanup, db: string, workers: number, config: Record<string, unknown> = {}, options: StudyOptions = {}): Promise<Study> {
+/** The study's project, not shared yet (a local ledger): the host's directory, committed, and the gate. */
+export function makeProject(t: Cleanup, config: Record<string, unknown> = {}): { root: string; host: string; gate: string } {
   const root = mkdtempSync(join(tmpdir(), "autoresearch-study-"));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const gate = join(root, "gate");
@@ -87,6 +87,12 @@ export async function makeStudy(t: Cleanup, db: string, workers: number, config:
   gitIn(host, "init", "-q", "-b", "main");
   gitIn(host, "add", "-A");
   gitIn(host, "-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "-qm", "init");
+  return { root, host, gate };
+}
+
+/** The host's project shared as study "s" on `db`, and `workers` clones that joined it. */
+export async function makeStudy(t: Cleanup, db: string, workers: number, config: Record<string, unknown> = {}, options: StudyOptions = {}): Promise<Study> {
+  const { root, host, gate } = makeProject(t, config);
   const remote = join(root, "remote.git");
   gitIn(root, "init", "-q", "--bare", remote);
   const lease = options.leaseSeconds === undefined ? [] : ["--lease", String(options.leaseSeconds)];
