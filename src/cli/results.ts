@@ -4,7 +4,7 @@ import { formatDelta, formatDuration, formatMetric, truncate } from "../views/fo
 import { isolationLines } from "../views/lines.ts";
 import { formatRanOn, ranOnColumnNeeded } from "../views/ran-on.ts";
 import { studyResultsLines } from "../views/study.ts";
-import { isOverview, studyOverviewFor } from "../share/overview.ts";
+import { isOverview, studyOverviewIfShared } from "../share/lazy.ts";
 import { UsageError } from "../errors.ts";
 import { parse, type Command, type Io } from "./args.ts";
 import { openLedgerReadOnly, pickSession } from "./project.ts";
@@ -40,7 +40,7 @@ examples:
       const metricName = config.metric?.name ?? "metric";
       // Width 0 is unknown (a pipe, or a terminal that reports none): lines are not cut.
       const width = io.columns > 0 ? Math.max(60, io.columns) : Number.POSITIVE_INFINITY;
-      const study = values.mine || values.tsv ? null : await studyOverviewFor((session.config as { ledger?: unknown }).ledger);
+      const study = values.mine || values.tsv ? null : await studyOverviewIfShared((session.config as { ledger?: unknown }).ledger);
       if (study !== null && !isOverview(study)) io.stderr(`study ${study.name} (${study.database}) cannot be read (${study.problem}): this worker's own session follows\n`);
       if (isOverview(study)) {
         io.stdout(values.json ? `${safeJson(study.experiments, 2)}\n` : `${studyResultsLines(study, width).map(safeLine).join("\n")}\n`);

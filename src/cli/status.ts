@@ -7,8 +7,7 @@ import { formatDelta, formatDuration, formatFlags, formatMetric } from "../views
 import { isolationLines } from "../views/lines.ts";
 import { ranOnSummary } from "../views/ran-on.ts";
 import { studyStatusLines } from "../views/study.ts";
-import { pooledElsewhere, studyOverviewFor } from "../share/overview.ts";
-import { savedWorkerId } from "../share/worker.ts";
+import { pooledBaselinesIfShared, studyOverviewIfShared } from "../share/lazy.ts";
 import { lockHolder, sessionState } from "../loop/lock.ts";
 import { summarize } from "../loop/summary.ts";
 import { bestRunCount, noiseOf, stateFromLedger } from "../loop/reducer.ts";
@@ -48,7 +47,7 @@ examples:
       const costUsd = rows.reduce((sum, row) => sum + (row.usage?.costUsd ?? 0), 0);
       const tokens = rows.reduce((sum, row) => sum + (row.usage ? row.usage.inputTokens + row.usage.outputTokens : 0), 0);
       // A shared study's session: the whole study too (every worker, the bests, who builds on which).
-      const study = await studyOverviewFor((session.config as { ledger?: unknown }).ledger, { limit: 0 });
+      const study = await studyOverviewIfShared((session.config as { ledger?: unknown }).ledger, { limit: 0 });
       const status = {
         ...summary, branch: session.branch, state: sessionState(session.state, holder), harnessPid: holder,
         stopReason: session.stopReason, isolation: session.isolation, baseCommit: session.baseCommit,
@@ -58,7 +57,7 @@ examples:
         promoted: promoteReport(session.tag, rows, reportSettingsOf(session.config)),
         cascade: cascadeCounts(rows),
         // In a shared study σ pools the other workers' baselines of this worker's device class, as its decisions do.
-        noise: noiseBasis(session, rows, pooledElsewhere(study, savedWorkerId(paths.stateDir))),
+        noise: noiseBasis(session, rows, await pooledBaselinesIfShared(study, paths.stateDir)),
         // Where the experiments ran: each machine (node) and device model, with how many ran there.
         ranOn: ranOnSummary(rows),
         study,

@@ -11,6 +11,7 @@ import pg from "pg";
 import { connectionUrl, type SharedLedgerConfig } from "../config/ledger.ts";
 import { FAILED_STATUSES } from "../core/experiment.ts";
 import { CONFIG_FILE } from "../project/paths.ts";
+import { isOverview } from "./lazy.ts";
 import { redactUrl } from "./study.ts";
 
 export interface StudyWorkerView {
@@ -159,9 +160,7 @@ export async function studyOverviewFor(ledger: unknown, options: { limit?: numbe
   }
 }
 
-export function isOverview(value: StudyOverview | StudyUnavailable | null): value is StudyOverview {
-  return value !== null && "workers" in value;
-}
+export { isOverview };
 
 /** The `ledger` section of a config as stored (a session's config, a raw config file), when it names a shared study. */
 export function sharedLedgerOf(ledger: unknown): SharedLedgerConfig | null {
