@@ -35,7 +35,7 @@ import { chooseIsolation, isolationLabel } from "./sandboxes.ts";
 import { protectedChecksumsAt } from "../guard/checksums.ts";
 import { runLoop } from "./scheduler.ts";
 import { summarize } from "./summary.ts";
-import { followStudyBest, openShare } from "./share.ts";
+import { followStudyBest, openShare, workerProposerConfig } from "./share.ts";
 import type { ShareSession } from "../share/worker.ts";
 
 export interface OpenOptions {
@@ -217,7 +217,7 @@ export async function runSession(options: RunOptions): Promise<RunResult> {
         throw error;
       });
       const loop = !prepared ? { paused: false, interrupted: true, reason: new PrepareInterruptedError().message } : await runLoop(ctx, {
-        proposer: options.proposerInstance ?? createProposer(config.proposer, ctx.paths.projectDir),
+        proposer: options.proposerInstance ?? createProposer(workerProposerConfig(ctx, config.proposer), ctx.paths.projectDir),
         policy: createAcceptancePolicy(config.acceptance),
         signal: options.signal,
         queueDepth: config.proposer.queueDepth ?? ctx.slots.length,

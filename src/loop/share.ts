@@ -15,7 +15,8 @@ import { deviceKind } from "../config/device-kind.ts";
 import { EXIT, UserError } from "../errors.ts";
 import type { CommittedDecision, LedgerExperiment } from "../ledger/sqlite.ts";
 import type { ReviewFlag } from "../core/experiment.ts";
-import type { HistoryEntry } from "../proposers/types.ts";
+import type { HistoryEntry, ProposerConfig } from "../proposers/types.ts";
+import { hashString } from "../stats/random.ts";
 import { isConnectionError, type BestProposal, type ClaimToken, type GlobalBest, type SharedRow } from "../share/study.ts";
 import { candidateRemoteRef, ShareSession, studyBestBranch } from "../share/worker.ts";
 import { readNotebook } from "../proposers/llm/notebook.ts";
@@ -122,6 +123,16 @@ export async function followStudyBest(ctx: SessionContext): Promise<void> {
   await moveBranch(ctx, best.commit);
   await share.study.buildingOn(best).catch(() => undefined); // the views show where it stopped
   say(ctx, `${ctx.branch} follows the study's best ${best.commit.slice(0, 7)} (${best.metric}, worker ${best.worker})`);
+}
+
+/**
+ * The proposer's config for this worker: in a shared study the search proposer's seed, unless the config sets
+ * one, comes from the worker's id, so workers explore apart instead of proposing the same candidates (which
+ * the claims would then refuse on all but one of them).
+ */
+export function workerProposerConfig(ctx: SessionContext, proposer: ProposerConfig): ProposerConfig {
+  if (!ctx.share || proposer.name !== "search" || proposer.seed !== undefined) return proposer;
+  return { ...proposer, seed: hashString(ctx.share.worker) };
 }
 
 /** Claims a candidate's code before it runs; `ok: false` when another worker runs it or ran it already. */

@@ -75,7 +75,8 @@ describe("faults in a shared study", { skip }, () => {
 
   test("kill -9 of a worker mid-experiment: its claim expires, another worker runs the idea, its rows agree after it restarts", async (t) => {
     const db = await postgres.database("killed");
-    const study = await makeStudy(t, db, 2, {}, { leaseSeconds: 2 });
+    // One seed for both workers: their search proposers then propose the same candidates, so the other worker comes to the dead one's.
+    const study = await makeStudy(t, db, 2, { proposer: { name: "search", seed: 7 } }, { leaseSeconds: 2 });
     const [dead, other] = study.workers as [string, string];
     const [deadId, otherId] = [workerId(dead), workerId(other)];
     const victim = startWorker(dead, ["--max-experiments", "20"], { AUTORESEARCH_TEST_GATE: study.gate });
@@ -86,7 +87,7 @@ describe("faults in a shared study", { skip }, () => {
     await stopped;
     await until("the dead worker's lease runs out (no heartbeat renews it)", async () => (await claims(db)).some((claim) => claim.fingerprint === idea && claim.expired));
 
-    // The other worker proposes the same first idea (the search proposer is deterministic) and takes the claim over.
+    // The other worker proposes the same first idea (the same seed, the same history) and takes the claim over.
     const run = await finished(startWorker(other, ["--max-experiments", "3"]));
     assert.equal(run.code, 0, run.stderr);
     const taken = (await claims(db)).find((claim) => claim.fingerprint === idea)!;
