@@ -146,13 +146,15 @@ test("a job cancelled with scancel from outside is re-queued once, and recorded 
   const cancelWhenRunning = async (id: number, attempt: number) => {
     const log = join(dir, ".autoresearch", "logs", `${id}.log`);
     const jobId = await until(() => {
+      // Finished without this attempt (not re-queued): nothing to cancel; the assertions below say how it ended.
+      if (ledgerRows(dir).find((row) => row.id === id)?.status !== "running") return "finished";
       const ids = jobIds(dir, id);
       const current = ids[attempt - 1];
       if (ids.length !== attempt || slurmJobStates(ids).get(current!) !== "RUNNING" || !existsSync(log)) return false;
       // Each attempt is cancelled while it trains, so the attempt-th one trains when the log has that many train lines.
       return (readFileSync(log, "utf8").match(/^--- train:/gm)?.length ?? 0) >= attempt && current;
     }, `experiment ${id}'s job ${attempt} training`);
-    execFileSync("scancel", [jobId]);
+    if (jobId !== "finished") execFileSync("scancel", [jobId]);
   };
   bus.subscribe((event) => {
     if (event.type !== "experiment_started" || event.kind !== "candidate") return;
@@ -166,12 +168,13 @@ test("a job cancelled with scancel from outside is re-queued once, and recorded 
   const rows = ledgerRows(dir);
   const once = rows.find((row) => row.description.startsWith("x to 6"))!;
   const twice = rows.find((row) => row.description.startsWith("x to 5"))!;
-  assert.equal(once.status, "ok", "re-queued once, then it ran to its result");
+  const story = (row: typeof once) => `${row.status}: ${row.reason}; Slurm jobs ${jobIds(dir, row.id).join(", ")}; log:\n${readFileSync(row.logPath, "utf8")}`;
+  assert.equal(jobIds(dir, once.id).length, 2, story(once));
+  assert.equal(jobIds(dir, twice.id).length, 2, story(twice));
+  assert.equal(once.status, "ok", `re-queued once, then it ran to its result: ${story(once)}`);
   assert.equal(once.metric, 1);
-  assert.equal(jobIds(dir, once.id).length, 2);
   assert.match(readFileSync(once.logPath, "utf8"), /was stopped from outside the harness \(CANCELLED\): re-queued once|was cancelled outside the harness \(scancel\): re-queued once/);
-  assert.equal(twice.status, "interrupted", "a second cancellation is not re-queued again");
-  assert.equal(jobIds(dir, twice.id).length, 2);
+  assert.equal(twice.status, "interrupted", `a second cancellation is not re-queued again: ${story(twice)}`);
   assert.match(twice.reason!, /after a re-queue: Slurm jobs \d+, \d+/);
 });
 
