@@ -355,6 +355,13 @@ export class SharedStudy {
   async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.#connect();
     let broken: Error | undefined;
+    // A checked-out client has no listener of the pool's: the server ending the connection between two of
+    // its queries (PostgreSQL stopped) would be an unhandled 'error' event that ends the process. Noted
+    // here, it fails the next query instead, and the client is dropped, not pooled again.
+    const dropped = (error: Error) => {
+      broken ??= error;
+    };
+    client.on("error", dropped);
     try {
       await client.query("BEGIN");
       const result = await work(client);
@@ -366,6 +373,7 @@ export class SharedStudy {
       await client.query("ROLLBACK").catch(() => undefined);
       throw this.#noted(error);
     } finally {
+      client.removeListener("error", dropped);
       client.release(broken !== undefined && isConnectionError(broken) ? broken : undefined);
     }
   }
