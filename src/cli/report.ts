@@ -1,7 +1,8 @@
 import { join, resolve } from "node:path";
 import { writeReport } from "../dashboard/report.ts";
 import { projectPaths } from "../project/paths.ts";
-import { isOverview, projectStudy, studyOverviewFor } from "../share/overview.ts";
+import { isOverview } from "../share/lazy.ts";
+import { projectStudy, studyOverviewFor } from "../share/overview.ts";
 import { parse, type Command, type Io } from "./args.ts";
 import { openLedgerReadOnly } from "./project.ts";
 

@@ -11,7 +11,6 @@ import pg from "pg";
 import { connectionUrl, type SharedLedgerConfig } from "../config/ledger.ts";
 import { FAILED_STATUSES } from "../core/experiment.ts";
 import { CONFIG_FILE } from "../project/paths.ts";
-import { isOverview } from "./lazy.ts";
 import { redactUrl } from "./study.ts";
 
 export interface StudyWorkerView {
@@ -160,8 +159,6 @@ export async function studyOverviewFor(ledger: unknown, options: { limit?: numbe
   }
 }
 
-export { isOverview };
-
 /** The `ledger` section of a config as stored (a session's config, a raw config file), when it names a shared study. */
 export function sharedLedgerOf(ledger: unknown): SharedLedgerConfig | null {
   if (typeof ledger !== "object" || ledger === null) return null;
@@ -240,7 +237,7 @@ export function cachedStudyReader(shared: SharedLedgerConfig, maxAgeMs = 1000, l
  * other workers' baseline groups of its device class. Empty when the worker is not in the study (yet).
  */
 export function pooledElsewhere(study: StudyOverview | StudyUnavailable | null, worker: string | null): number[][] {
-  if (!isOverview(study) || worker === null) return [];
+  if (study === null || !("workers" in study) || worker === null) return [];
   const deviceClass = study.workers.find((each) => each.id === worker)?.deviceClass;
   return study.baselineGroups.filter((group) => group.worker !== worker && group.deviceClass === deviceClass).map((group) => group.runs);
 }
