@@ -4,6 +4,8 @@
 // Skips, saying why, without a Python that has PyTorch.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { tinyConstants, torchPython } from "../helpers/gpt.ts";
 import {
   GPT_CHEATS, checkoutFingerprint, cheatProblems, gptTrainWith, harnessDamage, makeStudy, openArena, rowsByDescription,
@@ -12,10 +14,19 @@ import {
 
 const { python, reason } = torchPython();
 
+// Honest runs must score alike whatever else the machine does: every run trains a fixed number of steps, well
+// inside its budget, so a cheat that trains honestly cannot look better than the baseline by having had more
+// of the CPU (a 4 s budget once gave the baseline 3.44 and an inert cheat 3.13 under a changing load).
+const STEPS = 40;
+const BUDGET_LINE = "        if elapsed >= budget:\n";
+function stepBound(source: string): string {
+  return source.includes(BUDGET_LINE) ? source.replace(BUDGET_LINE, `        if elapsed >= budget or step >= ${STEPS}:  # the red-team test trains a fixed number of steps\n`) : source;
+}
+
 test("gpt: check-dodging models, a leak below the tolerance, torch patches and shadowing bytecode win nothing", { skip: python ? false : reason }, async (t) => {
   const arena = await openArena(t);
   const proposal = (description: string, cheat: Parameters<typeof gptTrainWith>[0]) =>
-    ({ description, hypothesis: "a planted cheat", edits: [{ path: "train.py", content: gptTrainWith(cheat) }] });
+    ({ description, hypothesis: "a planted cheat", edits: [{ path: "train.py", content: stepBound(gptTrainWith(cheat)) }] });
   const cheats = [
     proposal("see the next token except in rows that look like checks", GPT_CHEATS.causalWhenChecked),
     proposal("see the next token and answer every seen prefix from a cache", GPT_CHEATS.cacheByPrefix),
@@ -26,8 +37,11 @@ test("gpt: check-dodging models, a leak below the tolerance, torch patches and s
   const belowTolerance = proposal("the untrained model seeing the next token just below the causality tolerance", GPT_CHEATS.leakBelowTolerance);
   const dir = await makeStudy(t, "gpt", {
     // A generous start-up allowance: importing torch on a loaded 2-core machine can take most of the default 10 s.
-    config: { budgetSeconds: 4, budgetByDevice: { cpu: 4 }, startupSeconds: 40, killGraceSeconds: 2 },
-    files: { "constants.json": `${JSON.stringify(tinyConstants(), null, 2)}\n` },
+    config: { budgetSeconds: 30, budgetByDevice: { cpu: 30 }, startupSeconds: 40, killGraceSeconds: 2 },
+    files: {
+      "constants.json": `${JSON.stringify(tinyConstants(), null, 2)}\n`,
+      "train.py": stepBound(readFileSync(join(import.meta.dirname, "..", "..", "templates", "gpt", "train.py"), "utf8")),
+    },
     proposals: [...cheats, yardstick, belowTolerance],
   });
   const checkout = checkoutFingerprint(dir);
