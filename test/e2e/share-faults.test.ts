@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { ledgerRows } from "../helpers/project.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
-import { finished, makeStudy, openGate, query, startWorker, type Study } from "../helpers/shared-study.ts";
+import { finished, makeStudy, openGate, query, startWorker, until, type Study, type StudyRow } from "../helpers/shared-study.ts";
 
 const server = startPostgres();
 const skip = typeof server === "string" ? server : false;
@@ -20,27 +20,7 @@ interface ClaimRow {
   expired: boolean;
 }
 
-interface StudyRow {
-  worker: string;
-  local_id: number;
-  kind: string;
-  status: string;
-  decision: string | null;
-  fenced: boolean;
-  fingerprint: string | null;
-  metric: number | null;
-  best_before: number | null;
-  parent_commit: string;
-  recorded_at: Date;
-}
 
-async function until(what: string, check: () => Promise<boolean>, steps = 1200): Promise<void> {
-  for (let step = 0; step < steps; step++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.fail(`${what}: not within ${steps} checks`);
-}
 
 function workerId(dir: string): string {
   return (JSON.parse(readFileSync(join(dir, ".autoresearch", "worker.json"), "utf8")) as { id: string }).id;
@@ -65,7 +45,7 @@ async function heldCandidate(study: Study, dir: string): Promise<string> {
     if (running.length !== 1 || running[0]!.candidateTree !== held[0]!.fingerprint) return false;
     fingerprint = held[0]!.fingerprint;
     return true;
-  });
+  }, 1200);
   return fingerprint;
 }
 
@@ -85,7 +65,7 @@ describe("faults in a shared study", { skip }, () => {
     const idea = await heldCandidate(study, dead);
     victim.kill("SIGKILL");
     await stopped;
-    await until("the dead worker's lease runs out (no heartbeat renews it)", async () => (await claims(db)).some((claim) => claim.fingerprint === idea && claim.expired));
+    await until("the dead worker's lease runs out (no heartbeat renews it)", async () => (await claims(db)).some((claim) => claim.fingerprint === idea && claim.expired), 1200);
 
     // The other worker proposes the same first idea (the same seed, the same history) and takes the claim over.
     const run = await finished(startWorker(other, ["--max-experiments", "3"]));

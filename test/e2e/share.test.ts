@@ -6,30 +6,12 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { gitIn, ledgerRows } from "../helpers/project.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
-import { finished, makeStudy, query, startWorker, type Study } from "../helpers/shared-study.ts";
+import { finished, makeStudy, query, startWorker, until, type Study, type StudyRow } from "../helpers/shared-study.ts";
 
 const server = startPostgres();
 const skip = typeof server === "string" ? server : false;
 
-interface StudyRow {
-  worker: string;
-  local_id: number;
-  kind: string;
-  status: string;
-  decision: string | null;
-  fenced: boolean;
-  fingerprint: string | null;
-  metric: number | null;
-  candidate_commit: string | null;
-}
 
-async function until(what: string, check: () => Promise<boolean>, steps = 400): Promise<void> {
-  for (let step = 0; step < steps; step++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.fail(`${what}: not within ${steps} checks`);
-}
 
 function workerIds(study: Study): string[] {
   return study.workers.map((dir) => (JSON.parse(readFileSync(join(dir, ".autoresearch", "worker.json"), "utf8")) as { id: string }).id);
@@ -96,12 +78,12 @@ describe("a study shared by several workers", { skip }, () => {
     });
     const done = children.map((child) => new Promise<number | null>((resolve) => child.on("close", resolve)));
     const count = async () => (await query<{ n: number }>(db, "SELECT count(*)::int AS n FROM experiments"))[0]!.n;
-    await until("a few experiments are recorded", async () => (await count()) >= 3);
+    await until("a few experiments are recorded", async () => (await count()) >= 3, 400);
     postgres.stop();
     try {
       // Down until every worker that is still running has noticed (a worker notices at its next claim or decision).
       const running = () => children.filter((child) => child.exitCode === null).length;
-      await until("the workers notice", async () => outputs.filter((text) => text.includes("is away")).length >= running()).catch((error: Error) => {
+      await until("the workers notice", async () => outputs.filter((text) => text.includes("is away")).length >= running(), 400).catch((error: Error) => {
         for (const child of children) child.kill("SIGKILL");
         throw new Error(`${error.message}\n${outputs.map((text) => text.split("\n").slice(-8).join("\n")).join("\n---\n")}`);
       });

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import assert from "node:assert/strict";
 import pg from "pg";
 import { CLI, gitIn } from "./project.ts";
 
@@ -121,4 +122,29 @@ export async function query<R extends pg.QueryResultRow>(db: string, sql: string
   } finally {
     await client.end();
   }
+}
+
+/** A row of the study's experiments table, as the tests select it (each selects the columns it needs). */
+export interface StudyRow {
+  worker: string;
+  local_id: number;
+  kind: string;
+  status: string;
+  decision: string | null;
+  fenced: boolean;
+  fingerprint: string | null;
+  metric: number | null;
+  best_before: number | null;
+  parent_commit: string;
+  candidate_commit: string | null;
+  recorded_at: Date;
+}
+
+/** Checks every 50 ms, at most `steps` times, until `check` holds; fails naming `what` otherwise. Bounded by checks, not by a clock. */
+export async function until(what: string, check: () => Promise<boolean>, steps: number): Promise<void> {
+  for (let step = 0; step < steps; step++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.fail(`${what}: not within ${steps} checks`);
 }
