@@ -87,8 +87,8 @@ async function moveFiles(repository: string, workdir: string, gitDir: string, co
     chmodSync(target, mode === "100755" ? 0o755 : 0o644); // the umask must not decide the mode git would give
   }
   writeWhole(join(gitDir, "HEAD"), `${commit}\n`);
-  const state2: SlotState = { commit, fingerprints: await statFingerprints(workdir, [...to.keys()]) };
-  writeWhole(join(gitDir, STATE_FILE), JSON.stringify(state2));
+  const next: SlotState = { commit, fingerprints: await statFingerprints(workdir, [...to.keys()]) };
+  writeWhole(join(gitDir, STATE_FILE), JSON.stringify(next));
   return true;
 }
 
