@@ -110,9 +110,13 @@ function adopted(share: ShareSession, best: GlobalBest): void {
 export async function followStudyBest(ctx: SessionContext): Promise<void> {
   const share = ctx.share;
   if (!share) return;
-  const best = await share.study.readBest().catch(() => null);
+  const best = await share.study.stopping().catch(() => null);
   const session = ctx.ledger.getSession(ctx.tag);
-  if (best === null || session === null || session.bestMetric === null || best.commit === session.bestCommit) return;
+  if (best === null || session === null || session.bestMetric === null) return;
+  if (best.commit === session.bestCommit) {
+    if (best.version !== share.adoptedVersion) await share.study.buildingOn(best).catch(() => undefined);
+    return;
+  }
   try {
     await fetchRef(ctx.paths.projectDir, share.remote, best.ref, `refs/autoresearch/${ctx.tag}/study/${best.worker}/${best.localId ?? "base"}`);
   } catch (error) {

@@ -19,6 +19,8 @@ export interface StudyWorkerView {
   deviceClass: string;
   joinedAt: string;
   lastSeen: string;
+  /** When its session stopped (it ended on the study's best then); null while it runs or if it was killed. */
+  stoppedAt: string | null;
   /** The study's best this worker last moved to (null: none yet, or a worker from before schema version 2). */
   buildingOn: { version: number; commit: string; metric: number | null } | null;
   /** Whether that is still its class's best. */
@@ -96,7 +98,7 @@ export async function readStudyOverview(url: string, study: string, options: { l
     if (!studyRow) throw new Error(`the database has no study "${study}"`);
     const bests = (await client.query<BestRow>("SELECT device_class, version, commit, metric, worker, local_id, updated_at FROM bests WHERE study = $1 ORDER BY device_class", [study])).rows;
     const workers = (await client.query<WorkerRow>(
-      `SELECT w.id, w.host, w.device_class, w.joined_at, w.last_seen, w.best_version, w.best_commit, w.best_metric,
+      `SELECT w.id, w.host, w.device_class, w.joined_at, w.last_seen, w.stopped_at, w.best_version, w.best_commit, w.best_metric,
               (SELECT count(*)::int FROM experiments e WHERE e.study = w.study AND e.worker = w.id) AS experiments,
               (SELECT count(*)::int FROM experiments e WHERE e.study = w.study AND e.worker = w.id AND e.decision = 'keep') AS kept,
               (SELECT count(*)::int FROM experiments e WHERE e.study = w.study AND e.worker = w.id
@@ -127,7 +129,7 @@ export async function readStudyOverview(url: string, study: string, options: { l
         deviceClass: row.device_class, version: row.version, commit: row.commit, metric: row.metric, worker: row.worker, localId: row.local_id, updatedAt: iso(row.updated_at),
       })),
       workers: workers.map((row) => ({
-        id: row.id, host: row.host, deviceClass: row.device_class, joinedAt: iso(row.joined_at), lastSeen: iso(row.last_seen),
+        id: row.id, host: row.host, deviceClass: row.device_class, joinedAt: iso(row.joined_at), lastSeen: iso(row.last_seen), stoppedAt: row.stopped_at === null ? null : iso(row.stopped_at),
         buildingOn: row.best_version === null || row.best_commit === null ? null : { version: row.best_version, commit: row.best_commit, metric: row.best_metric },
         onCurrentBest: row.best_version !== null && bestOf.get(row.device_class)?.version === row.best_version,
         experiments: row.experiments, kept: row.kept, failed: row.failed, running: row.running,
@@ -187,6 +189,7 @@ interface WorkerRow {
   device_class: string;
   joined_at: Date;
   last_seen: Date;
+  stopped_at: Date | null;
   best_version: number | null;
   best_commit: string | null;
   best_metric: number | null;

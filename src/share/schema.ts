@@ -12,9 +12,11 @@
 //
 // Version 2: each worker's row says which best it builds on (the dashboard shows it), and a notebook entry
 // says where it came from (a proposer's notes.md, or a person) and, for a proposer's, which session it distils.
+// Version 3: a worker's row says when it stopped (null while it runs), and a best's history entry is stamped
+// with the moment it is written, not its transaction's start, so the two order the same way the swaps do.
 import type { PoolClient } from "pg";
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const MIGRATIONS: readonly string[] = [
   `
@@ -110,6 +112,10 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE workers ADD COLUMN best_version integer, ADD COLUMN best_commit text, ADD COLUMN best_metric double precision;
   ALTER TABLE notebook ADD COLUMN source text NOT NULL DEFAULT 'person' CHECK (source IN ('proposer', 'person'));
   CREATE INDEX notebook_by_study ON notebook (study, id);
+  `,
+  `
+  ALTER TABLE workers ADD COLUMN stopped_at timestamptz;
+  ALTER TABLE best_history ALTER COLUMN at SET DEFAULT clock_timestamp();
   `,
 ];
 

@@ -11,6 +11,7 @@
 // othersHistory(limit)             other workers' experiments and live claims, newest first
 // recordedIds()                    this worker's local ids the database holds (catch-up after an outage)
 // buildingOn(best)                 which best this worker builds on (for the views)
+// stopping()                       the worker stops: the best it ends on, read and stamped as one step
 // note(text, source) / notebook()  the shared notebook: add an entry; people's notes and the others' latest notes.md
 // classBaselineGroups()            other workers' baseline runs of this device class, for the pooled noise
 // close()
@@ -147,7 +148,7 @@ export class SharedStudy {
       const study = await readStudy(pool, options.study, options.url);
       await pool.query(
         `INSERT INTO workers (study, id, host, device_class) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (study, id) DO UPDATE SET host = EXCLUDED.host, device_class = EXCLUDED.device_class, last_seen = now()`,
+         ON CONFLICT (study, id) DO UPDATE SET host = EXCLUDED.host, device_class = EXCLUDED.device_class, last_seen = now(), stopped_at = NULL`,
         [options.study, options.worker, options.host ?? hostname(), options.deviceClass],
       );
       const shared = new SharedStudy(pool, options.url, study, options);
@@ -297,6 +298,20 @@ export class SharedStudy {
   async buildingOn(best: GlobalBest): Promise<void> {
     await this.#query("UPDATE workers SET best_version = $3, best_commit = $4, best_metric = $5, last_seen = now() WHERE study = $1 AND id = $2",
       [this.study.name, this.worker, best.version, best.commit, best.metric]);
+  }
+
+  /**
+   * The worker stops: reads its class's best and stamps its row stopped, in one transaction that holds the
+   * best's row against a swap. A new best is therefore either read here or written after the stamp (its
+   * history entry's time is later), so "the best as it stood when the worker stopped" has one answer.
+   */
+  async stopping(): Promise<GlobalBest | null> {
+    return this.#transaction(async (client) => {
+      const rows = await client.query<BestRow>("SELECT * FROM bests WHERE study = $1 AND device_class = $2 FOR SHARE", [this.study.name, this.deviceClass]);
+      await client.query("UPDATE workers SET stopped_at = clock_timestamp(), last_seen = now() WHERE study = $1 AND id = $2", [this.study.name, this.worker]);
+      this.#best = rows.rows[0] ? bestFromRow(rows.rows[0]) : null;
+      return this.#best;
+    });
   }
 
   /** Adds an entry to the shared notebook: a proposer's notes.md as rewritten, or a person's note. */

@@ -17,11 +17,17 @@ export function studyStatusLines(study: StudyOverview | StudyUnavailable, nowMs:
   for (const worker of study.workers) {
     table.push([
       worker.id, worker.host, worker.deviceClass, String(worker.experiments), String(worker.kept), String(worker.failed), String(worker.running),
-      buildingOnText(worker), `${formatDuration(Math.max(0, nowMs - Date.parse(worker.lastSeen)))} ago`,
+      buildingOnText(worker), seenText(worker, nowMs),
     ]);
   }
   lines.push(...columns(table, [false, false, false, true, true, true, true, false, true]).map((line) => `    ${line}`));
   return lines;
+}
+
+/** "stopped 5m ago" for a worker whose session ended; otherwise when it was last heard of. */
+export function seenText(worker: StudyOverview["workers"][number], nowMs: number): string {
+  if (worker.stoppedAt !== null) return `stopped ${formatDuration(Math.max(0, nowMs - Date.parse(worker.stoppedAt)))} ago`;
+  return `${formatDuration(Math.max(0, nowMs - Date.parse(worker.lastSeen)))} ago`;
 }
 
 export function buildingOnText(worker: StudyOverview["workers"][number]): string {

@@ -44,13 +44,14 @@ describe("the views of a shared study", { skip }, () => {
       assert.equal(worker.experiments, local[index]!.length, `worker ${index}'s experiments`);
       assert.ok(worker.buildingOn !== null, `worker ${index} says which best it builds on`);
       assert.ok(worker.buildingOn.version >= 1 && worker.buildingOn.version <= overview.bests[0]!.version);
+      assert.ok(worker.stoppedAt !== null && Date.parse(worker.stoppedAt) >= Date.parse(worker.joinedAt), `worker ${index}'s stop is recorded`);
     }
     assert.equal(overview.totalExperiments, local[0]!.length + local[1]!.length);
     assert.equal(overview.bests.length, 1);
     const text = await cli(["status"], here);
     assert.match(text.stdout, new RegExp(`study s \\(postgres://[^)]*\\): ${overview.totalExperiments} experiments by 2 workers`));
     assert.match(text.stdout, /best cpu: \S+ by worker /);
-    for (const id of ids) assert.match(text.stdout, new RegExp(`${id}\\s+\\S+\\s+cpu\\s+\\d+\\s+\\d+\\s+\\d+\\s+\\d+\\s+v\\d+ [0-9a-f]{7}`), `status names worker ${id} and the best it builds on`);
+    for (const id of ids) assert.match(text.stdout, new RegExp(`${id}\\s+\\S+\\s+cpu\\s+\\d+\\s+\\d+\\s+\\d+\\s+\\d+\\s+v\\d+ [0-9a-f]{7}.*stopped \\S+ ago`), `status names worker ${id}, the best it builds on and that it stopped`);
 
     // results: every worker's experiments, each under its worker; --mine only this worker's own
     const results = await cli(["results"], here);
@@ -87,7 +88,7 @@ describe("the views of a shared study", { skip }, () => {
       const { page, errors } = await recordingPage(browser, { offline: true });
       await page.goto(`file://${join(out, "index.html")}`);
       const rows = await waitUntil(() => page.locator(".study table.study-workers tbody tr").allTextContents(), (texts) => texts.length === 2, "the study's workers on the report's page");
-      for (const id of ids) assert.ok(rows.some((row) => row.includes(id) && /v\d+ [0-9a-f]{7}/.test(row)), `the page shows worker ${id} and the best it builds on`);
+      for (const id of ids) assert.ok(rows.some((row) => row.includes(id) && /v\d+ [0-9a-f]{7}.*stopped \S+ ago/.test(row)), `the page shows worker ${id}, the best it builds on and that it stopped`);
       assert.deepEqual(errors, []);
       // The live dashboard's page shows the same panel, read from the database through /api/study.
       const live = await recordingPage(browser);

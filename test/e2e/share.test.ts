@@ -51,14 +51,18 @@ describe("a study shared by several workers", { skip }, () => {
     }
     const [best] = await query<{ commit: string; version: number }>(db, "SELECT commit, version FROM bests WHERE study = 's' AND device_class = 'cpu'");
     assert.equal(best!.version, history.length);
-    // Every worker ends on the study's best as it stood when the worker stopped (the last to stop: the final best).
+    // Every worker ends on the study's best as it stood when the worker stopped, by the database's clock
+    // (the stop is stamped in the transaction that reads the best); the last to stop ends on the final best.
     const at = await query<{ version: number; at: Date }>(db, "SELECT version, at FROM best_history ORDER BY version");
+    const stops = await query<{ id: string; stopped_at: Date | null; best_version: number | null }>(db, "SELECT id, stopped_at, best_version FROM workers");
     for (const [index, dir] of study.workers.entries()) {
-      const stopped = Date.parse(JSON.parse(runs[index]!.stdout.trim().split("\n").find((line) => line.includes('"session_stopped"'))!).at);
-      const standing = at.filter((entry) => entry.at.getTime() <= stopped).at(-1)!;
+      const stop = stops.find((row) => row.id === ids[index])!;
+      assert.ok(stop.stopped_at !== null, `worker ${index}'s stop is recorded`);
+      const standing = at.filter((entry) => entry.at.getTime() <= stop.stopped_at!.getTime()).at(-1)!;
       assert.equal(gitIn(dir, "rev-parse", "autoresearch/s"), history[standing.version - 1]!.commit, `worker ${index} ends on the study's best version ${standing.version}`);
+      assert.equal(stop.best_version, standing.version, `the study says worker ${index} builds on version ${standing.version}`);
     }
-    const lastToStop = Math.max(...runs.map((run) => Date.parse(JSON.parse(run.stdout.trim().split("\n").find((line) => line.includes('"session_stopped"'))!).at)));
+    const lastToStop = Math.max(...stops.map((row) => row.stopped_at!.getTime()));
     assert.ok(at.at(-1)!.at.getTime() <= lastToStop);
     assert.equal(gitIn(study.root, "--git-dir", study.remote, "rev-parse", "study/s/cpu"), best!.commit);
     const keeps = rows.filter((row) => row.decision === "keep").map((row) => row.candidate_commit);

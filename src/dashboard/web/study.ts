@@ -2,8 +2,8 @@
 // builds on, and every worker's newest experiments. Hidden for a project whose ledger is not shared.
 import type { StudyView } from "../api.ts";
 import type { StudyOverview } from "../../share/overview.ts";
-import { buildingOnText } from "../../views/study.ts";
-import { formatDelta, formatDuration, formatMetric } from "../../views/format.ts";
+import { buildingOnText, seenText } from "../../views/study.ts";
+import { formatDelta, formatMetric } from "../../views/format.ts";
 import { h, replaceChildren } from "./dom.ts";
 
 /** Newest experiments of the whole study shown in the panel (the table above is this worker's own session). */
@@ -50,7 +50,7 @@ function workersTable(study: StudyOverview): HTMLElement {
     h("tbody", {}, ...study.workers.map((worker) => h("tr", { "data-worker": worker.id, class: worker.onCurrentBest ? "current" : "" },
       h("td", {}, worker.id), h("td", {}, worker.host), h("td", {}, worker.deviceClass), h("td", { class: "building-on" }, buildingOnText(worker)),
       h("td", { class: "num" }, worker.experiments), h("td", { class: "num" }, worker.kept), h("td", { class: "num" }, worker.failed), h("td", { class: "num" }, worker.running),
-      h("td", {}, `${formatDuration(Math.max(0, now - Date.parse(worker.lastSeen)))} ago`),
+      h("td", {}, seenText(worker, now)),
     ))),
   ));
 }
