@@ -1,9 +1,12 @@
 // Faults in a shared study, at the engine's level (#11): workers as real processes on a real PostgreSQL and a
-// real bare remote. A worker killed with SIGKILL mid-experiment, and a worker whose candidate was built on a
-// best that others have beaten since. Workers are held mid-experiment by a gate file, not by time.
+// real bare remote. A worker killed with SIGKILL mid-experiment, a worker whose candidate was built on a
+// best that others have beaten since, and two workers that beat the best at the same moment. Workers are held
+// mid-experiment by a gate file, and at the swap by a lock on the best's row, not by time.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { after, describe, test } from "node:test";
 import { ledgerRows } from "../helpers/project.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
@@ -125,5 +128,60 @@ describe("faults in a shared study", { skip }, () => {
     assert.notEqual(row.best_before, first!.metric);
     assert.equal(row.decision, row.metric! < standing.metric ? "keep" : "discard", "kept only if it beats the current best");
     for (let index = 1; index < history.length; index++) assert.ok(history[index]!.metric < history[index - 1]!.metric, "the best only improved");
+  });
+
+  test("two workers beat the best at the same moment: exactly one wins the swap, the other's result is recorded and judged against the new best", async (t) => {
+    const db = await postgres.database("race");
+    // Two scripted ideas, each better than the base (score 19.6): X = 7 scores 3.6, Y = 0.3 scores 16. A worker
+    // refused the first (the other claimed it) runs the second, so each worker measures one of them.
+    const scripts = mkdtempSync(join(tmpdir(), "autoresearch-race-"));
+    t.after(() => rmSync(scripts, { recursive: true, force: true }));
+    const file = join(scripts, "replay.json");
+    writeFileSync(file, JSON.stringify({ proposals: [
+      { description: "X to 7", edits: [{ path: "knobs.js", search: "const X = 3;", replace: "const X = 7;" }] },
+      { description: "Y to 0.3", edits: [{ path: "knobs.js", search: "const Y = 0.9;", replace: "const Y = 0.3;" }] },
+    ] }));
+    const study = await makeStudy(t, db, 2, { proposer: { name: "replay", file } });
+    const ids = study.workers.map(workerId);
+    const children = study.workers.map((dir) => startWorker(dir, ["--max-experiments", "4"], { AUTORESEARCH_TEST_GATE: study.gate }));
+    for (const child of children) t.after(() => child.kill("SIGKILL"));
+    const runs = children.map((child) => finished(child));
+    const held = await Promise.all(study.workers.map((dir) => heldCandidate(study, dir)));
+    assert.notEqual(held[0], held[1], "the workers measure different ideas");
+    const [before] = await query<{ version: number; metric: number }>(db, "SELECT version, metric FROM bests");
+
+    // Hold the best's row, let both measurements end, and wait until both workers' swaps wait for the row.
+    const holder = new pg.Client({ connectionString: db });
+    await holder.connect();
+    t.after(() => holder.end().catch(() => undefined));
+    await holder.query("BEGIN");
+    await holder.query("SELECT * FROM bests FOR UPDATE");
+    openGate(study);
+    const waiting = async () => (await query<{ n: number }>(db,
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE bests%'"))[0]!.n;
+    await until("both workers wait to swap the best", async () => (await waiting()) === 2, 1200);
+    await holder.query("COMMIT");
+
+    for (const [index, run] of (await Promise.all(runs)).entries()) assert.equal(run.code, 0, `worker ${index}: ${run.stderr}`);
+    const rows = (await studyRows(db)).filter((row) => row.kind === "candidate" && held.includes(row.fingerprint!));
+    assert.equal(rows.length, 2, "both results are recorded");
+    const history = await query<{ version: number; metric: number; worker: string; local_id: number | null }>(db, "SELECT version, metric, worker, local_id FROM best_history ORDER BY version");
+    // Exactly one of the two won the swap from the version both were judged against: the next version is its.
+    const next = history.find((entry) => entry.version === before!.version + 1)!;
+    const winner = rows.find((row) => row.worker === next.worker && row.local_id === next.local_id)!;
+    assert.ok(winner, `version ${next.version} is one of the two results`);
+    const loser = rows.find((row) => row !== winner)!;
+    assert.equal(winner.best_before, before!.metric);
+    assert.equal(winner.decision, "keep");
+    // The other's is judged again, against the winner's best: its delta is against it, kept only if it beats it.
+    assert.equal(loser.status, "ok");
+    assert.equal(loser.best_before, winner.metric, "the loser is judged against the new best");
+    const beats = loser.metric! < winner.metric!;
+    t.diagnostic(`won: ${winner.metric} (worker ${winner.worker}); judged again: ${loser.metric} against ${loser.best_before}, ${loser.decision}`);
+    assert.equal(loser.decision, beats ? "keep" : "discard");
+    const own = history.filter((entry) => entry.worker === loser.worker && entry.local_id === loser.local_id);
+    assert.deepEqual(own.map((entry) => entry.version), beats ? [next.version + 1] : [], "the loser's result is a version only after the winner's");
+    for (let index = 1; index < history.length; index++) assert.ok(history[index]!.metric < history[index - 1]!.metric, "the best only improved");
+    assert.deepEqual(new Set(rows.map((row) => row.worker)), new Set(ids));
   });
 });
