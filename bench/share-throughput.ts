@@ -52,6 +52,7 @@ interface Figures {
   reachAll: number[];
   /** Proposals not run because another worker had claimed or run the same code. */
   refused: number;
+  timeline: { running: number; between: number };
 }
 
 /** Experiments in the steady window of some runs' --json output, and the window: see Figures. */
@@ -63,13 +64,41 @@ function steadyWindow(outputs: readonly string[]): { experiments: number; second
   return { experiments: finishes.flat().filter((at) => at > start && at <= end).length, seconds: (end - start) / 1000, start, end };
 }
 
+/**
+ * Where a worker's time goes, over every worker's experiments: start → finish (the measurement and what the
+ * engine does around it until the decision) and finish → the worker's next start (the proposal, the claim, a
+ * move to a new best), each a median in ms.
+ */
+function timeline(outputs: readonly string[]): { running: number; between: number } {
+  const running: number[] = [];
+  const between: number[] = [];
+  for (const text of outputs) {
+    const started = new Map<number, number>();
+    let lastFinish: number | null = null;
+    for (const line of text.split("\n")) {
+      if (!line.includes('"experiment_started"') && !line.includes('"experiment_finished"')) continue;
+      const event = JSON.parse(line) as { type: string; at: string; id?: number; experimentId?: number };
+      const id = event.id ?? event.experimentId ?? -1;
+      const at = Date.parse(event.at);
+      if (event.type === "experiment_started") {
+        started.set(id, at);
+        if (lastFinish !== null) between.push(at - lastFinish);
+      } else {
+        if (started.has(id)) running.push(at - started.get(id)!);
+        lastFinish = at;
+      }
+    }
+  }
+  return { running: median(running), between: median(between) };
+}
+
 /** One engine on the same project with its local ledger (no study): what sharing costs a single worker. */
-async function runLocal(): Promise<number> {
+async function runLocal(): Promise<{ perHour: number; timeline: { running: number; between: number } }> {
   const { host } = makeProject(cleanup);
   const run = await finished(startWorker(host, ["--max-experiments", String(experiments)], { AUTORESEARCH_TEST_SLEEP_MS: String(sleepMs) }));
   if (run.code !== 0) throw new Error(`the local run exited ${run.code}: ${run.stderr.slice(-2000)}`);
   const window = steadyWindow([run.stdout]);
-  return (window.experiments / window.seconds) * 3600;
+  return { perHour: (window.experiments / window.seconds) * 3600, timeline: timeline([run.stdout]) };
 }
 
 async function runStudy(workers: number): Promise<Figures> {
@@ -117,7 +146,7 @@ async function runStudy(workers: number): Promise<Figures> {
     if (delays.length > 0) reachAll.push(Math.max(...delays));
   }
   const refused = runs.map((run) => run.stdout.split("\n").filter((line) => line.includes('"proposal_skipped"') && / (run already|being run) by worker /.test(line)).length).reduce((sum, count) => sum + count, 0);
-  return { workers, experiments: inWindow, perHour: windowSeconds > 0 ? (inWindow / windowSeconds) * 3600 : 0, windowSeconds, reach, reachAll, refused };
+  return { workers, experiments: inWindow, perHour: windowSeconds > 0 ? (inWindow / windowSeconds) * 3600 : 0, windowSeconds, reach, reachAll, refused, timeline: timeline(runs.map((run) => run.stdout)) };
 }
 
 /** The NOTIFY path alone: N connections as workers open them; one records bests; ms until all have re-read each. */
@@ -169,8 +198,8 @@ const ms = (value: number) => (Number.isNaN(value) ? "—" : `${Math.round(value
 
 try {
   process.stdout.write(`shared study, sleep workload ${sleepMs} ms, ${experiments} experiments per worker, search proposer; ${cpus().length} CPUs, load ${loadavg().map((value) => value.toFixed(2)).join(" ")}\n`);
-  const local = await runLocal();
-  process.stdout.write(`one engine, local ledger (no study): ${local.toFixed(0)} experiments/hour; load ${loadavg()[0]!.toFixed(2)}\n`);
+  const { perHour: local, timeline: alone } = await runLocal();
+  process.stdout.write(`one engine, local ledger (no study): ${local.toFixed(0)} experiments/hour; start → finish ${ms(alone.running)}, finish → next start ${ms(alone.between)} (medians); load ${loadavg()[0]!.toFixed(2)}\n`);
   const results: Figures[] = [];
   for (const workers of workerCounts) {
     const figures = await runStudy(workers);
@@ -181,7 +210,7 @@ try {
       `N=${workers}: ${figures.perHour.toFixed(0)} experiments/hour (${figures.experiments} in a steady window of ${figures.windowSeconds.toFixed(1)} s; ${(figures.perHour / local).toFixed(2)} of one local engine)` +
       `${Number.isNaN(ratio) ? "" : `, ${ratio.toFixed(2)} of N × one worker`}; a new best reaches every other worker in median ${ms(median(figures.reachAll))}, ` +
       `max ${ms(figures.reachAll.length > 0 ? Math.max(...figures.reachAll) : Number.NaN)} (${figures.reachAll.length} bests; per worker median ${ms(median(figures.reach))}); ` +
-      `${figures.refused} proposals not run (claimed or run by another worker); load ${loadavg()[0]!.toFixed(2)}\n`,
+      `${figures.refused} proposals not run (claimed or run by another worker); start → finish ${ms(figures.timeline.running)}, finish → next start ${ms(figures.timeline.between)} (medians); load ${loadavg()[0]!.toFixed(2)}\n`,
     );
   }
   for (const listeners of [...new Set([...workerCounts, 8])].sort((a, b) => a - b)) {
