@@ -5,9 +5,12 @@
 //   - experiments per hour in the steady window (every worker running) against N × the one-worker rate;
 //   - how long a new best takes to reach every worker: from the best's transaction in the database to each other
 //     worker recording that it builds on it (workers.best_version, polled every 20 ms), and its median and max;
+//   - how long until every other worker has heard of it (its study_best event: the engine's NOTIFY path);
 // and, without the engine, the NOTIFY path alone: N connections as the workers open them, the time from a
 // best's commit to the last of them having re-read it. See docs/benchmarks.md ("Shared study").
+import { readFileSync } from "node:fs";
 import { loadavg, cpus } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { migrate } from "../src/share/schema.ts";
@@ -50,6 +53,8 @@ interface Figures {
   reach: number[];
   /** Per version: ms until the last other worker built on it. */
   reachAll: number[];
+  /** Per version: ms until the last other worker heard of it (its study_best event, or a later version's). */
+  heardAll: number[];
   /** Proposals not run because another worker had claimed or run the same code. */
   refused: number;
   timeline: { running: number; between: number };
@@ -135,6 +140,15 @@ async function runStudy(workers: number): Promise<Figures> {
   const history = await query<{ version: number; worker: string; at: Date }>(db, "SELECT version, worker, at FROM best_history ORDER BY version");
   const reach: number[] = [];
   const reachAll: number[] = [];
+  const heardAll: number[] = [];
+  const ids = study.workers.map((dir) => (JSON.parse(readFileSync(join(dir, ".autoresearch", "worker.json"), "utf8")) as { id: string }).id);
+  const heardBy = runs.map((run) => run.stdout.split("\n").filter((line) => line.includes('"study_best"')).map((line) => JSON.parse(line) as { version: number; at: string }));
+  for (const version of history) {
+    const at = version.at.getTime();
+    if (at < start || at > end) continue;
+    const times = ids.flatMap((id, index) => (id === version.worker ? [] : [heardBy[index]!.filter((event) => event.version >= version.version).map((event) => Date.parse(event.at))[0]]));
+    if (times.length > 0 && times.every((ms) => ms !== undefined)) heardAll.push(Math.max(0, ...times.map((ms) => ms! - at)));
+  }
   for (const version of history) {
     const at = version.at.getTime();
     if (at < start || at > end) continue; // a best announced while every worker still runs
@@ -146,7 +160,7 @@ async function runStudy(workers: number): Promise<Figures> {
     if (delays.length > 0) reachAll.push(Math.max(...delays));
   }
   const refused = runs.map((run) => run.stdout.split("\n").filter((line) => line.includes('"proposal_skipped"') && / (run already|being run) by worker /.test(line)).length).reduce((sum, count) => sum + count, 0);
-  return { workers, experiments: inWindow, perHour: windowSeconds > 0 ? (inWindow / windowSeconds) * 3600 : 0, windowSeconds, reach, reachAll, refused, timeline: timeline(runs.map((run) => run.stdout)) };
+  return { workers, experiments: inWindow, perHour: windowSeconds > 0 ? (inWindow / windowSeconds) * 3600 : 0, windowSeconds, reach, reachAll, heardAll, refused, timeline: timeline(runs.map((run) => run.stdout)) };
 }
 
 /** The NOTIFY path alone: N connections as workers open them; one records bests; ms until all have re-read each. */
@@ -210,6 +224,7 @@ try {
       `N=${workers}: ${figures.perHour.toFixed(0)} experiments/hour (${figures.experiments} in a steady window of ${figures.windowSeconds.toFixed(1)} s; ${(figures.perHour / local).toFixed(2)} of one local engine)` +
       `${Number.isNaN(ratio) ? "" : `, ${ratio.toFixed(2)} of N × one worker`}; a new best reaches every other worker in median ${ms(median(figures.reachAll))}, ` +
       `max ${ms(figures.reachAll.length > 0 ? Math.max(...figures.reachAll) : Number.NaN)} (${figures.reachAll.length} bests; per worker median ${ms(median(figures.reach))}); ` +
+      `every other worker hears of it in median ${ms(median(figures.heardAll))}, max ${ms(figures.heardAll.length > 0 ? Math.max(...figures.heardAll) : Number.NaN)} (${figures.heardAll.length} bests); ` +
       `${figures.refused} proposals not run (claimed or run by another worker); start → finish ${ms(figures.timeline.running)}, finish → next start ${ms(figures.timeline.between)} (medians); load ${loadavg()[0]!.toFixed(2)}\n`,
     );
   }

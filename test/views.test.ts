@@ -54,6 +54,17 @@ test("not a TTY: one readable line per experiment, summary at the end, and no AN
   assert.match(summary, /autoresearch show 3/, "points at the best experiment");
 });
 
+test("a shared study's worker hearing of another's new best prints one line saying so", () => {
+  const { view, lines } = plainView();
+  view.subscriber(sessionStarted());
+  view.subscriber({ type: "study_best", at: sessionStarted().at, version: 5, worker: "vm-4f2a", localId: 12, commit: "25aefb2c0ffee", metric: 1.208749 });
+  view.subscriber({ type: "study_best", at: sessionStarted().at, version: 1, worker: "vm-4f2a", localId: null, commit: "0123456789", metric: 4.5 });
+  assert.deepEqual(lines().filter((line) => line.startsWith("study:")), [
+    "study: worker vm-4f2a #12 found 1.208749 (best version 5, 25aefb2); the next experiment here builds on it",
+    "study: worker vm-4f2a found 4.500000 (best version 1, 0123456); the next experiment here builds on it",
+  ]);
+});
+
 test("an ok experiment's line waits for its decision; a crash prints at once", () => {
   const { view, lines } = plainView();
   view.subscriber(sessionStarted());
@@ -222,6 +233,7 @@ test("workload and proposer text with escape sequences never reaches the termina
     finished(3, 10, "crash", null, 10_000, "train said \x1b[1A\x1b[2Kall good\nkeep"),
     { type: "proposal_skipped", at: sessionStarted().at, proposer: "llm", reason: "bad edit \x1b[31mred" },
     { type: "warning", at: sessionStarted().at, message: "from a log: \x1b]8;;http://x\x07link" },
+    { type: "study_best", at: sessionStarted().at, version: 4, worker: "w\x1b[2Jx", localId: 7, commit: "abcdef0123456789", metric: 1.5 },
     { type: "session_stopped", at: sessionStarted().at, reason: "stopped \x1b[?25l", summary: scriptedSummary },
   ];
   // Not a TTY: no escape byte at all.

@@ -28,6 +28,8 @@ export type EngineEvent =
   | { type: "noise_estimated"; at: string; sigma: number; samples: number; baseline: number; /** Of the pooled estimate (samples minus groups). */ degreesOfFreedom?: number }
   /** A fresh run of the best's code (sequential): its value is now the mean of `runs` fresh runs. */
   | { type: "best_remeasured"; at: string; id: number; of: number | null; commit: string; metric: number; runs: number; previous: number | null; sigma: number | null; degreesOfFreedom: number }
+  /** A shared study's worker heard of another worker's new best (its class's); it builds on it from its next start. */
+  | { type: "study_best"; at: string; version: number; worker: string; localId: number | null; commit: string; metric: number }
   | { type: "warning"; at: string; message: string }
   | { type: "session_paused"; at: string; reason: string }
   | { type: "session_stopped"; at: string; reason: string; summary: SessionSummary };

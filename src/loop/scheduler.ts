@@ -12,7 +12,7 @@ import { pendingFollowUps } from "./reducer.ts";
 import { smokeReference } from "./cascade.ts";
 import { environmentErrorAt, type EnvironmentError } from "../errors.ts";
 import { finishAdopted, type AdoptedJob } from "./adopt.ts";
-import { sharedReady } from "./share.ts";
+import { heardOfBest, sharedReady } from "./share.ts";
 
 export interface LoopResult {
   reason: string;
@@ -50,7 +50,11 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   let wake: () => void = () => {};
   const wakeUp = () => wake();
   signal.addEventListener("abort", wakeUp, { once: true });
-  ctx.share?.onChange(wakeUp); // the study's database went away or came back, or a new best was announced
+  // The study's database went away or came back, or a new best was announced.
+  ctx.share?.onChange(() => {
+    heardOfBest(ctx);
+    wakeUp();
+  });
 
   const queue = new ProposalQueue(ctx, options.proposer, () => state, signal, wakeUp, options.proposerConcurrency ?? 1);
 

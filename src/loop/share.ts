@@ -97,6 +97,19 @@ async function syncBest(ctx: SessionContext, share: ShareSession, state: BestSta
   adopted(share, best);
 }
 
+/**
+ * After a notification: another worker's new best of this class is announced once, as the study_best event
+ * (the worker builds on it from its next start, when syncBest moves the session to it).
+ */
+export function heardOfBest(ctx: SessionContext): void {
+  const share = ctx.share;
+  const best = share?.study.best();
+  if (!share || !best || best.version <= share.heardVersion) return;
+  share.heardVersion = best.version;
+  if (best.worker === share.worker || best.version <= share.adoptedVersion) return;
+  ctx.bus.emit({ type: "study_best", at: isoAt(ctx.clock), version: best.version, worker: best.worker, localId: best.localId, commit: best.commit, metric: best.metric });
+}
+
 /** The session's state follows `best` from now: remembered here, and told to the study for its views. */
 function adopted(share: ShareSession, best: GlobalBest): void {
   share.adoptedVersion = best.version;

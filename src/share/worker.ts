@@ -62,6 +62,8 @@ export class ShareSession {
   readonly study: SharedStudy;
   /** The version of the global best the session's state was last set from (0: none yet). */
   adoptedVersion = 0;
+  /** The newest version of the global best this worker has announced hearing of (the study_best event). */
+  heardVersion = 0;
   /** Claims of the candidates this worker runs, by their code's fingerprint (the candidate's git tree). */
   readonly claims = new Map<string, ClaimToken>();
   /** Other workers' experiments as last read, for the proposers (kept while the database is away). */

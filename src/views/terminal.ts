@@ -3,7 +3,7 @@
 import type { ExperimentKind } from "../core/experiment.ts";
 import type { EngineEvent, EventOf, EventSubscriber } from "../events/types.ts";
 import { safeLine } from "../text/safe-text.ts";
-import { paint } from "./format.ts";
+import { formatMetric, paint } from "./format.ts";
 import {
   experimentLine,
   headerLines,
@@ -176,6 +176,8 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
       case "best_remeasured":
         best = event.metric;
         return [remeasureLine(event)];
+      case "study_best":
+        return [paint(`study: worker ${safeLine(event.worker)}${event.localId === null ? "" : ` #${event.localId}`} found ${formatMetric(event.metric)} (best version ${event.version}, ${event.commit.slice(0, 7)}); the next experiment here builds on it`, "cyan", colour)];
       case "warning":
         return [paint(`warning: ${safeLine(event.message)}`, "yellow", colour)];
       case "session_paused":

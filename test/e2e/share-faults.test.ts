@@ -116,6 +116,9 @@ describe("faults in a shared study", { skip }, () => {
     openGate(study);
     const done = await slowRun;
     assert.equal(done.code, 0, done.stderr);
+    // Held mid-measurement all along, it heard of the other worker's newest best as it was recorded.
+    const heard = done.stdout.split("\n").filter((line) => line.includes('"study_best"')).map((line) => JSON.parse(line) as { version: number; worker: string; metric: number });
+    assert.deepEqual(heard.map((event) => [event.version, event.worker, event.metric]).find(([version]) => version === moved!.version), [moved!.version, workerId(ahead), moved!.metric], `the held worker heard of version ${moved!.version}: ${JSON.stringify(heard)}`);
     const row = (await studyRows(db)).find((each) => each.worker === staleId && each.fingerprint === idea)!;
     assert.equal(row.parent_commit, first!.commit, "the candidate was built on the stale best");
     assert.equal(row.status, "ok");

@@ -62,6 +62,17 @@ describe("a study shared by several workers", { skip }, () => {
       assert.equal(gitIn(dir, "rev-parse", "autoresearch/s"), history[standing.version - 1]!.commit, `worker ${index} ends on the study's best version ${standing.version}`);
       assert.equal(stop.best_version, standing.version, `the study says worker ${index} builds on version ${standing.version}`);
     }
+    // What each worker heard of while it ran: other workers' bests, each as recorded, each version once.
+    const full = await query<{ version: number; metric: number; commit: string; worker: string }>(db, "SELECT version, metric, commit, worker FROM best_history ORDER BY version");
+    for (const [index, run] of runs.entries()) {
+      const events = run.stdout.split("\n").filter((line) => line.includes('"study_best"')).map((line) => JSON.parse(line) as { version: number; worker: string; commit: string; metric: number });
+      assert.equal(new Set(events.map((event) => event.version)).size, events.length, `worker ${index} announces each version once`);
+      for (const event of events) {
+        const entry = full.find((each) => each.version === event.version)!;
+        assert.deepEqual([event.worker, event.commit, event.metric], [entry.worker, entry.commit, entry.metric], `worker ${index} heard version ${event.version} as recorded`);
+        assert.notEqual(event.worker, ids[index], "a worker does not announce its own best to itself");
+      }
+    }
     const lastToStop = Math.max(...stops.map((row) => row.stopped_at!.getTime()));
     assert.ok(at.at(-1)!.at.getTime() <= lastToStop);
     assert.equal(gitIn(study.root, "--git-dir", study.remote, "rev-parse", "study/s/cpu"), best!.commit);
