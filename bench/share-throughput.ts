@@ -57,7 +57,7 @@ interface Figures {
   heardAll: number[];
   /** Proposals not run because another worker had claimed or run the same code. */
   refused: number;
-  timeline: { running: number; between: number };
+  timeline: { running: number; between: number; betweenMean: number };
 }
 
 /** Experiments in the steady window of some runs' --json output, and the window: see Figures. */
@@ -74,7 +74,7 @@ function steadyWindow(outputs: readonly string[]): { experiments: number; second
  * engine does around it until the decision) and finish → the worker's next start (the proposal, the claim, a
  * move to a new best), each a median in ms.
  */
-function timeline(outputs: readonly string[]): { running: number; between: number } {
+function timeline(outputs: readonly string[]): { running: number; between: number; betweenMean: number } {
   const running: number[] = [];
   const between: number[] = [];
   for (const text of outputs) {
@@ -94,11 +94,11 @@ function timeline(outputs: readonly string[]): { running: number; between: numbe
       }
     }
   }
-  return { running: median(running), between: median(between) };
+  return { running: median(running), between: median(between), betweenMean: between.reduce((sum, value) => sum + value, 0) / Math.max(1, between.length) };
 }
 
 /** One engine on the same project with its local ledger (no study): what sharing costs a single worker. */
-async function runLocal(): Promise<{ perHour: number; timeline: { running: number; between: number } }> {
+async function runLocal(): Promise<{ perHour: number; timeline: { running: number; between: number; betweenMean: number } }> {
   const { host } = makeProject(cleanup);
   const run = await finished(startWorker(host, ["--max-experiments", String(experiments)], { AUTORESEARCH_TEST_SLEEP_MS: String(sleepMs) }));
   if (run.code !== 0) throw new Error(`the local run exited ${run.code}: ${run.stderr.slice(-2000)}`);
@@ -213,7 +213,7 @@ const ms = (value: number) => (Number.isNaN(value) ? "—" : `${Math.round(value
 try {
   process.stdout.write(`shared study, sleep workload ${sleepMs} ms, ${experiments} experiments per worker, search proposer; ${cpus().length} CPUs, load ${loadavg().map((value) => value.toFixed(2)).join(" ")}\n`);
   const { perHour: local, timeline: alone } = await runLocal();
-  process.stdout.write(`one engine, local ledger (no study): ${local.toFixed(0)} experiments/hour; start → finish ${ms(alone.running)}, finish → next start ${ms(alone.between)} (medians); load ${loadavg()[0]!.toFixed(2)}\n`);
+  process.stdout.write(`one engine, local ledger (no study): ${local.toFixed(0)} experiments/hour; start → finish ${ms(alone.running)}, finish → next start ${ms(alone.between)} (medians; mean ${ms(alone.betweenMean)}); load ${loadavg()[0]!.toFixed(2)}\n`);
   const results: Figures[] = [];
   for (const workers of workerCounts) {
     const figures = await runStudy(workers);
@@ -225,7 +225,7 @@ try {
       `${Number.isNaN(ratio) ? "" : `, ${ratio.toFixed(2)} of N × one worker`}; a new best reaches every other worker in median ${ms(median(figures.reachAll))}, ` +
       `max ${ms(figures.reachAll.length > 0 ? Math.max(...figures.reachAll) : Number.NaN)} (${figures.reachAll.length} bests; per worker median ${ms(median(figures.reach))}); ` +
       `every other worker hears of it in median ${ms(median(figures.heardAll))}, max ${ms(figures.heardAll.length > 0 ? Math.max(...figures.heardAll) : Number.NaN)} (${figures.heardAll.length} bests); ` +
-      `${figures.refused} proposals not run (claimed or run by another worker); start → finish ${ms(figures.timeline.running)}, finish → next start ${ms(figures.timeline.between)} (medians); load ${loadavg()[0]!.toFixed(2)}\n`,
+      `${figures.refused} proposals not run (claimed or run by another worker); start → finish ${ms(figures.timeline.running)}, finish → next start ${ms(figures.timeline.between)} (medians; mean ${ms(figures.timeline.betweenMean)}); load ${loadavg()[0]!.toFixed(2)}\n`,
     );
   }
   for (const listeners of [...new Set([...workerCounts, 8])].sort((a, b) => a - b)) {

@@ -150,7 +150,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
         stop = { paused: true, reason: "the baseline produced no metric; see `autoresearch results`" };
         continue;
       }
-    } else if (!(await sharedReady(ctx, state))) {
+    } else if (!(await sharedReady(ctx, state, freeSlots.length > 0))) {
       // A shared study whose database is away: nothing new starts until it is back (that wakes the loop).
     } else {
       queue.fill(options.queueDepth, running.size === 0);

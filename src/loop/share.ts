@@ -59,9 +59,11 @@ async function catchUp(ctx: SessionContext, share: ShareSession): Promise<void> 
 
 /**
  * Before the loop starts anything: false while the study's database is away (nothing new starts; the worker is
- * woken when it is back). Once the baseline is in, the state follows the study's best.
+ * woken when it is back). Once the baseline is in, the state follows the study's best when something is about
+ * to start (`starting`): a worker whose slots are all busy does not move now, since a decision waits for a move
+ * in progress, and the decision moves to the study's best itself.
  */
-export async function sharedReady(ctx: SessionContext, state: BestState): Promise<boolean> {
+export async function sharedReady(ctx: SessionContext, state: BestState, starting = true): Promise<boolean> {
   const share = ctx.share;
   if (!share) return true;
   if (!share.study.online) {
@@ -70,7 +72,7 @@ export async function sharedReady(ctx: SessionContext, state: BestState): Promis
     return false;
   }
   if (waiting.delete(share)) say(ctx, "the study's database is back");
-  if (state.metric !== null) await serially(share, () => syncBest(ctx, share, state));
+  if (starting && state.metric !== null) await serially(share, () => syncBest(ctx, share, state));
   return share.study.online;
 }
 
@@ -83,7 +85,7 @@ async function syncBest(ctx: SessionContext, share: ShareSession, state: BestSta
   if (best === null || best.version === share.adoptedVersion) return;
   if (best.commit !== state.commit) {
     try {
-      await fetchRef(ctx.paths.projectDir, share.remote, best.ref, `refs/autoresearch/${ctx.tag}/study/${best.worker}/${best.localId ?? "base"}`);
+      await fetchBest(ctx, share, best);
     } catch (error) {
       say(ctx, `could not fetch the study's best ${best.commit.slice(0, 7)} from ${share.remote}: ${(error as Error).message} (trying again before the next decision)`);
       return;
@@ -108,6 +110,23 @@ export function heardOfBest(ctx: SessionContext): void {
   share.heardVersion = best.version;
   if (best.worker === share.worker || best.version <= share.adoptedVersion) return;
   ctx.bus.emit({ type: "study_best", at: isoAt(ctx.clock), version: best.version, worker: best.worker, localId: best.localId, commit: best.commit, metric: best.metric });
+  // Fetched now, while this worker's experiments run, so that the move to it (at the next decision or start) is quick.
+  fetchBest(ctx, share, best).catch(() => undefined); // a failure is retried, and reported, by the move itself
+}
+
+const fetches = new WeakMap<ShareSession, Map<string, Promise<string>>>();
+
+/** The best's commit fetched from the remote into a local ref: once per commit (a fetch in progress is shared); a failed one is tried again. */
+function fetchBest(ctx: SessionContext, share: ShareSession, best: GlobalBest): Promise<string> {
+  const started = fetches.get(share) ?? new Map<string, Promise<string>>();
+  fetches.set(share, started);
+  const known = started.get(best.commit);
+  if (known) return known;
+  const fetching = fetchRef(ctx.paths.projectDir, share.remote, best.ref, `refs/autoresearch/${ctx.tag}/study/${best.worker}/${best.localId ?? "base"}`);
+  started.set(best.commit, fetching);
+  fetching.catch(() => started.delete(best.commit));
+  if (started.size > 64) started.delete(started.keys().next().value!); // only the newest bests matter
+  return fetching;
 }
 
 /** The session's state follows `best` from now: remembered here, and told to the study for its views. */
@@ -131,7 +150,7 @@ export async function followStudyBest(ctx: SessionContext): Promise<void> {
     return;
   }
   try {
-    await fetchRef(ctx.paths.projectDir, share.remote, best.ref, `refs/autoresearch/${ctx.tag}/study/${best.worker}/${best.localId ?? "base"}`);
+    await fetchBest(ctx, share, best);
   } catch (error) {
     say(ctx, `could not fetch the study's best ${best.commit.slice(0, 7)}: ${(error as Error).message}`);
     return;

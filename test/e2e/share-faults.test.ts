@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { after, describe, test } from "node:test";
-import { ledgerRows } from "../helpers/project.ts";
+import { gitIn, ledgerRows } from "../helpers/project.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
 import { finished, makeStudy, openGate, query, startWorker, until, type Study, type StudyRow } from "../helpers/shared-study.ts";
 
@@ -110,8 +110,15 @@ describe("faults in a shared study", { skip }, () => {
     // Meanwhile the other worker improves on it (it cannot run the held idea: it is claimed).
     const run = await finished(startWorker(ahead, ["--max-experiments", "6"]));
     assert.equal(run.code, 0, run.stderr);
-    const [moved] = await query<{ version: number; metric: number }>(db, "SELECT version, metric FROM bests");
+    const [moved] = await query<{ version: number; metric: number; commit: string; worker: string; local_id: number | null }>(db, "SELECT version, metric, commit, worker, local_id FROM bests");
     assert.ok(moved!.version >= 2 && moved!.metric < first!.metric, `the other worker found a better best (version ${moved!.version})`);
+    // While it measures, the held worker fetches the new best's commit (so moving to it later is quick) but does
+    // not move: its slot is busy, and its decision moves to the study's best first.
+    const fetched = `refs/autoresearch/s/study/${moved!.worker}/${moved!.local_id ?? "base"}`;
+    const local = () => { try { return gitIn(stale, "rev-parse", "--verify", "-q", fetched); } catch { return null; } };
+    await until("the held worker fetches the new best", async () => local() === moved!.commit, 1200);
+    const [building] = await query<{ best_version: number }>(db, "SELECT best_version FROM workers WHERE id = $1", [staleId]);
+    assert.equal(building!.best_version, first!.version, "a worker whose slots are busy does not move");
 
     openGate(study);
     const done = await slowRun;
