@@ -1,8 +1,13 @@
 // How the Slurm executor follows a job to its result: what Slurm's word on a job means for the wait for its
-// result file, and that a job is asked about before Slurm's silence on it is read as "unknown".
+// result file, that the file is seen as soon as it is renamed into place where the filesystem reports it, and
+// that a job is asked about before Slurm's silence on it is read as "unknown".
 // (The executor itself runs on a real cluster in test/e2e/slurm.test.ts.)
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { waitForFile } from "../src/executors/file-wait.ts";
 import { resultWait, SlurmPoller } from "../src/executors/slurm.ts";
 import type { SlurmJobState } from "../src/executors/slurm-cli.ts";
 
@@ -46,4 +51,28 @@ test("a job watched after the latest poll is asked about at once: that poll's si
   poller.watch("3");
   assert.equal(await poller.state("3"), undefined, "asked, and Slurm does not know it");
   assert.deepEqual(asked.at(-1), ["1", "2", "3"]);
+});
+
+test("a wait for a result file ends when the file is renamed into place, even a rename made before the wait began", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "autoresearch-file-wait-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, "result.json");
+  const appeared = waitForFile(path);
+  t.after(() => appeared.close());
+  // Each wait below is ten minutes long: only the rename can end it within the test's time.
+  const waiting = appeared.next(600_000);
+  writeFileSync(`${path}.1.tmp`, "{}");
+  renameSync(`${path}.1.tmp`, path);
+  await waiting;
+  rmSync(path);
+  await new Promise((resolve) => setTimeout(resolve, 50)); // the removal's own event, seen before the next rename
+  await appeared.next(0);
+  writeFileSync(`${path}.2.tmp`, "{}");
+  renameSync(`${path}.2.tmp`, path);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await appeared.next(600_000); // it changed while nobody waited
+  // A directory that is not there: the timer alone.
+  const nowhere = waitForFile(join(dir, "missing", "result.json"));
+  await nowhere.next(10);
+  nowhere.close();
 });

@@ -13,6 +13,7 @@ import { pushCommit } from "../git/remote.ts";
 import type { JobResult, JobSpec } from "../job/spec.ts";
 import { SESSION_MARKER_ENV } from "../runner/markers.ts";
 import type { SlotDevice } from "./devices.ts";
+import { waitForFile, type FileWait } from "./file-wait.ts";
 import { isTerminal, sacctJob, sbatch, scancel, squeueByName, squeueJobs, type SlurmJobState } from "./slurm-cli.ts";
 import type { Executor, JobHandle } from "./types.ts";
 
@@ -180,6 +181,8 @@ export function resultWait(state: SlurmJobState | undefined, endedMs: number | n
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+type FollowOutcome = { kind: "result"; result: JobResult } | { kind: "requeue"; why: string };
+
 /** One experiment's Slurm job(s): the first submission and at most one re-queue. */
 class TrackedJob {
   readonly #job: JobSpec;
@@ -293,7 +296,16 @@ class TrackedJob {
   }
 
   /** Follows one Slurm job to its end: its result, or why it ended without a usable one (to re-queue). */
-  async #follow(id: string): Promise<{ kind: "result"; result: JobResult } | { kind: "requeue"; why: string }> {
+  async #follow(id: string): Promise<FollowOutcome> {
+    const appeared = waitForFile(this.#job.resultPath); // the result is seen at once where the filesystem says so
+    try {
+      return await this.#followWith(id, appeared);
+    } finally {
+      appeared.close();
+    }
+  }
+
+  async #followWith(id: string, appeared: FileWait): Promise<FollowOutcome> {
     const { resultPath } = this.#job;
     const resultGraceMs = Math.max(5_000, 3 * this.#poller.intervalMs);
     let endedMs: number | null = null;
@@ -320,7 +332,7 @@ class TrackedJob {
         this.#poller.forget(id);
         return this.#withoutResult(id, state ?? (await sacctJob(id)) ?? undefined);
       }
-      await delay(Math.max(100, Math.round(this.#poller.intervalMs / 4)));
+      await appeared.next(Math.max(100, Math.round(this.#poller.intervalMs / 4)));
     }
   }
 
