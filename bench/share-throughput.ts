@@ -8,15 +8,13 @@
 //   - how long until every other worker has heard of it (its study_best event: the engine's NOTIFY path);
 // and, without the engine, the NOTIFY path alone: N connections as the workers open them, the time from a
 // best's commit to the last of them having re-read it. See docs/benchmarks.md ("Shared study").
-import { readFileSync } from "node:fs";
 import { loadavg, cpus } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { migrate } from "../src/share/schema.ts";
 import { SharedStudy } from "../src/share/study.ts";
 import { startPostgres } from "../test/helpers/postgres.ts";
-import { finished, makeProject, makeStudy, query, startWorker, type Cleanup } from "../test/helpers/shared-study.ts";
+import { finished, makeProject, makeStudy, query, startWorker, workerId, type Cleanup } from "../test/helpers/shared-study.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -82,8 +80,8 @@ function timeline(outputs: readonly string[]): { running: number; between: numbe
     let lastFinish: number | null = null;
     for (const line of text.split("\n")) {
       if (!line.includes('"experiment_started"') && !line.includes('"experiment_finished"')) continue;
-      const event = JSON.parse(line) as { type: string; at: string; id?: number; experimentId?: number };
-      const id = event.id ?? event.experimentId ?? -1;
+      const event = JSON.parse(line) as { type: string; at: string; id: number };
+      const id = event.id;
       const at = Date.parse(event.at);
       if (event.type === "experiment_started") {
         started.set(id, at);
@@ -141,7 +139,7 @@ async function runStudy(workers: number): Promise<Figures> {
   const reach: number[] = [];
   const reachAll: number[] = [];
   const heardAll: number[] = [];
-  const ids = study.workers.map((dir) => (JSON.parse(readFileSync(join(dir, ".autoresearch", "worker.json"), "utf8")) as { id: string }).id);
+  const ids = study.workers.map(workerId);
   const heardBy = runs.map((run) => run.stdout.split("\n").filter((line) => line.includes('"study_best"')).map((line) => JSON.parse(line) as { version: number; at: string }));
   for (const version of history) {
     const at = version.at.getTime();

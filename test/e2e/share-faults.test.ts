@@ -3,14 +3,14 @@
 // best that others have beaten since, and two workers that beat the best at the same moment. Workers are held
 // mid-experiment by a gate file, and at the swap by a lock on the best's row, not by time.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { after, describe, test } from "node:test";
 import { gitIn, ledgerRows } from "../helpers/project.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
-import { finished, makeStudy, openGate, query, startWorker, until, type Study, type StudyRow } from "../helpers/shared-study.ts";
+import { finished, makeStudy, openGate, query, startWorker, until, workerId, type Study, type StudyRow } from "../helpers/shared-study.ts";
 
 const server = startPostgres();
 const skip = typeof server === "string" ? server : false;
@@ -24,10 +24,6 @@ interface ClaimRow {
 }
 
 
-
-function workerId(dir: string): string {
-  return (JSON.parse(readFileSync(join(dir, ".autoresearch", "worker.json"), "utf8")) as { id: string }).id;
-}
 
 async function claims(db: string): Promise<ClaimRow[]> {
   return query<ClaimRow>(db, "SELECT fingerprint, worker, epoch, state, lease_until < now() AS expired FROM claims ORDER BY claimed_at");

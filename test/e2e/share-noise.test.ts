@@ -2,20 +2,15 @@
 // device class, each worker's runs as one group (machine-to-machine offsets do not count as noise). Real
 // PostgreSQL, a real bare remote, workers as real processes on a workload whose score is noisy.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { Ledger } from "../../src/ledger/sqlite.ts";
 import { estimateNoise } from "../../src/loop/noise.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
-import { cli, finished, makeStudy, query, startWorker } from "../helpers/shared-study.ts";
+import { cli, finished, makeStudy, query, startWorker, workerId } from "../helpers/shared-study.ts";
 
 const server = startPostgres();
 const skip = typeof server === "string" ? server : false;
-
-function workerId(dir: string): string {
-  return (JSON.parse(readFileSync(join(dir, ".autoresearch", "worker.json"), "utf8")) as { id: string }).id;
-}
 
 describe("noise in a shared study", { skip }, () => {
   const postgres = server as TestPostgres;

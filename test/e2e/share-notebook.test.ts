@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
-import { cli, finished, makeStudy, openGate, query, startWorker } from "../helpers/shared-study.ts";
+import { cli, finished, makeStudy, openGate, query, startWorker, workerId } from "../helpers/shared-study.ts";
 
 const server = startPostgres();
 const skip = typeof server === "string" ? server : false;
@@ -19,10 +19,6 @@ const y = (0.05 + Math.random() * 0.9).toFixed(3);
 writeFileSync("knobs.js", "const X = " + x + "; // @knob min=0 max=20 int\\nconst Y = " + y + "; // @knob min=0.01 max=1 scale=log\\nmodule.exports = { X, Y };\\n");
 console.log("DESCRIPTION: set X to " + x + " and Y to " + y + "\\nHYPOTHESIS: a random point of the space");
 `;
-
-function workerId(dir: string): string {
-  return (JSON.parse(readFileSync(join(dir, ".autoresearch", "worker.json"), "utf8")) as { id: string }).id;
-}
 
 /** Every prompt the worker's agent was given (the harness keeps them under .autoresearch/agents/). */
 function prompts(dir: string): string[] {

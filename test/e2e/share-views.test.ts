@@ -12,14 +12,10 @@ import { projectPaths } from "../../src/project/paths.ts";
 import { chromiumMissing, launchBrowser, recordingPage, waitUntil } from "../helpers/browser.ts";
 import { ledgerRows } from "../helpers/project.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
-import { cli, finished, makeStudy, startWorker } from "../helpers/shared-study.ts";
+import { cli, finished, makeStudy, startWorker, workerId } from "../helpers/shared-study.ts";
 
 const server = startPostgres();
 const skip = typeof server === "string" ? server : false;
-
-function workerId(dir: string): string {
-  return (JSON.parse(readFileSync(join(dir, ".autoresearch", "worker.json"), "utf8")) as { id: string }).id;
-}
 
 describe("the views of a shared study", { skip }, () => {
   const postgres = server as TestPostgres;

@@ -1,21 +1,16 @@
 // One study, many machines (#11), end to end: real PostgreSQL, a real bare git remote, engines as real
 // processes in separate clones, the search proposer on a fast measure-only workload.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { gitIn, ledgerRows } from "../helpers/project.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
-import { finished, makeStudy, query, startWorker, until, type Study, type StudyRow } from "../helpers/shared-study.ts";
+import { finished, makeStudy, query, startWorker, until, workerId, type StudyRow } from "../helpers/shared-study.ts";
 
 const server = startPostgres();
 const skip = typeof server === "string" ? server : false;
 
 
 
-function workerIds(study: Study): string[] {
-  return study.workers.map((dir) => (JSON.parse(readFileSync(join(dir, ".autoresearch", "worker.json"), "utf8")) as { id: string }).id);
-}
 
 describe("a study shared by several workers", { skip }, () => {
   const postgres = server as TestPostgres;
@@ -27,7 +22,7 @@ describe("a study shared by several workers", { skip }, () => {
     const runs = await Promise.all(study.workers.map((dir) => finished(startWorker(dir, ["--max-experiments", "6"]))));
     for (const [index, run] of runs.entries()) assert.equal(run.code, 0, `worker ${index}: ${run.stderr}`);
 
-    const ids = workerIds(study);
+    const ids = study.workers.map(workerId);
     const rows = await query<StudyRow>(db, "SELECT worker, local_id, kind, status, decision, fenced, fingerprint, metric, candidate_commit FROM experiments ORDER BY worker, local_id");
     // The union of the study is the sum of the workers: each local row once, as the worker recorded it.
     let total = 0;
@@ -108,7 +103,7 @@ describe("a study shared by several workers", { skip }, () => {
     const codes = await Promise.all(done);
     assert.deepEqual(codes, [0, 0], `${errors.join("\n---\n")}\n${outputs.map((text) => text.split("\n").slice(-10).join("\n")).join("\n---\n")}`);
     assert.ok(outputs.some((text) => text.includes("is back")), "a waiting worker wrote its results when the database came back");
-    const ids = workerIds(study);
+    const ids = study.workers.map(workerId);
     const rows = await query<StudyRow>(db, "SELECT worker, local_id, kind, status, decision, fenced, fingerprint, metric, candidate_commit FROM experiments ORDER BY worker, local_id");
     for (const [index, dir] of study.workers.entries()) {
       const local = ledgerRows(dir);

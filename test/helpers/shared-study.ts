@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 import pg from "pg";
+import { savedWorkerId } from "../../src/share/worker.ts";
 import { CLI, gitIn } from "./project.ts";
 
 const KNOBS = `const X = 3; // @knob min=0 max=20 int
@@ -107,6 +108,13 @@ export async function makeStudy(t: Cleanup, db: string, workers: number, config:
     dirs.push(dir);
   }
   return { root, db, remote, workers: dirs, gate };
+}
+
+/** The worker id `join` saved in a worker's clone. */
+export function workerId(dir: string): string {
+  const id = savedWorkerId(join(dir, ".autoresearch"));
+  if (id === null) throw new Error(`${dir} has no worker id: did it join the study?`);
+  return id;
 }
 
 /** Lets every held candidate finish. */
