@@ -63,7 +63,7 @@ async function catchUp(ctx: SessionContext, share: ShareSession): Promise<void> 
  * to start (`starting`): a worker whose slots are all busy does not move now, since a decision waits for a move
  * in progress, and the decision moves to the study's best itself.
  */
-export async function sharedReady(ctx: SessionContext, state: BestState, starting = true): Promise<boolean> {
+export async function sharedReady(ctx: SessionContext, state: BestState, starting: boolean): Promise<boolean> {
   const share = ctx.share;
   if (!share) return true;
   if (!share.study.online) {

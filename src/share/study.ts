@@ -127,6 +127,8 @@ export class SharedStudy {
   #closed = false;
   #probing: Promise<void> | null = null;
   #heartbeat: NodeJS.Timeout;
+  /** buildingOn's writes, one after another: callers do not wait for them, and a later one must not land first. */
+  #buildingOnWrites: Promise<unknown> = Promise.resolve();
   #onChange: () => void;
 
   private constructor(pool: pg.Pool, url: string, study: StudyRecord, options: OpenOptions) {
@@ -296,8 +298,10 @@ export class SharedStudy {
 
   /** The study's best this worker builds on from now (the dashboard shows it beside the worker). */
   async buildingOn(best: GlobalBest): Promise<void> {
-    await this.#query("UPDATE workers SET best_version = $3, best_commit = $4, best_metric = $5, last_seen = now() WHERE study = $1 AND id = $2",
-      [this.study.name, this.worker, best.version, best.commit, best.metric]);
+    const write = this.#buildingOnWrites.then(() => this.#query("UPDATE workers SET best_version = $3, best_commit = $4, best_metric = $5, last_seen = now() WHERE study = $1 AND id = $2",
+      [this.study.name, this.worker, best.version, best.commit, best.metric]));
+    this.#buildingOnWrites = write.catch(() => undefined);
+    await write;
   }
 
   /**
