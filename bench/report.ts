@@ -39,7 +39,7 @@ export function printReport(results: ScenarioResult[], gitCosts: GitCosts, setup
   const out: string[] = [];
   out.push("", `Machine: ${setup.machine}.`);
   out.push(`Ideal: one experiment per ${(setup.idealMs / 1000).toFixed(2)} s per slot (budget ${setup.budgetSeconds} s + evaluate ${setup.evaluateSeconds} s).`);
-  out.push("steady = ideal / effective cycle (slots / rate of training starts, from the first candidate, whole rounds); session = all experiments / (first started -> last finished) over slots x ideal.", "");
+  out.push("steady = ideal / effective cycle (slots / the sum of each slot's rate of training starts, from its first candidate to its last); session = all experiments / (first started -> last finished) over slots x ideal.", "");
 
   out.push(table(
     ["throughput", "slots", "proposer ms", "experiments", "eff. cycle s", "steady", "session", "proposer bound", `steady >= ${TARGET_RATIO}`],

@@ -1,6 +1,9 @@
 // npm run bench: experiments per hour against the ideal (budget + evaluate per slot), and the
 // harness's own overhead per experiment, on a workload that only sleeps. See docs/benchmarks.md.
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { EventBus } from "../src/events/types.ts";
 import { createLocalExecutor } from "../src/executors/local.ts";
@@ -37,26 +40,42 @@ const { values: flags } = parseArgs({
     budget: { type: "string", default: "4" },
     evaluate: { type: "string", default: "0.5" },
     rounds: { type: "string", default: "10" },
+    slots: { type: "string" },
+    traces: { type: "string" },
   },
 });
 const budgetSeconds = Number(flags.budget);
 const evaluateSeconds = Number(flags.evaluate);
 const rounds = Number(flags.rounds);
 if (!(budgetSeconds > 0) || !(evaluateSeconds >= 0) || !(Number.isInteger(rounds) && rounds >= 2)) {
-  process.stderr.write("usage: node bench/throughput.ts [--budget SECONDS (>0)] [--evaluate SECONDS (>=0)] [--rounds N (integer >= 2)]\n");
+  process.stderr.write("usage: node bench/throughput.ts [--budget SECONDS (>0)] [--evaluate SECONDS (>=0)] [--rounds N (integer >= 2)] [--slots 1,8,16] [--traces DIR]\n");
   process.exit(2);
 }
 const idealMs = (budgetSeconds + evaluateSeconds) * 1000;
 const halfBudgetMs = (budgetSeconds * 1000) / 2;
 
 // With 8 slots the proposer (one call at a time) is the limit at budget/2 latency; fewer rounds keep the run short.
-const scenarios: Scenario[] = [
+const allScenarios: Scenario[] = [
   { name: "1 slot, proposer budget/2", slots: 1, proposerLatencyMs: halfBudgetMs, candidates: rounds },
   { name: "1 slot, proposer 0 ms", slots: 1, proposerLatencyMs: 0, candidates: rounds },
   { name: "8 slots, proposer budget/2", slots: 8, proposerLatencyMs: halfBudgetMs, candidates: 8 * Math.max(2, Math.round(rounds / 4)) },
   { name: "8 slots, proposer 0 ms", slots: 8, proposerLatencyMs: 0, candidates: 8 * Math.max(2, Math.round(rounds / 2)) },
   { name: "16 slots, proposer 0 ms", slots: 16, proposerLatencyMs: 0, candidates: 16 * Math.max(2, Math.round(rounds / 4)) },
 ];
+// --slots 1,16: only the scenarios with those slot counts (to look at one without the half hour of all).
+const onlySlots = flags.slots === undefined ? null : flags.slots.split(",").map(Number);
+if (onlySlots && !onlySlots.every((count) => allScenarios.some((scenario) => scenario.slots === count))) {
+  process.stderr.write(`--slots takes a comma-separated list of ${[...new Set(allScenarios.map((scenario) => scenario.slots))].join(", ")}; got "${flags.slots}"\n`);
+  process.exit(2);
+}
+// --traces DIR: each scenario's experiment traces as JSON, for a closer look than the tables give.
+if (flags.traces) mkdirSync(flags.traces, { recursive: true });
+const scenarios = onlySlots ? allScenarios.filter((scenario) => onlySlots.includes(scenario.slots)) : allScenarios;
+
+/** A delay histogram's value (ns, the 5 ms resolution included) as ms of lateness. */
+function lateMs(ns: number): string {
+  return Math.max(0, ns / 1e6 - 5).toFixed(1);
+}
 
 async function runScenario(scenario: Scenario, signal: AbortSignal): Promise<ScenarioResult> {
   const project = makeBenchProject({ budgetSeconds, evaluateSeconds });
@@ -65,6 +84,8 @@ async function runScenario(scenario: Scenario, signal: AbortSignal): Promise<Sce
     const probe = probeEvents(bus);
     const cpuAtStart = cpuMsSoFar();
     const spawns = countSpawns();
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
     const result = await runSession({
       projectDir: project.dir,
       tag: "bench",
@@ -76,6 +97,9 @@ async function runScenario(scenario: Scenario, signal: AbortSignal): Promise<Sce
       proposerInstance: new FixedLatencyProposer(scenario.proposerLatencyMs),
     });
     const cpuAtEnd = cpuMsSoFar();
+    loopDelay.disable();
+    // How late the harness's event loop ran (a 5 ms timer's lateness): every step of every slot waits for it.
+    process.stderr.write(`event loop late by p50 ${lateMs(loopDelay.percentile(50))} p99 ${lateMs(loopDelay.percentile(99))} max ${lateMs(loopDelay.max)} ms; `);
     const spawnCounts = spawns.stop();
     probe.stop();
     if (signal.aborted) throw new Error("interrupted");
@@ -92,6 +116,7 @@ async function runScenario(scenario: Scenario, signal: AbortSignal): Promise<Sce
       if (!probed) throw new Error(`experiment ${row.id} is in the ledger but no experiment_started event was seen`);
       return { ...probed, setupMs: row.timings.setupMs ?? Number.NaN, totalMs: row.timings.totalMs ?? Number.NaN };
     });
+    if (flags.traces) writeFileSync(join(flags.traces, `${scenario.slots}-slots-proposer-${scenario.proposerLatencyMs}ms.json`), `${JSON.stringify(traces)}\n`);
     return {
       scenario,
       figures: analyse(traces, scenario.slots, idealMs),
