@@ -119,18 +119,18 @@ export function analyse(traces: ExperimentTrace[], slots: number, idealMs: numbe
 // of `slots` measured only the fastest slot's cycle once the slots drifted apart: 4.65 s where the
 // slots' mean was 4.85 s, at 16 slots.)
 function effectiveCycle(traces: ExperimentTrace[], slots: number): number {
+  return poolCycle(traces.filter((trace) => trace.kind !== "baseline" && trace.train !== null).map((trace) => ({ slot: trace.slot, at: trace.train!.calledAt })), slots);
+}
+
+/** Slots / the summed per-slot rate of the given starts (ms): one slot's effective cycle in steady state. */
+export function poolCycle(starts: ReadonlyArray<{ slot: number; at: number }>, slots: number): number {
   const startsBySlot = new Map<number, number[]>();
-  for (const trace of traces) {
-    if (trace.kind === "baseline" || trace.train === null) continue;
-    const starts = startsBySlot.get(trace.slot) ?? [];
-    starts.push(trace.train.calledAt);
-    startsBySlot.set(trace.slot, starts);
-  }
+  for (const { slot, at } of starts) startsBySlot.set(slot, [...(startsBySlot.get(slot) ?? []), at]);
   let rate = 0;
-  for (const starts of startsBySlot.values()) {
-    if (starts.length < 2) continue;
-    const span = Math.max(...starts) - Math.min(...starts);
-    if (span > 0) rate += (starts.length - 1) / span;
+  for (const times of startsBySlot.values()) {
+    if (times.length < 2) continue;
+    const span = Math.max(...times) - Math.min(...times);
+    if (span > 0) rate += (times.length - 1) / span;
   }
   return rate > 0 ? slots / rate : Number.NaN;
 }

@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { EventBus } from "../src/events/types.ts";
 import type { JobResult } from "../src/job/spec.ts";
 import { runSession } from "../src/loop/session.ts";
+import { poolCycle } from "./analysis.ts";
 import { FixedLatencyProposer } from "./probe.ts";
 import { makeBenchProject } from "./project.ts";
 
@@ -63,10 +64,10 @@ async function scenario(slots: number): Promise<Figures> {
     execFileSync("git", ["-c", "user.name=Bench", "-c", "user.email=bench@localhost", "commit", "-qam", "slurm"], { cwd: project.dir });
 
     const bus = new EventBus();
-    const started = new Map<number, { at: number; kind: string }>();
+    const started = new Map<number, { at: number; kind: string; slot: number }>();
     const finished = new Map<number, number>();
     bus.subscribe((event) => {
-      if (event.type === "experiment_started") started.set(event.id, { at: Date.parse(event.at), kind: event.kind });
+      if (event.type === "experiment_started") started.set(event.id, { at: Date.parse(event.at), kind: event.kind, slot: event.slot });
       if (event.type === "experiment_finished") finished.set(event.id, Date.parse(event.at));
     });
     const loadBefore = loadavg()[0]!;
@@ -84,14 +85,12 @@ async function scenario(slots: number): Promise<Figures> {
       if (result.host?.startedAt && result.host.finishedAt) nodeMs.push(Date.parse(result.host.finishedAt) - Date.parse(result.host.startedAt) - idealMs);
       if (result.host?.finishedAt && finished.has(id)) resultMs.push(finished.get(id)! - Date.parse(result.host.finishedAt));
     }
-    // Steady: the rate at which candidates start, over whole rounds from the first candidate on (no baseline, no drain).
-    const candidateStarts = [...started.values()].filter((each) => each.kind === "candidate").map((each) => each.at).sort((a, b) => a - b);
-    const window = slots * (rounds - 1);
-    const rate = window / (candidateStarts[window]! - candidateStarts[0]!);
+    // Steady: each slot's rate of candidate starts, first to last (no baseline, no drain), summed (bench/analysis.ts).
+    const cycleMs = poolCycle([...started.values()].filter((each) => each.kind === "candidate"), slots);
     const all = [...started.values()].map((each) => each.at);
     const sessionMs = Math.max(...finished.values()) - Math.min(...all);
     return {
-      slots, experiments: started.size, steady: (rate * idealMs) / slots, session: (started.size * idealMs) / (slots * sessionMs),
+      slots, experiments: started.size, steady: idealMs / cycleMs, session: (started.size * idealMs) / (slots * sessionMs),
       dispatchMs, resultMs, nodeMs, load: [loadBefore, loadAfter],
     };
   } finally {
