@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { appendFileSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -80,6 +81,28 @@ test("checksums: hashFile streams any size and matches sha256 of the content", a
   assert.equal(await hashFile(join(dir, "big.bin")), createHash("sha256").update(big).digest("hex"));
   assert.equal(await hashFile(join(dir, "empty")), createHash("sha256").digest("hex"));
   await assert.rejects(hashFile(join(dir, "absent")), /ENOENT/);
+});
+
+test("checksums: hashFile is exact on both sides of the read-whole limit", async (t) => {
+  const limit = Buffer.alloc(1024 * 1024, 3); // read whole
+  const over = Buffer.alloc(1024 * 1024 + 1, 3); // streamed
+  const dir = tempTree(t, { limit, over });
+  assert.equal(await hashFile(join(dir, "limit")), createHash("sha256").update(limit).digest("hex"));
+  assert.equal(await hashFile(join(dir, "over")), createHash("sha256").update(over).digest("hex"));
+});
+
+test("checksums: a pipe, a device or a directory where a file was is named, never read (reading could block or never end)", async (t) => {
+  const dir = tempTree(t, { "evaluate.sh": "echo 1\n", "sub/keep": "x" });
+  const before = await hashTree(dir, ["evaluate.sh", "zero", "sub"]);
+  rmSync(join(dir, "evaluate.sh"));
+  execFileSync("mkfifo", [join(dir, "evaluate.sh")]); // no writer: a read would wait forever
+  symlinkSync("/dev/zero", join(dir, "zero")); // a read would never end
+  const after = await hashTree(dir, ["evaluate.sh", "zero", "sub"]);
+  assert.equal(after["evaluate.sh"], "not a regular file: a named pipe");
+  assert.equal(after.zero, "not a regular file: a device");
+  assert.equal(after.sub, "not a regular file: a directory");
+  assert.equal(before.sub, after.sub); // a directory before and after: the same
+  assert.deepEqual(diffHashes(before, after), ["changed: evaluate.sh", "added: zero"]);
 });
 
 test("checksums: hashTree + diffHashes report changed, missing and added protected files", async (t) => {

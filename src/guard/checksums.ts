@@ -4,7 +4,7 @@
 // is read in one synchronous call: with many slots busy, each asynchronous step waits its turn on the
 // event loop, and the dozen steps of streaming a few small files took 100 ms (bench/throughput.ts).
 import { createHash } from "node:crypto";
-import { createReadStream, readdirSync, readFileSync, statSync } from "node:fs";
+import { createReadStream, readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -28,9 +28,15 @@ export const ALWAYS_EXCLUDED_DIRS = [".git", "node_modules", ".autoresearch"];
 /** Files up to this size are read whole, synchronously; larger ones are streamed. */
 const READ_WHOLE_BYTES = 1024 * 1024;
 
-/** sha256 (hex) of a file's content: read whole when small, else streamed. */
+/**
+ * sha256 (hex) of a file's content: read whole when small, else streamed. What is not a regular file once
+ * links are followed (a pipe, a device such as /dev/zero, a directory) has no content to hash and is never
+ * read, since reading it could block or never end; it gets a name instead of a hash, so it differs from any file.
+ */
 export async function hashFile(path: string): Promise<string> {
-  if (statSync(path).size <= READ_WHOLE_BYTES) {
+  const stats = statSync(path);
+  if (!stats.isFile()) return `not a regular file: ${specialKind(stats)}`;
+  if (stats.size <= READ_WHOLE_BYTES) {
     // A file that grew past the limit since the stat is still hashed whole, and correctly.
     return createHash("sha256").update(readFileSync(path)).digest("hex");
   }
@@ -41,6 +47,14 @@ export async function hashFile(path: string): Promise<string> {
       .on("error", reject)
       .on("end", () => resolve(hash.digest("hex")));
   });
+}
+
+function specialKind(stats: Stats): string {
+  if (stats.isDirectory()) return "a directory";
+  if (stats.isFIFO()) return "a named pipe";
+  if (stats.isSocket()) return "a socket";
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return "a device";
+  return "something else";
 }
 
 /** sha256 of each relPath under rootDir. Missing files are left out, so comparing with diffHashes reports them. */
