@@ -14,7 +14,7 @@ import pg from "pg";
 import { migrate } from "../src/share/schema.ts";
 import { SharedStudy } from "../src/share/study.ts";
 import { startPostgres } from "../test/helpers/postgres.ts";
-import { finished, makeProject, makeStudy, query, startWorker, workerId, type Cleanup } from "../test/helpers/shared-study.ts";
+import { finished, makeProject, makeStudy, query, startWorker, workerId, type Cleanup, type MeasureKind } from "../test/helpers/shared-study.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -22,14 +22,16 @@ const { values: flags } = parseArgs({
     sleep: { type: "string", default: "2000" },
     experiments: { type: "string", default: "12" },
     notifies: { type: "string", default: "20" },
+    measure: { type: "string", default: "sh" },
   },
 });
 const workerCounts = flags.workers.split(",").map(Number);
 const sleepMs = Number(flags.sleep);
 const experiments = Number(flags.experiments);
 const notifies = Number(flags.notifies);
-if (workerCounts.some((n) => !(Number.isInteger(n) && n > 0)) || !(sleepMs >= 0) || !(Number.isInteger(experiments) && experiments >= 3) || !(Number.isInteger(notifies) && notifies >= 1)) {
-  process.stderr.write("usage: node bench/share-throughput.ts [--workers 1,2,4,8] [--sleep MS] [--experiments N >= 3 per worker] [--notifies N]\n");
+const measureKind = flags.measure as MeasureKind;
+if (workerCounts.some((n) => !(Number.isInteger(n) && n > 0)) || !(sleepMs >= 0) || !(Number.isInteger(experiments) && experiments >= 3) || !(Number.isInteger(notifies) && notifies >= 1) || !["sh", "node"].includes(measureKind)) {
+  process.stderr.write("usage: node bench/share-throughput.ts [--workers 1,2,4,8] [--sleep MS] [--experiments N >= 3 per worker] [--notifies N] [--measure sh|node]\n");
   process.exit(2);
 }
 
@@ -97,7 +99,7 @@ function timeline(outputs: readonly string[]): { running: number; between: numbe
 
 /** One engine on the same project with its local ledger (no study): what sharing costs a single worker. */
 async function runLocal(): Promise<{ perHour: number; timeline: { running: number; between: number; betweenMean: number } }> {
-  const { host } = makeProject(cleanup);
+  const { host } = makeProject(cleanup, {}, measureKind);
   const run = await finished(startWorker(host, ["--max-experiments", String(experiments)], { AUTORESEARCH_TEST_SLEEP_MS: String(sleepMs) }));
   if (run.code !== 0) throw new Error(`the local run exited ${run.code}: ${run.stderr.slice(-2000)}`);
   const window = steadyWindow([run.stdout]);
@@ -106,7 +108,7 @@ async function runLocal(): Promise<{ perHour: number; timeline: { running: numbe
 
 async function runStudy(workers: number): Promise<Figures> {
   const db = await postgres.database(`bench_${workers}`);
-  const study = await makeStudy(cleanup, db, workers);
+  const study = await makeStudy(cleanup, db, workers, {}, { measure: measureKind });
   const env = { AUTORESEARCH_TEST_SLEEP_MS: String(sleepMs) };
   const seen = new Map<string, Map<number, number>>(); // worker → version → first ms seen building on it
   let polling = true;
@@ -209,7 +211,7 @@ function median(values: readonly number[]): number {
 const ms = (value: number) => (Number.isNaN(value) ? "—" : `${Math.round(value)} ms`);
 
 try {
-  process.stdout.write(`shared study, sleep workload ${sleepMs} ms, ${experiments} experiments per worker, search proposer; ${cpus().length} CPUs, load ${loadavg().map((value) => value.toFixed(2)).join(" ")}\n`);
+  process.stdout.write(`shared study, sleep workload ${sleepMs} ms (measured by ${measureKind === "sh" ? "sh measure.sh" : "node measure.js"}), ${experiments} experiments per worker, search proposer; ${cpus().length} CPUs, load ${loadavg().map((value) => value.toFixed(2)).join(" ")}\n`);
   const { perHour: local, timeline: alone } = await runLocal();
   process.stdout.write(`one engine, local ledger (no study): ${local.toFixed(0)} experiments/hour; start → finish ${ms(alone.running)}, finish → next start ${ms(alone.between)} (medians; mean ${ms(alone.betweenMean)}); load ${loadavg()[0]!.toFixed(2)}\n`);
   const results: Figures[] = [];

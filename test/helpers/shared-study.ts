@@ -29,6 +29,15 @@ const wait = () => (existsSync(gate + "/open") ? score() : setTimeout(wait, 50))
 setTimeout(() => (held ? wait() : score()), Number(process.env.AUTORESEARCH_TEST_SLEEP_MS ?? 0));
 `;
 
+// The benchmark's sleep workload without a Node start per measurement (about 0.12 CPU-seconds, which on two
+// cores weighs more than the engine it is meant to measure): the same score from knobs.js, in the shell and awk.
+const MEASURE_SH = `sleep "$(awk "BEGIN { print \${AUTORESEARCH_TEST_SLEEP_MS:-0} / 1000 }")"
+awk -F'[=;]' '/^const X / { x = $2 } /^const Y / { y = $2 } END { printf "score: %.12g\\n", (x - 7) ^ 2 + 10 * (y - 0.3) ^ 2 }' knobs.js
+`;
+
+/** What measures a candidate: `node measure.js` (gate, noise and sleep), or `sh measure.sh` (sleep only, cheap to start). */
+export type MeasureKind = "node" | "sh";
+
 export interface Study {
   root: string;
   db: string;
@@ -46,6 +55,8 @@ export interface Cleanup {
 export interface StudyOptions {
   /** ledger.leaseSeconds (share init --lease). */
   leaseSeconds?: number;
+  /** What measures a candidate (default "node"). */
+  measure?: MeasureKind;
 }
 
 export async function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -66,7 +77,7 @@ export function finished(child: ChildProcess): Promise<{ code: number | null; st
 }
 
 /** The study's project, not shared yet (a local ledger): the host's directory, committed, and the gate. */
-export function makeProject(t: Cleanup, config: Record<string, unknown> = {}): { root: string; host: string; gate: string } {
+export function makeProject(t: Cleanup, config: Record<string, unknown> = {}, measure: MeasureKind = "node"): { root: string; host: string; gate: string } {
   const root = mkdtempSync(join(tmpdir(), "autoresearch-study-"));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const gate = join(root, "gate");
@@ -75,11 +86,12 @@ export function makeProject(t: Cleanup, config: Record<string, unknown> = {}): {
   mkdirSync(host);
   const files: Record<string, string> = {
     "knobs.js": KNOBS,
-    "measure.js": MEASURE,
+    ...(measure === "node" ? { "measure.js": MEASURE } : { "measure.sh": MEASURE_SH }),
     "program.md": "# Make score small\n",
     ".gitignore": "/.autoresearch/\n/results.tsv\n",
     "autoresearch.config.json": `${JSON.stringify({
-      mutable: ["knobs.js"], protected: ["measure.js"], measure: { command: "node measure.js", timeoutSeconds: 120 },
+      mutable: ["knobs.js"], protected: [measure === "node" ? "measure.js" : "measure.sh"],
+      measure: { command: measure === "node" ? "node measure.js" : "sh measure.sh", timeoutSeconds: 120 },
       metric: { name: "score", direction: "min" }, devices: ["cpu"], slots: 1, killGraceSeconds: 1,
       proposer: { name: "search" }, acceptance: { policy: "greedy" },
       env: { pass: ["AUTORESEARCH_TEST_GATE", "AUTORESEARCH_TEST_NOISE", "AUTORESEARCH_TEST_SLEEP_MS"] }, sandbox: { readOnly: [gate] }, ...config,
@@ -94,7 +106,7 @@ export function makeProject(t: Cleanup, config: Record<string, unknown> = {}): {
 
 /** The host's project shared as study "s" on `db`, and `workers` clones that joined it. */
 export async function makeStudy(t: Cleanup, db: string, workers: number, config: Record<string, unknown> = {}, options: StudyOptions = {}): Promise<Study> {
-  const { root, host, gate } = makeProject(t, config);
+  const { root, host, gate } = makeProject(t, config, options.measure);
   const remote = join(root, "remote.git");
   gitIn(root, "init", "-q", "--bare", remote);
   const lease = options.leaseSeconds === undefined ? [] : ["--lease", String(options.leaseSeconds)];
