@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
@@ -50,6 +51,28 @@ describe("querying a repository", () => {
     await assert.rejects(git.readFileAt(repo.dir, "ab".repeat(20), "README.md"), git.GitError);
     assert.deepEqual((await git.listFilesAt(repo.dir, "HEAD")).sort(), ["README.md", "old.txt", "src/model.py"]);
     assert.equal(await git.treeOf(repo.dir, "HEAD"), repo.git(["rev-parse", "HEAD^{tree}"]));
+  });
+
+  test("treeOf a commit id asks git once; a name that can move, and an unknown id, every time", async () => {
+    // A child's spawnargs are filled in after the channel fires: read them once the calls are done.
+    const children: Array<{ spawnargs: string[] }> = [];
+    const onSpawn = (message: unknown) => children.push((message as { process: { spawnargs: string[] } }).process);
+    const spawned = { filter: (match: (args: string) => boolean) => children.map((child) => child.spawnargs.join(" ")).filter(match) };
+    subscribe("child_process", onSpawn);
+    try {
+      const tree = repo.git(["rev-parse", `${repo.initialCommit}^{tree}`]);
+      assert.equal(await git.treeOf(repo.dir, repo.initialCommit), tree);
+      assert.equal(await git.treeOf(repo.dir, repo.initialCommit), tree);
+      assert.equal(spawned.filter((args) => args.includes(`${repo.initialCommit}^{tree}`)).length, 1);
+      await git.treeOf(repo.dir, "HEAD");
+      await git.treeOf(repo.dir, "HEAD");
+      assert.equal(spawned.filter((args) => args.includes("HEAD^{tree}")).length, 2);
+      const unknown = "ab".repeat(20);
+      await assert.rejects(git.treeOf(repo.dir, unknown), git.GitError);
+      await assert.rejects(git.treeOf(repo.dir, unknown), git.GitError);
+    } finally {
+      unsubscribe("child_process", onSpawn);
+    }
   });
 
   test("changedPaths and diff between two commits, whatever the user's diff settings", async () => {

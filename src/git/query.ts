@@ -122,8 +122,23 @@ export async function uncommittedPaths(cwd: string): Promise<string[]> {
 /** The tree object of a commit: equal trees mean identical files. */
 export async function treeOf(cwd: string, commit: string): Promise<string> {
   assertRevision(commit);
-  return (await runGit(cwd, ["rev-parse", "--verify", `${commit}^{tree}`])).stdout.trim();
+  // A commit id names the same tree forever: asked again (a shared study's every claim asks for its best's), no git.
+  const key = FULL_COMMIT_ID.test(commit) ? `${resolve(cwd)}\0${commit}` : null;
+  const known = key === null ? undefined : treesOfCommits.get(key);
+  if (known !== undefined) return known;
+  const tree = (await runGit(cwd, ["rev-parse", "--verify", `${commit}^{tree}`])).stdout.trim();
+  if (key !== null) {
+    treesOfCommits.set(key, tree);
+    if (treesOfCommits.size > MAX_KNOWN_TREES) treesOfCommits.delete(treesOfCommits.keys().next().value!);
+  }
+  return tree;
 }
+
+/** A full object id (sha1 or sha256), as opposed to a name that can move (a branch, HEAD). */
+const FULL_COMMIT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+const MAX_KNOWN_TREES = 10_000;
+/** Repository directory and commit id → the commit's tree id. */
+const treesOfCommits = new Map<string, string>();
 
 /** A file's content at a commit (path relative to the repository root), or null if it is not there. */
 export async function readFileAt(cwd: string, commit: string, path: string): Promise<string | null> {
