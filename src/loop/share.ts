@@ -72,7 +72,11 @@ export async function sharedReady(ctx: SessionContext, state: BestState, startin
     return false;
   }
   if (waiting.delete(share)) say(ctx, "the study's database is back");
-  if (starting && state.metric !== null) await serially(share, () => syncBest(ctx, share, state));
+  // A start builds on the newest best heard of, moving once per start: a best heard of after that move is taken
+  // up at the decision, or at the next start (a candidate made on an older best is judged against the current one).
+  if (starting && state.metric !== null && !share.movedSinceStart && (await serially(share, () => syncBest(ctx, share, state)))) {
+    share.movedSinceStart = true;
+  }
   return share.study.online;
 }
 
@@ -80,23 +84,26 @@ export async function sharedReady(ctx: SessionContext, state: BestState, startin
  * Moves `state` to the study's best of this device class when it changed since the state was last set from it:
  * the commit is fetched from the remote, the local session and branch follow.
  */
-async function syncBest(ctx: SessionContext, share: ShareSession, state: BestState): Promise<void> {
+async function syncBest(ctx: SessionContext, share: ShareSession, state: BestState): Promise<boolean> {
   const best = share.study.best();
-  if (best === null || best.version === share.adoptedVersion) return;
+  if (best === null || best.version === share.adoptedVersion) return false;
+  let moved = false;
   if (best.commit !== state.commit) {
     try {
       await fetchBest(ctx, share, best);
     } catch (error) {
       say(ctx, `could not fetch the study's best ${best.commit.slice(0, 7)} from ${share.remote}: ${(error as Error).message} (trying again before the next decision)`);
-      return;
+      return false;
     }
     const closed = state.bestRuns.length >= 2 ? [...state.noiseGroups, [...state.bestRuns]] : state.noiseGroups;
     Object.assign(state, { commit: best.commit, metric: best.metric, experimentId: null, bestRuns: [], keptRuns: 1, noiseGroups: closed, sinceRemeasure: 0 } satisfies Partial<BestState>);
     ctx.ledger.updateSession(ctx.tag, { bestCommit: best.commit, bestMetric: best.metric, bestExperimentId: null });
     await moveBranch(ctx, best.commit);
     say(ctx, `building on the study's best ${best.commit.slice(0, 7)} (${best.metric}, worker ${best.worker}${best.localId === null ? "" : ` #${best.localId}`})`);
+    moved = true;
   }
   adopted(share, best);
+  return moved;
 }
 
 /**
@@ -182,6 +189,7 @@ export async function claimCandidate(ctx: SessionContext, job: Extract<Job, { ki
     const answer = await share.study.claim(tree, job.description, job.meta);
     if (answer.kind === "claimed") {
       share.claims.set(tree, answer.token);
+      share.movedSinceStart = false; // it starts now: the next start may move to a newer best again
       return { ok: true };
     }
     const what = answer.state === "done" ? "was run already by" : "is being run by";

@@ -64,6 +64,12 @@ export class ShareSession {
   adoptedVersion = 0;
   /** The newest version of the global best this worker has announced hearing of (the study_best event). */
   heardVersion = 0;
+  /**
+   * Whether the session moved to a newer global best since its last claim (its last start). It moves once
+   * per start: moving takes a fetch, and while several workers keep finding bests, a worker that moved again
+   * each time it heard of one chased them without starting anything (10 s at 8 workers on 2 cores).
+   */
+  movedSinceStart = false;
   /** Claims of the candidates this worker runs, by their code's fingerprint (the candidate's git tree). */
   readonly claims = new Map<string, ClaimToken>();
   /** Other workers' experiments as last read, for the proposers (kept while the database is away). */
