@@ -82,13 +82,13 @@ export async function sharedReady(ctx: SessionContext, state: BestState, startin
 
 /**
  * Moves `state` to the study's best of this device class when it changed since the state was last set from it:
- * the commit is fetched from the remote, the local session and branch follow.
+ * the commit is fetched from the remote, the local session and branch follow. Says whether it moved.
  */
 async function syncBest(ctx: SessionContext, share: ShareSession, state: BestState): Promise<boolean> {
   const best = share.study.best();
   if (best === null || best.version === share.adoptedVersion) return false;
-  let moved = false;
-  if (best.commit !== state.commit) {
+  const moved = best.commit !== state.commit;
+  if (moved) {
     try {
       await fetchBest(ctx, share, best);
     } catch (error) {
@@ -100,7 +100,6 @@ async function syncBest(ctx: SessionContext, share: ShareSession, state: BestSta
     ctx.ledger.updateSession(ctx.tag, { bestCommit: best.commit, bestMetric: best.metric, bestExperimentId: null });
     await moveBranch(ctx, best.commit);
     say(ctx, `building on the study's best ${best.commit.slice(0, 7)} (${best.metric}, worker ${best.worker}${best.localId === null ? "" : ` #${best.localId}`})`);
-    moved = true;
   }
   adopted(share, best);
   return moved;
