@@ -12,13 +12,10 @@ import { SharedStudy } from "../../src/share/study.ts";
 import { candidateRemoteRef } from "../../src/share/worker.ts";
 import { gitIn, ledgerRows, recordingBus } from "../helpers/project.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
-import { makeStudy, workerId } from "../helpers/shared-study.ts";
+import { knobsFile, makeStudy, workerId } from "../helpers/shared-study.ts";
 
 const server = startPostgres();
 const skip = typeof server === "string" ? server : false;
-
-/** knobs.js with these values (the study's score is (X - 7)² + 10 (Y - 0.3)²: X = 20 never beats the bests below). */
-const knobs = (x: number, y: number) => `const X = ${x}; // @knob min=0 max=20 int\nconst Y = ${y}; // @knob min=0.01 max=1 scale=log\nmodule.exports = { X, Y };\n`;
 
 describe("moving to another worker's best", { skip }, () => {
   const postgres = server as TestPostgres;
@@ -37,7 +34,7 @@ describe("moving to another worker's best", { skip }, () => {
     const bests: Array<{ version: number; commit: string }> = [];
     const otherFindsBest = async () => {
       const n = bests.length + 1;
-      writeFileSync(join(otherDir, "knobs.js"), knobs(7, 0.3 + n / 1000));
+      writeFileSync(join(otherDir, "knobs.js"), knobsFile(7, 0.3 + n / 1000));
       gitIn(otherDir, "-c", "user.name=other", "-c", "user.email=other@localhost", "commit", "-qam", `best ${n}`);
       const commit = gitIn(otherDir, "rev-parse", "HEAD");
       const ref = candidateRemoteRef("s", other.worker, 100 + n);
@@ -53,7 +50,8 @@ describe("moving to another worker's best", { skip }, () => {
       }
     };
 
-    // Every proposal is a new X = 20 (never better); calls 1 to 5 each bring a new best of the other worker first.
+    // Every proposal is a new X = 20: the study's score is (X - 7)² + 10 (Y - 0.3)², so it never beats the other
+    // worker's bests. Calls 1 to 5 each bring a new best of the other worker first.
     let calls = 0;
     const proposedOn = new Map<string, string>();
     const proposer: Proposer = {
@@ -64,7 +62,7 @@ describe("moving to another worker's best", { skip }, () => {
         if (calls <= 5) await otherFindsBest();
         const description = `p${calls}`;
         proposedOn.set(description, context.best.commit);
-        return { kind: "proposal", description, hypothesis: "worse", edits: [{ path: "knobs.js", content: knobs(20, 0.01 * calls) }] };
+        return { kind: "proposal", description, hypothesis: "worse", edits: [{ path: "knobs.js", content: knobsFile(20, 0.01 * calls) }] };
       },
     };
     const result = await runSession({ projectDir: dir, slots: 1, maxExperiments: 4, bus, signal: new AbortController().signal, proposerInstance: proposer });

@@ -10,10 +10,13 @@ import pg from "pg";
 import { savedWorkerId } from "../../src/share/worker.ts";
 import { CLI, gitIn } from "./project.ts";
 
-const KNOBS = `const X = 3; // @knob min=0 max=20 int
-const Y = 0.9; // @knob min=0.01 max=1 scale=log
+/** knobs.js with these values: the search proposer's two @knobs, read by both measures. */
+export function knobsFile(x: number, y: number): string {
+  return `const X = ${x}; // @knob min=0 max=20 int
+const Y = ${y}; // @knob min=0.01 max=1 scale=log
 module.exports = { X, Y };
 `;
+}
 
 // With AUTORESEARCH_TEST_GATE set (to a directory the sandbox may read), a candidate (any code but the base's)
 // waits until the file "open" appears there: a test holds a worker mid-experiment for as many steps as it needs.
@@ -37,6 +40,11 @@ awk -F'[=;]' '/^const X / { x = $2 } /^const Y / { y = $2 } END { printf "score:
 
 /** What measures a candidate: `node measure.js` (gate, noise and sleep), or `sh measure.sh` (sleep only, cheap to start). */
 export type MeasureKind = "node" | "sh";
+
+const MEASURES: Record<MeasureKind, { file: string; text: string; command: string }> = {
+  node: { file: "measure.js", text: MEASURE, command: "node measure.js" },
+  sh: { file: "measure.sh", text: MEASURE_SH, command: "sh measure.sh" },
+};
 
 export interface Study {
   root: string;
@@ -77,7 +85,8 @@ export function finished(child: ChildProcess): Promise<{ code: number | null; st
 }
 
 /** The study's project, not shared yet (a local ledger): the host's directory, committed, and the gate. */
-export function makeProject(t: Cleanup, config: Record<string, unknown> = {}, measure: MeasureKind = "node"): { root: string; host: string; gate: string } {
+export function makeProject(t: Cleanup, config: Record<string, unknown> = {}, measureKind: MeasureKind = "node"): { root: string; host: string; gate: string } {
+  const measure = MEASURES[measureKind];
   const root = mkdtempSync(join(tmpdir(), "autoresearch-study-"));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const gate = join(root, "gate");
@@ -85,13 +94,12 @@ export function makeProject(t: Cleanup, config: Record<string, unknown> = {}, me
   const host = join(root, "host");
   mkdirSync(host);
   const files: Record<string, string> = {
-    "knobs.js": KNOBS,
-    ...(measure === "node" ? { "measure.js": MEASURE } : { "measure.sh": MEASURE_SH }),
+    "knobs.js": knobsFile(3, 0.9),
+    [measure.file]: measure.text,
     "program.md": "# Make score small\n",
     ".gitignore": "/.autoresearch/\n/results.tsv\n",
     "autoresearch.config.json": `${JSON.stringify({
-      mutable: ["knobs.js"], protected: [measure === "node" ? "measure.js" : "measure.sh"],
-      measure: { command: measure === "node" ? "node measure.js" : "sh measure.sh", timeoutSeconds: 120 },
+      mutable: ["knobs.js"], protected: [measure.file], measure: { command: measure.command, timeoutSeconds: 120 },
       metric: { name: "score", direction: "min" }, devices: ["cpu"], slots: 1, killGraceSeconds: 1,
       proposer: { name: "search" }, acceptance: { policy: "greedy" },
       env: { pass: ["AUTORESEARCH_TEST_GATE", "AUTORESEARCH_TEST_NOISE", "AUTORESEARCH_TEST_SLEEP_MS"] }, sandbox: { readOnly: [gate] }, ...config,
