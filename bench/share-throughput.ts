@@ -15,6 +15,7 @@ import { migrate } from "../src/share/schema.ts";
 import { SharedStudy } from "../src/share/study.ts";
 import { startPostgres } from "../test/helpers/postgres.ts";
 import { finished, makeProject, makeStudy, query, startWorker, workerId, type Cleanup, type MeasureKind } from "../test/helpers/shared-study.ts";
+import { poolCycle } from "./analysis.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -60,13 +61,22 @@ interface Figures {
   timeline: { running: number; between: number; betweenMean: number };
 }
 
-/** Experiments in the steady window of some runs' --json output, and the window: see Figures. */
-function steadyWindow(outputs: readonly string[]): { experiments: number; seconds: number; start: number; end: number } {
-  // From the moment every worker has finished an experiment to the moment the first one finished its last.
+/**
+ * The steady window of some runs' --json output (from the moment every worker has finished an experiment to the
+ * moment the first one finished its last), the experiments finished in it, and their rate per hour: each worker's
+ * own rate between its first and last finish in the window, summed (bench/analysis.ts poolCycle). Counting the
+ * finishes in the window instead is off by up to one per worker, which is 7% at 30 s experiments.
+ */
+function steadyWindow(outputs: readonly string[]): { experiments: number; seconds: number; perHour: number; start: number; end: number } {
   const finishes = outputs.map((text) => text.split("\n").filter((line) => line.includes('"experiment_finished"')).map((line) => Date.parse((JSON.parse(line) as { at: string }).at)));
   const start = Math.max(...finishes.map((times) => times[0]!));
   const end = Math.min(...finishes.map((times) => times.at(-1)!));
-  return { experiments: finishes.flat().filter((at) => at > start && at <= end).length, seconds: (end - start) / 1000, start, end };
+  const inWindow = finishes.flatMap((times, worker) => times.filter((at) => at >= start && at <= end).map((at) => ({ slot: worker, at })));
+  const cycleMs = poolCycle(inWindow, outputs.length);
+  return {
+    experiments: inWindow.filter(({ at }) => at > start).length, seconds: (end - start) / 1000,
+    perHour: Number.isFinite(cycleMs) ? (outputs.length * 3_600_000) / cycleMs : 0, start, end,
+  };
 }
 
 /**
@@ -102,8 +112,7 @@ async function runLocal(): Promise<{ perHour: number; timeline: { running: numbe
   const { host } = makeProject(cleanup, {}, measureKind);
   const run = await finished(startWorker(host, ["--max-experiments", String(experiments)], { AUTORESEARCH_TEST_SLEEP_MS: String(sleepMs) }));
   if (run.code !== 0) throw new Error(`the local run exited ${run.code}: ${run.stderr.slice(-2000)}`);
-  const window = steadyWindow([run.stdout]);
-  return { perHour: (window.experiments / window.seconds) * 3600, timeline: timeline([run.stdout]) };
+  return { perHour: steadyWindow([run.stdout]).perHour, timeline: timeline([run.stdout]) };
 }
 
 async function runStudy(workers: number): Promise<Figures> {
@@ -135,7 +144,7 @@ async function runStudy(workers: number): Promise<Figures> {
   await poller;
   for (const [index, run] of runs.entries()) if (run.code !== 0) throw new Error(`worker ${index} exited ${run.code}: ${run.stderr.slice(-2000)}`);
 
-  const { experiments: inWindow, seconds: windowSeconds, start, end } = steadyWindow(runs.map((run) => run.stdout));
+  const { experiments: inWindow, seconds: windowSeconds, perHour, start, end } = steadyWindow(runs.map((run) => run.stdout));
 
   const history = await query<{ version: number; worker: string; at: Date }>(db, "SELECT version, worker, at FROM best_history ORDER BY version");
   const reach: number[] = [];
@@ -160,7 +169,7 @@ async function runStudy(workers: number): Promise<Figures> {
     if (delays.length > 0) reachAll.push(Math.max(...delays));
   }
   const refused = runs.map((run) => run.stdout.split("\n").filter((line) => line.includes('"proposal_skipped"') && / (run already|being run) by worker /.test(line)).length).reduce((sum, count) => sum + count, 0);
-  return { workers, experiments: inWindow, perHour: windowSeconds > 0 ? (inWindow / windowSeconds) * 3600 : 0, windowSeconds, reach, reachAll, heardAll, refused, timeline: timeline(runs.map((run) => run.stdout)) };
+  return { workers, experiments: inWindow, perHour, windowSeconds, reach, reachAll, heardAll, refused, timeline: timeline(runs.map((run) => run.stdout)) };
 }
 
 /** The NOTIFY path alone: N connections as workers open them; one records bests; ms until all have re-read each. */

@@ -46,6 +46,8 @@ interface Figures {
   experiments: number;
   steady: number;
   session: number;
+  /** As session, from the first candidate's start: what a night's share of the one baseline run at the start does not weigh on. */
+  candidates: number;
   dispatchMs: number[];
   resultMs: number[];
   /** On the node, `autoresearch job`'s start → its result, less the budget and the evaluator's sleep. */
@@ -88,9 +90,13 @@ async function scenario(slots: number): Promise<Figures> {
     // Steady: each slot's rate of candidate starts, first to last (no baseline, no drain), summed (bench/analysis.ts).
     const cycleMs = poolCycle([...started.values()].filter((each) => each.kind === "candidate"), slots);
     const all = [...started.values()].map((each) => each.at);
-    const sessionMs = Math.max(...finished.values()) - Math.min(...all);
+    const lastFinish = Math.max(...finished.values());
+    const sessionMs = lastFinish - Math.min(...all);
+    const candidateStarts = [...started.values()].filter((each) => each.kind === "candidate").map((each) => each.at);
+    const candidatesMs = lastFinish - Math.min(...candidateStarts);
     return {
       slots, experiments: started.size, steady: idealMs / cycleMs, session: (started.size * idealMs) / (slots * sessionMs),
+      candidates: (candidateStarts.length * idealMs) / (slots * candidatesMs),
       dispatchMs, resultMs, nodeMs, load: [loadBefore, loadAfter],
     };
   } finally {
@@ -108,9 +114,9 @@ const results: Figures[] = [];
 for (const slots of slotCounts) results.push(await scenario(slots));
 process.stdout.write(`Slurm executor on the local cluster: budget ${budgetSeconds} s + evaluate ${evaluateSeconds} s (ideal ${seconds(idealMs)} per experiment per slot), ` +
   `${rounds} rounds, squeue every ${pollSeconds} s; ${cpus().length} CPUs\n\n`);
-process.stdout.write("| jobs in flight | experiments | steady (of ideal) | session (of ideal) | dispatch median / p90 / max | on the node beyond the sleeps, median / p90 | result median / p90 / max | load avg (1 min) before → after |\n");
-process.stdout.write("|---|---|---|---|---|---|---|---|\n");
+process.stdout.write("| jobs in flight | experiments | steady (of ideal) | session (of ideal) | after the baseline (of ideal) | dispatch median / p90 / max | on the node beyond the sleeps, median / p90 | result median / p90 / max | load avg (1 min) before → after |\n");
+process.stdout.write("|---|---|---|---|---|---|---|---|---|\n");
 for (const each of results) {
   const spread = (values: number[]) => `${seconds(quantile(values, 0.5))} / ${seconds(quantile(values, 0.9))} / ${seconds(Math.max(...values))}`;
-  process.stdout.write(`| ${each.slots} | ${each.experiments} | ${each.steady.toFixed(3)} | ${each.session.toFixed(3)} | ${spread(each.dispatchMs)} | ${seconds(quantile(each.nodeMs, 0.5))} / ${seconds(quantile(each.nodeMs, 0.9))} | ${spread(each.resultMs)} | ${each.load[0].toFixed(1)} → ${each.load[1].toFixed(1)} |\n`);
+  process.stdout.write(`| ${each.slots} | ${each.experiments} | ${each.steady.toFixed(3)} | ${each.session.toFixed(3)} | ${each.candidates.toFixed(3)} | ${spread(each.dispatchMs)} | ${seconds(quantile(each.nodeMs, 0.5))} / ${seconds(quantile(each.nodeMs, 0.9))} | ${spread(each.resultMs)} | ${each.load[0].toFixed(1)} → ${each.load[1].toFixed(1)} |\n`);
 }
