@@ -254,7 +254,7 @@ export function applySharedOutcome(ctx: SessionContext, policy: DecisionPolicy, 
       if (answer?.kind === "fenced") decided = fencedDecision(decided, state);
       if (answer?.kind === "recorded" && answer.best !== null) {
         adopted(share, answer.best);
-        void moveRemoteBranch(ctx, share);
+        void moveRemoteBranch(ctx, share, state.commit);
       }
       if (answer === null) say(ctx, `experiment ${outcome.id} decided here only (the session stopped while the study's database was away); it is written to the study at the next start`);
       if (claim !== null && (claim.done || outcome.status === "interrupted")) {
@@ -354,21 +354,26 @@ function sharedRow(row: LedgerExperiment): SharedRow {
 
 /**
  * The remote's branch for this device class follows the study's best, and only after the database has it:
- * pushed with a lease on where it was, so a slower worker's push never moves it back.
+ * pushed with a lease on where it was, so a slower worker's push never moves it back. The first push leases on
+ * `previous` (the best this one replaced, where its finder moved the branch) without asking the remote; when
+ * that lease fails (that push came late or never, or this is the study's first best and there is no branch yet),
+ * the remote is asked where the branch is.
  */
-async function moveRemoteBranch(ctx: SessionContext, share: ShareSession): Promise<void> {
+async function moveRemoteBranch(ctx: SessionContext, share: ShareSession, previous: string | null): Promise<void> {
   const ref = `refs/heads/${studyBestBranch(share.study.study.name, share.study.deviceClass)}`;
   try {
-    for (let attempt = 0; attempt < 3; attempt++) {
+    let there: string | null | undefined = previous ?? undefined;
+    for (let attempt = 0; attempt < 4; attempt++) {
       const best = share.study.best();
       if (best === null || best.worker !== share.worker) return; // its finder pushes it
-      const there = await remoteRef(ctx.paths.projectDir, share.remote, ref);
+      there ??= await remoteRef(ctx.paths.projectDir, share.remote, ref);
       if (there === best.commit) return;
       try {
         await pushWithLease(ctx.paths.projectDir, share.remote, best.commit, ref, there);
         return;
       } catch (error) {
         if (!(error instanceof StaleLeaseError)) throw error;
+        there = undefined;
         await share.study.readBest();
       }
     }
