@@ -8,7 +8,9 @@
 //   - how long until every other worker has heard of it (its study_best event: the engine's NOTIFY path);
 // and, without the engine, the NOTIFY path alone: N connections as the workers open them, the time from a
 // best's commit to the last of them having re-read it. See docs/benchmarks.md ("Shared study").
+import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg, cpus } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { migrate } from "../src/share/schema.ts";
@@ -24,6 +26,7 @@ const { values: flags } = parseArgs({
     experiments: { type: "string", default: "12" },
     notifies: { type: "string", default: "20" },
     measure: { type: "string", default: "sh" },
+    traces: { type: "string" },
   },
 });
 const workerCounts = flags.workers.split(",").map(Number);
@@ -32,7 +35,7 @@ const experiments = Number(flags.experiments);
 const notifies = Number(flags.notifies);
 const measureKind = flags.measure as MeasureKind;
 if (workerCounts.some((n) => !(Number.isInteger(n) && n > 0)) || !(sleepMs >= 0) || !(Number.isInteger(experiments) && experiments >= 3) || !(Number.isInteger(notifies) && notifies >= 1) || !["sh", "node"].includes(measureKind)) {
-  process.stderr.write("usage: node bench/share-throughput.ts [--workers 1,2,4,8] [--sleep MS] [--experiments N >= 3 per worker] [--notifies N] [--measure sh|node]\n");
+  process.stderr.write("usage: node bench/share-throughput.ts [--workers 1,2,4,8] [--sleep MS] [--experiments N >= 3 per worker] [--notifies N] [--measure sh|node] [--traces DIR]\n");
   process.exit(2);
 }
 
@@ -142,6 +145,11 @@ async function runStudy(workers: number): Promise<Figures> {
   const runs = await Promise.all(study.workers.map((dir) => finished(startWorker(dir, ["--max-experiments", String(experiments)], env))));
   polling = false;
   await poller;
+  // --traces DIR: each worker's --json events, for a closer look than the figures give.
+  if (flags.traces) {
+    mkdirSync(flags.traces, { recursive: true });
+    for (const [index, run] of runs.entries()) writeFileSync(join(flags.traces, `n${workers}-worker${index}.jsonl`), run.stdout);
+  }
   for (const [index, run] of runs.entries()) if (run.code !== 0) throw new Error(`worker ${index} exited ${run.code}: ${run.stderr.slice(-2000)}`);
 
   const { experiments: inWindow, seconds: windowSeconds, perHour, start, end } = steadyWindow(runs.map((run) => run.stdout));
