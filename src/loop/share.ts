@@ -357,12 +357,14 @@ function sharedRow(row: LedgerExperiment): SharedRow {
  * pushed with a lease on where it was, so a slower worker's push never moves it back. The first push leases on
  * `previous` (the best this one replaced, where its finder moved the branch) without asking the remote; when
  * that lease fails (that push came late or never, or this is the study's first best and there is no branch yet),
- * the remote is asked where the branch is.
+ * the remote is asked where the branch is. A re-measure revises its best's value without changing the commit:
+ * then `previous` is the best itself, says nothing about the remote, and the remote is asked.
  */
-async function moveRemoteBranch(ctx: SessionContext, share: ShareSession, previous: string | null): Promise<void> {
+async function moveRemoteBranch(ctx: SessionContext, share: ShareSession, previous: string): Promise<void> {
   const ref = `refs/heads/${studyBestBranch(share.study.study.name, share.study.deviceClass)}`;
   try {
-    let there: string | null | undefined = previous ?? undefined;
+    // undefined: ask the remote; null: the remote has no such branch.
+    let there: string | null | undefined = previous === share.study.best()?.commit ? undefined : previous;
     for (let attempt = 0; attempt < 4; attempt++) {
       const best = share.study.best();
       if (best === null || best.worker !== share.worker) return; // its finder pushes it
