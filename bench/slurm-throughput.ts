@@ -46,8 +46,8 @@ interface Figures {
   experiments: number;
   steady: number;
   session: number;
-  /** As session, from the first candidate's start: what a night's share of the one baseline run at the start does not weigh on. */
-  candidates: number;
+  /** As session, from the first candidate's start: without the one baseline run, which a night's length dilutes. */
+  afterBaseline: number;
   dispatchMs: number[];
   resultMs: number[];
   /** On the node, `autoresearch job`'s start → its result, less the budget and the evaluator's sleep. */
@@ -96,7 +96,7 @@ async function scenario(slots: number): Promise<Figures> {
     const candidatesMs = lastFinish - Math.min(...candidateStarts);
     return {
       slots, experiments: started.size, steady: idealMs / cycleMs, session: (started.size * idealMs) / (slots * sessionMs),
-      candidates: (candidateStarts.length * idealMs) / (slots * candidatesMs),
+      afterBaseline: (candidateStarts.length * idealMs) / (slots * candidatesMs),
       dispatchMs, resultMs, nodeMs, load: [loadBefore, loadAfter],
     };
   } finally {
@@ -118,5 +118,5 @@ process.stdout.write("| jobs in flight | experiments | steady (of ideal) | sessi
 process.stdout.write("|---|---|---|---|---|---|---|---|---|\n");
 for (const each of results) {
   const spread = (values: number[]) => `${seconds(quantile(values, 0.5))} / ${seconds(quantile(values, 0.9))} / ${seconds(Math.max(...values))}`;
-  process.stdout.write(`| ${each.slots} | ${each.experiments} | ${each.steady.toFixed(3)} | ${each.session.toFixed(3)} | ${each.candidates.toFixed(3)} | ${spread(each.dispatchMs)} | ${seconds(quantile(each.nodeMs, 0.5))} / ${seconds(quantile(each.nodeMs, 0.9))} | ${spread(each.resultMs)} | ${each.load[0].toFixed(1)} → ${each.load[1].toFixed(1)} |\n`);
+  process.stdout.write(`| ${each.slots} | ${each.experiments} | ${each.steady.toFixed(3)} | ${each.session.toFixed(3)} | ${each.afterBaseline.toFixed(3)} | ${spread(each.dispatchMs)} | ${seconds(quantile(each.nodeMs, 0.5))} / ${seconds(quantile(each.nodeMs, 0.9))} | ${spread(each.resultMs)} | ${each.load[0].toFixed(1)} → ${each.load[1].toFixed(1)} |\n`);
 }
