@@ -99,6 +99,23 @@ describe("the sandbox", { skip }, () => {
     assert.ok(count === null || Number(count[1]) <= 64, `at most 64 processes (saw ${count?.[1]})`);
     const big = await run(`head -c 20000000 /dev/zero > ${dir}/out/big; echo exit $?`);
     assert.match(big.log, /exit [1-9]/);
+    const under = await run(`head -c 7000000 /dev/zero > ${dir}/out/under; echo exit $?`);
+    assert.match(under.log, /exit 0/, "a file under the 8 MiB limit is written");
+  });
+
+  it("gives every process inside the limits asked for, in the units asked for, and bounds its memory", async () => {
+    const limits = { tmpMb: 64, maxFileMb: 8, maxProcesses: 64, memoryMb: 200 };
+    const { log } = await run("cat /proc/self/limits", { sandbox: spec({ limits }) });
+    assert.match(log, /Max file size\s+8388608\s+8388608\s+bytes/);
+    assert.match(log, /Max core file size\s+0\s+0\s+bytes/);
+    assert.match(log, /Max address space\s+209715200\s+209715200\s+bytes/);
+    const python = "/usr/bin/python3";
+    if (!existsSync(python)) return;
+    const small = await run(`${python} -c "b = bytearray(20 * 2**20); print('small ok')"`, { sandbox: spec({ limits }) });
+    assert.match(small.log, /small ok/);
+    const large = await run(`${python} -c "b = bytearray(400 * 2**20); print('large ok')"; echo exit $?`, { sandbox: spec({ limits }) });
+    assert.match(large.log, /MemoryError/);
+    assert.doesNotMatch(large.log, /large ok/);
   });
 
   it("connects model servers in their own sandboxes to the scorer through private pipes", async () => {

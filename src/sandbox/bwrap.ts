@@ -55,7 +55,7 @@ const HOME_PREFIX_EXCLUDED = new Set(["etc", "share"]);
  * The program and arguments that run `command` with `/bin/sh -c` inside the sandbox, with exactly
  * `env` as its environment (HOME, TMPDIR and the user's names are the sandbox's own).
  */
-export function sandboxLaunch(command: string, spec: SandboxSpec, env: Record<string, string>): { file: string; args: string[] } {
+export function sandboxLaunch(command: string, spec: SandboxSpec, env: Record<string, string>, options: { limitsSetOutside?: boolean } = {}): { file: string; args: string[] } {
   const args: string[] = [
     "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
     "--uid", String(SANDBOX_UID), "--gid", String(SANDBOX_UID),
@@ -78,8 +78,26 @@ export function sandboxLaunch(command: string, spec: SandboxSpec, env: Record<st
   const inside = { ...env, HOME: SANDBOX_HOME, TMPDIR: "/tmp", USER: "sandbox", LOGNAME: "sandbox", PWD: spec.cwd };
   args.push("--clearenv");
   for (const [name, value] of Object.entries(inside)) args.push("--setenv", name, value);
-  args.push("--", "/usr/bin/prlimit", ...limitFlags(spec.limits), "--", "/bin/sh", "-c", command);
+  args.push("--");
+  // Where the caller sets the per-process limits before bwrap starts (shellLimits), no prlimit process is needed.
+  if (!options.limitsSetOutside) args.push("/usr/bin/prlimit", ...limitFlags(spec.limits), "--");
+  args.push("/bin/sh", "-c", command);
   return { file: "bwrap", args };
+}
+
+/** Exit code of a launch whose limits could not be set (it then runs nothing). */
+export const LIMITS_FAILED_EXIT = 97;
+
+/**
+ * The per-process limits of `limits` as POSIX `ulimit` calls (soft and hard), for a shell that then execs the
+ * sandbox: they pass through bwrap to every process inside. The process count is left out: where limits are
+ * set this way a cgroup bounds it (RLIMIT_NPROC does not bind a sandbox whose user maps to root outside).
+ * File sizes are in 512-byte blocks and memory in KiB, as POSIX and dash, bash (as sh) and busybox count them.
+ */
+export function shellLimits(limits: SandboxLimits): string {
+  const calls = [`ulimit -f ${limits.maxFileMb * 2048}`, "ulimit -c 0"];
+  if (limits.memoryMb !== undefined) calls.push(`ulimit -v ${limits.memoryMb * 1024}`);
+  return `{ ${calls.join(" && ")}; } || { echo "autoresearch: cannot set the sandbox's limits (${calls.join("; ")})" >&2; exit ${LIMITS_FAILED_EXIT}; }`;
 }
 
 function limitFlags(limits: SandboxLimits): string[] {

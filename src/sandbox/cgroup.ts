@@ -110,11 +110,14 @@ function tryRemove(dir: string): void {
 /** Exit code of the wrapper when the phase could not join its cgroup (it then runs nothing). */
 export const CGROUP_FAILED_EXIT = 96;
 
-/** Wraps a launch so that its first process joins the cgroup before it starts anything. */
-export function launchInCgroup(launch: { file: string; args: string[] }, cgroup: PhaseCgroup): { file: string; args: string[] } {
+/**
+ * Wraps a launch so that its first process joins the cgroup before it starts anything; `then` (shell code,
+ * the caller's, never data) runs after joining and before the launch, in the same shell.
+ */
+export function launchInCgroup(launch: { file: string; args: string[] }, cgroup: PhaseCgroup, then = ""): { file: string; args: string[] } {
   const join = cgroup.procs.map((_, index) => `echo $$ > "$${index + 1}"`).join(" && ");
   return {
     file: "/bin/sh",
-    args: ["-c", `${join} || exit ${CGROUP_FAILED_EXIT}; shift ${cgroup.procs.length}; exec "$@"`, "sh", ...cgroup.procs, launch.file, ...launch.args],
+    args: ["-c", `${join} || exit ${CGROUP_FAILED_EXIT}; ${then ? `${then}; ` : ""}shift ${cgroup.procs.length}; exec "$@"`, "sh", ...cgroup.procs, launch.file, ...launch.args],
   };
 }

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPhaseCgroup, launchInCgroup } from "./cgroup.ts";
-import { sandboxLaunch, type SandboxSpec } from "./bwrap.ts";
+import { sandboxLaunch, shellLimits, type SandboxSpec } from "./bwrap.ts";
 
 export { gpuDeviceNodes, interpreterPaths, type SandboxLimits, type SandboxSpec } from "./bwrap.ts";
 export { cgroupSupport } from "./cgroup.ts";
@@ -23,10 +23,11 @@ export interface Launch {
 }
 
 export function launchSandboxed(command: string, spec: SandboxSpec, env: Record<string, string>): Launch {
-  const launch = sandboxLaunch(command, spec, env);
   const cgroup = createPhaseCgroup(spec.limits);
-  if (!cgroup) return { ...launch, allGone: () => false, cleanup: () => {} };
-  return { ...launchInCgroup(launch, cgroup), allGone: () => cgroup.empty(), cleanup: () => removeLater(cgroup.remove) };
+  if (!cgroup) return { ...sandboxLaunch(command, spec, env), allGone: () => false, cleanup: () => {} };
+  // The shell that joins the cgroup sets the per-process limits too, so no prlimit starts inside.
+  const launch = sandboxLaunch(command, spec, env, { limitsSetOutside: true });
+  return { ...launchInCgroup(launch, cgroup, shellLimits(spec.limits)), allGone: () => cgroup.empty(), cleanup: () => removeLater(cgroup.remove) };
 }
 
 /** A cgroup whose processes were just killed may take a moment to empty. */
