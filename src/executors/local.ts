@@ -6,7 +6,7 @@ import type { Executor, JobHandle } from "./types.ts";
 export function createLocalExecutor(devices: string[] = ["cpu"]): Executor {
   return {
     name: "local",
-    capacity: () => ({ jobs: devices.length, devices: [...devices] }),
+    capacity: () => ({ jobs: devices.length, devices: [...devices], sharedMachine: true }),
     submit(job, listener = {}): JobHandle {
       const controller = new AbortController();
       const result = runJob(job, { signal: controller.signal, onPhase: listener.onPhase, onLine: listener.onLine });

@@ -17,8 +17,11 @@ export interface JobHandle {
 
 export interface Executor {
   readonly name: string;
-  /** How many jobs it runs at once, and on which devices ("cpu", "cuda:0", ...). */
-  capacity(): { jobs: number; devices: string[] };
+  /**
+   * How many jobs it runs at once, and on which devices ("cpu", "cuda:0", ...); `sharedMachine` when those
+   * jobs share one machine's processors (the local executor), so that jobs started together wait for each other.
+   */
+  capacity(): { jobs: number; devices: string[]; sharedMachine?: boolean };
   submit(job: JobSpec, listener?: JobListener): JobHandle;
   /**
    * A job an earlier harness submitted and never saw end (it was killed): a handle on it if the executor can

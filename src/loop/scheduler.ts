@@ -13,6 +13,7 @@ import { smokeReference } from "./cascade.ts";
 import { environmentErrorAt, type EnvironmentError } from "../errors.ts";
 import { finishAdopted, type AdoptedJob } from "./adopt.ts";
 import { heardOfBest, sharedReady } from "./share.ts";
+import { startSpacingMs, StartSpreader } from "./spread.ts";
 
 export interface LoopResult {
   reason: string;
@@ -58,10 +59,16 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
 
   const queue = new ProposalQueue(ctx, options.proposer, () => state, signal, wakeUp, options.proposerConcurrency ?? 1);
 
-  const launch = (job: Job, done?: () => void) => {
+  const launch = (job: Job, done?: () => void, delayMs = 0) => {
     started += 1;
-    occupy((slot) => runExperiment(ctx, job, slot, signal), done);
+    occupy(async (slot) => {
+      if (delayMs > 0) await pause(delayMs, signal);
+      return runExperiment(ctx, job, slot, signal);
+    }, done);
   };
+  // Slots on one machine that start together end together, and queue for its processors every cycle:
+  // this run's first candidates start one cycle's share apart (spread.ts).
+  const spreader = new StartSpreader(ctx.executor.capacity().sharedMachine ? ctx.slots.length : 0, () => startSpacingMs(baselineTotals(ctx), ctx.slots.length));
   // An adopted job's row is counted in `started` already.
   const adopt = (adoptedJob: AdoptedJob) => occupy(() => finishAdopted(ctx, adoptedJob, signal));
 
@@ -158,7 +165,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
         const job = followUps.shift() ?? (await queue.take());
         if (!job) break;
         if (!withinExperimentLimit(ctx, started)) break;
-        launch(job);
+        launch(job, undefined, spreader.next(ctx.clock.now()));
       }
       // Replace what was just taken now, so the next proposal is made while the slots run (not after).
       if (withinExperimentLimit(ctx, started)) queue.fill(options.queueDepth, running.size === 0);
@@ -180,6 +187,26 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   await queue.drain();
   if (harnessFailure) throw harnessFailure;
   return stop ?? { paused: false, reason: "stopped" };
+}
+
+/** How long this session's finished baselines took, each (ms). */
+function baselineTotals(ctx: SessionContext): number[] {
+  return ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"] })
+    .filter((row) => row.kind === "baseline")
+    .map((row) => row.timings.totalMs ?? Number.NaN);
+}
+
+/** Waits `ms`, or less when the run is stopped. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 /** The follow-ups a resume would queue, less those an adopted job already is (a confirmation of the same candidate, a re-measure). */
