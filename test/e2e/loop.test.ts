@@ -253,6 +253,11 @@ test("slots run in parallel, each pinned to its own GPU, and the device is recor
     if (event.type === "experiment_finished") running -= 1;
   }
   assert.equal(most, 2);
+  // The local slots share this machine: the first two candidates start half the baseline's length apart (loop/spread.ts).
+  const baseline = rows.find((row) => row.kind === "baseline")!;
+  const [first, second] = rows.filter((row) => row.kind === "candidate");
+  const apart = Date.parse(second!.startedAt) - Date.parse(first!.startedAt);
+  assert.ok(apart >= Math.round(baseline.timings.totalMs! / 2) - 2, `started ${apart} ms apart, the baseline took ${baseline.timings.totalMs} ms`);
 });
 
 test("without an evaluator, metrics come from the train output and are marked self-reported", async (t) => {
