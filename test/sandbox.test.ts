@@ -10,6 +10,7 @@ import { findMarkedProcesses } from "../src/runner/kill.ts";
 import { runCommand, type RunSpec } from "../src/runner/process.ts";
 import { runServed } from "../src/runner/served.ts";
 import { interpreterPaths, sandboxProblem, type SandboxSpec } from "../src/sandbox/index.ts";
+import { CGROUP_FAILED_EXIT, membershipCheck } from "../src/sandbox/cgroup.ts";
 
 const problem = await sandboxProblem();
 const skip = problem ? `no sandbox on this machine: ${problem}` : false;
@@ -63,7 +64,9 @@ describe("the sandbox", { skip }, () => {
     const counts = log.split("\n").filter((line) => /^\d+$/.test(line)).map(Number);
     assert.equal(counts[0], 0, "HOME starts empty");
     assert.ok(counts[1] <= 6, `the sandbox's /proc shows its own few processes, not the machine's (saw ${counts[1]})`);
-    assert.match(log, /^\/bin\/sh -c env \| sort/m, "pid 1 is the phase's own command, not the harness or bwrap");
+    // pid 1 is the phase's own shell (the harness's prelude on its first lines, then the command), not the harness or bwrap.
+    assert.match(log, /^\/bin\/sh -c /m, "pid 1 is the phase's own shell");
+    assert.match(log, /^env \| sort; ls -A/m, "running the phase's command");
   });
 
   it("cannot reach a server on the host's loopback", async () => {
@@ -116,6 +119,21 @@ describe("the sandbox", { skip }, () => {
     const large = await run(`${python} -c "b = bytearray(400 * 2**20); print('large ok')"; echo exit $?`, { sandbox: spec({ limits }) });
     assert.match(large.log, /MemoryError/);
     assert.doesNotMatch(large.log, /large ok/);
+  });
+
+  it("a phase's shell that is not in its cgroup runs nothing of the command; one that is goes on", async () => {
+    const { execFileSync, spawnSync } = await import("node:child_process");
+    // Patterns no line of this shell's /proc/self/cgroup matches: as when the hold was released without the move.
+    const outside = spawnSync("/bin/sh", ["-c", `${membershipCheck(["0::*/phase-not-made-1", "*[:,]pids[:,]*/autoresearch-phase-not-made-1"])}\necho ran`], { encoding: "utf8" });
+    assert.equal(outside.status, CGROUP_FAILED_EXIT);
+    assert.doesNotMatch(outside.stdout, /ran/);
+    assert.match(outside.stderr, /not in its cgroup; nothing ran/);
+    // One pattern matched, one not: still refused.
+    const half = spawnSync("/bin/sh", ["-c", `${membershipCheck(["*", "0::*/phase-not-made-2"])}\necho ran`], { encoding: "utf8" });
+    assert.equal(half.status, CGROUP_FAILED_EXIT);
+    // Every pattern matched: the command runs, and the check leaves no variable of its own behind.
+    const inside = execFileSync("/bin/sh", ["-c", `${membershipCheck(["*", "*:*"])}\necho ran; set | grep -c __ar_ || true`], { encoding: "utf8" });
+    assert.deepEqual(inside.trim().split("\n"), ["ran", "0"]);
   });
 
   it("connects model servers in their own sandboxes to the scorer through private pipes", async () => {

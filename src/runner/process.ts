@@ -5,7 +5,7 @@ import { createWriteStream, mkdirSync, openSync, statSync, type WriteStream } fr
 import { dirname } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import type { Readable } from "node:stream";
-import { launchSandboxed, type SandboxSpec } from "../sandbox/index.ts";
+import { launchSandboxed, type Launch, type SandboxSpec } from "../sandbox/index.ts";
 import { launchWithHidden } from "./isolation.ts";
 import { killMarkedProcesses, killProcessGroup, type Marker } from "./kill.ts";
 import { LineNormaliser } from "../text/lines.ts";
@@ -122,13 +122,24 @@ export async function runCommand(spec: RunSpec): Promise<RunOutcome> {
   const env = spec.marker ? { ...spec.env, [spec.marker.name]: spec.marker.value } : spec.env;
   const startedAt = performance.now();
 
-  const launch = spec.sandbox ? launchSandboxed(spec.command, spec.sandbox, env) : { ...launchWithHidden(spec.command, spec.hide ?? []), allGone: () => false, cleanup: () => {} };
+  const redirectFds = (spec.redirect ?? []).map((entry) => entry.fd);
+  const launch: Launch = spec.sandbox
+    ? launchSandboxed(spec.command, spec.sandbox, env, redirectFds)
+    : { ...launchWithHidden(spec.command, spec.hide ?? []), allGone: () => false, cleanup: () => {} };
   const { file, args } = withRedirects(launch, spec.redirect ?? []);
+  // The sandbox's hold (its info and block descriptors) are pipes above the redirects; the redirects' own
+  // descriptors are opened by the shell withRedirects starts, so they are not set up here.
+  const stdio: ("ignore" | "pipe")[] = ["ignore", "pipe", "pipe"];
+  if (launch.hold) {
+    while (stdio.length <= launch.hold.block) stdio.push("ignore");
+    stdio[launch.hold.info] = "pipe";
+    stdio[launch.hold.block] = "pipe";
+  }
   const child = spawn(file, args, {
     cwd: spec.sandbox ? "/" : spec.cwd,
     env,
     detached: true, // own process group, so the whole tree can be signalled at once
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio,
   });
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     child.once("exit", (code, signal) => resolve({ code, signal }));
@@ -145,6 +156,8 @@ export async function runCommand(spec: RunSpec): Promise<RunOutcome> {
   }
   const pid = child.pid as number;
   child.on("error", () => {}); // later errors (a failed kill) are covered by the group and marker sweeps
+  // A sandboxed phase's command waits until the phase is in its cgroup (sandbox/index.ts).
+  const confined = launch.hold ? launch.hold.confine(child) : Promise.resolve();
 
   const output = attachOutput(outputPipes(child), log, spec.onLine);
 
@@ -179,6 +192,7 @@ export async function runCommand(spec: RunSpec): Promise<RunOutcome> {
     await killProcessGroup(pid, spec.killGraceMs);
     if (spec.marker) await killMarkedProcesses(spec.marker, { graceMs: spec.killGraceMs });
   }
+  await confined;
   await waitForPipes(outputPipes(child), PIPE_CLOSE_WAIT_MS);
   await output.finish();
   launch.cleanup();

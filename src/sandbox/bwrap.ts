@@ -51,11 +51,24 @@ const PREFIX_PARTS = ["bin", "sbin", "shims", "lib", "lib32", "lib64", "libexec"
 /** Under a home directory, a prefix's etc and share may hold an application's secrets (keyrings, tokens). */
 const HOME_PREFIX_EXCLUDED = new Set(["etc", "share"]);
 
+export interface LaunchOptions {
+  /**
+   * Shell code (the harness's, never data) that runs inside, before the command and in the same shell. With
+   * one, no prlimit process starts: the prelude sets the per-process limits itself (shellLimits).
+   */
+  prelude?: string;
+  /**
+   * bwrap reports the sandbox's first process on `info` (its pid, as JSON) and holds it, once the sandbox is
+   * built and before anything of the command runs, until a byte arrives on `block` or that descriptor closes.
+   */
+  holdFds?: { info: number; block: number };
+}
+
 /**
  * The program and arguments that run `command` with `/bin/sh -c` inside the sandbox, with exactly
  * `env` as its environment (HOME, TMPDIR and the user's names are the sandbox's own).
  */
-export function sandboxLaunch(command: string, spec: SandboxSpec, env: Record<string, string>, options: { limitsSetOutside?: boolean } = {}): { file: string; args: string[] } {
+export function sandboxLaunch(command: string, spec: SandboxSpec, env: Record<string, string>, options: LaunchOptions = {}): { file: string; args: string[] } {
   const args: string[] = [
     "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
     "--uid", String(SANDBOX_UID), "--gid", String(SANDBOX_UID),
@@ -78,21 +91,22 @@ export function sandboxLaunch(command: string, spec: SandboxSpec, env: Record<st
   const inside = { ...env, HOME: SANDBOX_HOME, TMPDIR: "/tmp", USER: "sandbox", LOGNAME: "sandbox", PWD: spec.cwd };
   args.push("--clearenv");
   for (const [name, value] of Object.entries(inside)) args.push("--setenv", name, value);
+  if (options.holdFds) args.push("--info-fd", String(options.holdFds.info), "--block-fd", String(options.holdFds.block));
   args.push("--");
-  // Where the caller sets the per-process limits before bwrap starts (shellLimits), no prlimit process is needed.
-  if (!options.limitsSetOutside) args.push("/usr/bin/prlimit", ...limitFlags(spec.limits), "--");
-  args.push("/bin/sh", "-c", command);
-  return { file: "bwrap", args };
+  if (options.prelude === undefined) return { file: "bwrap", args: [...args, "/usr/bin/prlimit", ...limitFlags(spec.limits), "--", "/bin/sh", "-c", command] };
+  // The prelude on lines of its own: the command is parsed after it, as it was written.
+  return { file: "bwrap", args: [...args, "/bin/sh", "-c", `${options.prelude}\n${command}`] };
 }
 
 /** Exit code of a launch whose limits could not be set (it then runs nothing). */
 export const LIMITS_FAILED_EXIT = 97;
 
 /**
- * The per-process limits of `limits` as POSIX `ulimit` calls (soft and hard), for a shell that then execs the
- * sandbox: they pass through bwrap to every process inside. The process count is left out: where limits are
- * set this way a cgroup bounds it (RLIMIT_NPROC does not bind a sandbox whose user maps to root outside).
- * File sizes are in 512-byte blocks and memory in KiB, as POSIX and dash, bash (as sh) and busybox count them.
+ * The per-process limits of `limits` as POSIX `ulimit` calls (soft and hard), for the shell inside the sandbox
+ * before the command: lowering a limit needs no privilege, and every process the command starts inherits it.
+ * The process count is left out: where limits are set this way a cgroup bounds it (RLIMIT_NPROC does not bind
+ * a sandbox whose user maps to root outside). File sizes are in 512-byte blocks and memory in KiB, as POSIX
+ * and dash, bash (as sh) and busybox count them.
  */
 export function shellLimits(limits: SandboxLimits): string {
   const calls = [`ulimit -f ${limits.maxFileMb * 2048}`, "ulimit -c 0"];

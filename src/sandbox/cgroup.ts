@@ -8,8 +8,15 @@ import { join } from "node:path";
 const ROOT = "/sys/fs/cgroup";
 
 export interface PhaseCgroup {
-  /** The cgroup.procs files the phase's first process writes its pid to. */
+  /** The cgroup.procs files the phase's first process is moved into. */
   procs: string[];
+  /** Moves a process (and what it starts from then on) into the cgroup; throws when it cannot. */
+  join(pid: number): void;
+  /**
+   * Shell code for a process of the phase: it ends the shell with CGROUP_FAILED_EXIT unless this process is
+   * in every one of the phase's cgroups (as /proc/self/cgroup says), so nothing runs outside them.
+   */
+  membershipCheck(): string;
   /**
    * Whether no process is left in the cgroup. Every process the phase starts is born in it and cannot
    * leave (the sandbox sees /sys read-only), so an empty cgroup means the whole phase is gone; false
@@ -60,6 +67,8 @@ export function createPhaseCgroup(limits: { maxProcesses: number; memoryMb?: num
   if (!layout) return null;
   const name = `phase-${process.pid}-${++counter}`;
   const made: string[] = [];
+  // What /proc/self/cgroup shows for each hierarchy joined: v2's one line ("0::<path>"), v1's line per controller.
+  const lines: string[] = [];
   try {
     if (layout.kind === "v2") {
       const dir = join(layout.base, name);
@@ -67,16 +76,19 @@ export function createPhaseCgroup(limits: { maxProcesses: number; memoryMb?: num
       made.push(dir);
       writeFileSync(join(dir, "pids.max"), String(limits.maxProcesses));
       if (limits.memoryMb !== undefined) writeFileSync(join(dir, "memory.max"), String(limits.memoryMb * 1024 * 1024));
+      lines.push(`0::*/${name}`);
     } else {
       const pids = join(layout.pids, `autoresearch-${name}`);
       mkdirSync(pids);
       made.push(pids);
       writeFileSync(join(pids, "pids.max"), String(limits.maxProcesses));
+      lines.push(`*[:,]pids[:,]*/autoresearch-${name}`);
       if (limits.memoryMb !== undefined && layout.memory) {
         const memory = join(layout.memory, `autoresearch-${name}`);
         mkdirSync(memory);
         made.push(memory);
         writeFileSync(join(memory, "memory.limit_in_bytes"), String(limits.memoryMb * 1024 * 1024));
+        lines.push(`*[:,]memory[:,]*/autoresearch-${name}`);
       }
     }
   } catch {
@@ -86,6 +98,10 @@ export function createPhaseCgroup(limits: { maxProcesses: number; memoryMb?: num
   const procs = made.map((dir) => join(dir, "cgroup.procs"));
   return {
     procs,
+    join: (pid) => {
+      for (const file of procs) writeFileSync(file, `${pid}\n`);
+    },
+    membershipCheck: () => membershipCheck(lines),
     empty: () => {
       try {
         return procs.every((file) => readFileSync(file, "utf8").trim() === ""); // zombies are not listed
@@ -107,17 +123,22 @@ function tryRemove(dir: string): void {
   }
 }
 
-/** Exit code of the wrapper when the phase could not join its cgroup (it then runs nothing). */
+/** Exit code of a phase that found itself outside its cgroup (it then runs nothing). */
 export const CGROUP_FAILED_EXIT = 96;
 
 /**
- * Wraps a launch so that its first process joins the cgroup before it starts anything; `then` (shell code,
- * the caller's, never data) runs after joining and before the launch, in the same shell.
+ * Shell code that reads /proc/self/cgroup with builtins only (no process starts) and exits with
+ * CGROUP_FAILED_EXIT unless every pattern matches one of its lines. The patterns are the harness's own
+ * (a controller and a cgroup name it made), never data.
  */
-export function launchInCgroup(launch: { file: string; args: string[] }, cgroup: PhaseCgroup, then = ""): { file: string; args: string[] } {
-  const join = cgroup.procs.map((_, index) => `echo $$ > "$${index + 1}"`).join(" && ");
-  return {
-    file: "/bin/sh",
-    args: ["-c", `${join} || exit ${CGROUP_FAILED_EXIT}; ${then ? `${then}; ` : ""}shift ${cgroup.procs.length}; exec "$@"`, "sh", ...cgroup.procs, launch.file, ...launch.args],
-  };
+export function membershipCheck(patterns: readonly string[]): string {
+  const flags = patterns.map((_, index) => `__ar_cg${index}`);
+  const cases = patterns.map((pattern, index) => `case $__ar_line in ${pattern}) ${flags[index]}=1;; esac`).join("; ");
+  const all = flags.map((flag) => `"$${flag}"`).join("");
+  return [
+    `${flags.map((flag) => `${flag}=`).join(" ")}`,
+    `while IFS= read -r __ar_line; do ${cases}; done < /proc/self/cgroup`,
+    `[ "${all}" = "${"1".repeat(patterns.length)}" ] || { echo "autoresearch: this phase is not in its cgroup; nothing ran" >&2; exit ${CGROUP_FAILED_EXIT}; }`,
+    `unset __ar_line ${flags.join(" ")}`,
+  ].join("\n");
 }

@@ -1,10 +1,11 @@
 // The sandbox, as the runner uses it: a launch (bwrap inside a per-phase cgroup where one can be
 // made) and a probe that says whether this machine can make one at all.
-import { execFile } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
+import type { Readable, Writable } from "node:stream";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createPhaseCgroup, launchInCgroup } from "./cgroup.ts";
+import { createPhaseCgroup, type PhaseCgroup } from "./cgroup.ts";
 import { sandboxLaunch, shellLimits, type SandboxSpec } from "./bwrap.ts";
 
 export { gpuDeviceNodes, interpreterPaths, type SandboxLimits, type SandboxSpec } from "./bwrap.ts";
@@ -14,6 +15,11 @@ export interface Launch {
   file: string;
   args: string[];
   /**
+   * Descriptors beyond stdio the launch needs, each a pipe to the harness; with them, `confine` must be called
+   * once the process is spawned (it lets the phase's command start once the phase is in its cgroup).
+   */
+  hold?: { info: number; block: number; confine(child: ChildProcess): Promise<void> };
+  /**
    * True when the launch can vouch that none of the phase's processes is left (its cgroup is empty), so
    * the runner need not search /proc for stragglers; false when it cannot tell.
    */
@@ -22,12 +28,62 @@ export interface Launch {
   cleanup(): void;
 }
 
-export function launchSandboxed(command: string, spec: SandboxSpec, env: Record<string, string>): Launch {
+/**
+ * A sandboxed phase. Where a cgroup can be made, bwrap is started directly and holds the sandbox's first
+ * process until the harness has moved it into the cgroup (`hold.confine`); inside, before the command, a
+ * prelude checks that the process is in the cgroup (so a hold released any other way runs nothing) and sets
+ * the per-process limits. Where none can be made, bwrap runs the command under prlimit. `usedFds` are
+ * descriptors the caller opens itself (redirects): the hold's are above them.
+ */
+export function launchSandboxed(command: string, spec: SandboxSpec, env: Record<string, string>, usedFds: readonly number[] = []): Launch {
   const cgroup = createPhaseCgroup(spec.limits);
   if (!cgroup) return { ...sandboxLaunch(command, spec, env), allGone: () => false, cleanup: () => {} };
-  // The shell that joins the cgroup sets the per-process limits too, so no prlimit starts inside.
-  const launch = sandboxLaunch(command, spec, env, { limitsSetOutside: true });
-  return { ...launchInCgroup(launch, cgroup, shellLimits(spec.limits)), allGone: () => cgroup.empty(), cleanup: () => removeLater(cgroup.remove) };
+  const info = Math.max(2, ...usedFds) + 1;
+  const block = info + 1;
+  const prelude = `${cgroup.membershipCheck()}\n${shellLimits(spec.limits)}`;
+  return {
+    ...sandboxLaunch(command, spec, env, { prelude, holdFds: { info, block } }),
+    hold: { info, block, confine: (child) => confine(child, cgroup, info, block) },
+    allGone: () => cgroup.empty(),
+    cleanup: () => removeLater(cgroup.remove),
+  };
+}
+
+/**
+ * Reads the sandbox's first process from bwrap's info descriptor, moves it into the cgroup, and only then
+ * releases it. On any failure the hold is released without moving it: the prelude then ends the phase.
+ */
+async function confine(child: ChildProcess, cgroup: PhaseCgroup, infoFd: number, blockFd: number): Promise<void> {
+  const info = child.stdio[infoFd] as Readable | null | undefined;
+  const block = child.stdio[blockFd] as Writable | null | undefined;
+  let text = "";
+  if (info) {
+    info.setEncoding("utf8");
+    await new Promise<void>((resolve) => {
+      info.on("data", (chunk: string) => {
+        text += chunk;
+      });
+      info.once("end", () => resolve());
+      info.once("close", () => resolve());
+      info.once("error", () => resolve());
+    });
+  }
+  const pid = /"child-pid"\s*:\s*(\d+)/.exec(text)?.[1];
+  let joined = false;
+  if (pid !== undefined) {
+    try {
+      cgroup.join(Number(pid));
+      joined = true;
+    } catch {
+      // released below without a byte: the prelude finds the phase outside its cgroup and stops it
+    }
+  }
+  if (!block) return;
+  await new Promise<void>((resolve) => {
+    block.once("error", () => resolve()); // bwrap gone already (it failed, or was killed): nothing to release
+    if (joined) block.end("1", () => resolve());
+    else block.end(() => resolve());
+  });
 }
 
 /** A cgroup whose processes were just killed may take a moment to empty. */
