@@ -56,6 +56,8 @@ export interface PhaseTimings {
   evaluateMs?: number;
   /** The cascade's smoke stage of a candidate (train + evaluate at the short budget), before its full run. */
   smokeMs?: number;
+  /** How long it waited for its turn before it started: the pool's first starts are spread (loop/spread.ts). Not in totalMs. */
+  waitMs?: number;
   totalMs?: number;
 }
 

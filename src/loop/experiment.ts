@@ -42,9 +42,9 @@ export interface ExperimentOutcome {
   smoke?: SmokeStage;
 }
 
-export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDevice, signal: AbortSignal): Promise<ExperimentOutcome> {
+export async function runExperiment(ctx: SessionContext, job: Job, slot: SlotDevice, signal: AbortSignal, waitedMs = 0): Promise<ExperimentOutcome> {
   const startedMs = ctx.clock.now();
-  const timings: PhaseTimings = { proposeMs: job.kind === "candidate" ? job.proposeMs : undefined };
+  const timings: PhaseTimings = { proposeMs: job.kind === "candidate" ? job.proposeMs : undefined, ...(waitedMs > 0 ? { waitMs: waitedMs } : {}) };
   let id = -1;
   const parentCommit = job.kind === "candidate" ? job.parentCommit : job.commit;
   let candidateCommit = parentCommit;

@@ -62,8 +62,9 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   const launch = (job: Job, done?: () => void, delayMs = 0) => {
     started += 1;
     occupy(async (slot) => {
+      const waitStarted = ctx.clock.now();
       if (delayMs > 0) await pause(delayMs, signal);
-      return runExperiment(ctx, job, slot, signal);
+      return runExperiment(ctx, job, slot, signal, ctx.clock.now() - waitStarted);
     }, done);
   };
   // Slots on one machine that start together end together, and queue for its processors every cycle:
