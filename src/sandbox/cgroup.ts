@@ -8,8 +8,6 @@ import { join } from "node:path";
 const ROOT = "/sys/fs/cgroup";
 
 export interface PhaseCgroup {
-  /** The cgroup.procs files the phase's first process is moved into. */
-  procs: string[];
   /** Moves a process (and what it starts from then on) into the cgroup; throws when it cannot. */
   join(pid: number): void;
   /**
@@ -97,7 +95,6 @@ export function createPhaseCgroup(limits: { maxProcesses: number; memoryMb?: num
   }
   const procs = made.map((dir) => join(dir, "cgroup.procs"));
   return {
-    procs,
     join: (pid) => {
       for (const file of procs) writeFileSync(file, `${pid}\n`);
     },
