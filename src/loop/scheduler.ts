@@ -1,5 +1,6 @@
 // The loop: keep every slot busy, prepare proposals ahead, decide each result, stop on a rule.
 // Gather (ledger, git) -> decide (the pure reducer, reducer.ts) -> apply (ledger transaction, git update-ref, events): apply.ts.
+import { setTimeout as delay } from "node:timers/promises";
 import type { AcceptancePolicy } from "./decide.ts";
 import { checkStopRules } from "./stop-rules.ts";
 import type { Proposer } from "../proposers/types.ts";
@@ -63,7 +64,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
     started += 1;
     occupy(async (slot) => {
       const waitStarted = ctx.clock.now();
-      if (delayMs > 0) await pause(delayMs, signal);
+      if (delayMs > 0) await delay(delayMs, undefined, { signal }).catch(() => undefined); // a stop ends the wait
       return runExperiment(ctx, job, slot, signal, ctx.clock.now() - waitStarted);
     }, done);
   };
@@ -195,19 +196,6 @@ function baselineTotals(ctx: SessionContext): number[] {
   return ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"] })
     .filter((row) => row.kind === "baseline")
     .map((row) => row.timings.totalMs ?? Number.NaN);
-}
-
-/** Waits `ms`, or less when the run is stopped. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** The follow-ups a resume would queue, less those an adopted job already is (a confirmation of the same candidate, a re-measure). */
