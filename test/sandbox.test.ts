@@ -106,14 +106,17 @@ describe("the sandbox", { skip }, () => {
     assert.match(under.log, /exit 0/, "a file under the 8 MiB limit is written");
   });
 
-  it("gives every process inside the limits asked for, in the units asked for, and bounds its memory", async () => {
+  it("gives every process inside the limits asked for, in the units asked for, and bounds its memory", async (t) => {
     const limits = { tmpMb: 64, maxFileMb: 8, maxProcesses: 64, memoryMb: 200 };
     const { log } = await run("cat /proc/self/limits", { sandbox: spec({ limits }) });
     assert.match(log, /Max file size\s+8388608\s+8388608\s+bytes/);
     assert.match(log, /Max core file size\s+0\s+0\s+bytes/);
     assert.match(log, /Max address space\s+209715200\s+209715200\s+bytes/);
     const python = "/usr/bin/python3";
-    if (!existsSync(python)) return;
+    if (!existsSync(python)) {
+      t.skip(`the memory limit's half needs ${python} (.ci/run installs it)`);
+      return;
+    }
     const small = await run(`${python} -c "b = bytearray(20 * 2**20); print('small ok')"`, { sandbox: spec({ limits }) });
     assert.match(small.log, /small ok/);
     const large = await run(`${python} -c "b = bytearray(400 * 2**20); print('large ok')"; echo exit $?`, { sandbox: spec({ limits }) });
