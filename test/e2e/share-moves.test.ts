@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { after, describe, test, type TestContext } from "node:test";
 import { runSession } from "../../src/loop/session.ts";
 import type { Proposer } from "../../src/proposers/types.ts";
 import { SharedStudy } from "../../src/share/study.ts";
@@ -36,6 +36,15 @@ async function recordOthersBest(study: { remote: string }, other: SharedStudy, o
   return { version, commit };
 }
 
+/** A study of two workers: this test's (`dir`) and the other, whose bests the test records through its own connection. */
+async function twoWorkers(t: TestContext, db: string) {
+  const study = await makeStudy(t, db, 2);
+  const [dir, otherDir] = study.workers as [string, string];
+  const other = await SharedStudy.open({ url: db, study: "s", worker: workerId(otherDir), deviceClass: "cpu", leaseSeconds: 30 });
+  t.after(() => other.close());
+  return { study, dir, otherDir, other };
+}
+
 const server = startPostgres();
 const skip = typeof server === "string" ? server : false;
 
@@ -45,10 +54,7 @@ describe("moving to another worker's best", { skip }, () => {
 
   test("a worker about to start moves to a newer best once: a best found meanwhile waits for its decision or its next start", async (t) => {
     const db = await postgres.database("moves");
-    const study = await makeStudy(t, db, 2);
-    const [dir, otherDir] = study.workers as [string, string];
-    const other = await SharedStudy.open({ url: db, study: "s", worker: workerId(otherDir), deviceClass: "cpu", leaseSeconds: 30 });
-    t.after(() => other.close());
+    const { study, dir, otherDir, other } = await twoWorkers(t, db);
 
     const { bus, events } = recordingBus();
     const bests: Array<{ version: number; commit: string }> = [];
@@ -91,10 +97,7 @@ describe("moving to another worker's best", { skip }, () => {
 
   test("a worker that beats another's best moves the study's branch, even where that best's finder never moved it", async (t) => {
     const db = await postgres.database("branch");
-    const study = await makeStudy(t, db, 2);
-    const [dir, otherDir] = study.workers as [string, string];
-    const other = await SharedStudy.open({ url: db, study: "s", worker: workerId(otherDir), deviceClass: "cpu", leaseSeconds: 30 });
-    t.after(() => other.close());
+    const { study, dir, otherDir, other } = await twoWorkers(t, db);
     const { bus, events } = recordingBus();
 
     // The other worker's best (0.5) is recorded, but the branch stays at this worker's baseline: a lease on
