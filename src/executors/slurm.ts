@@ -3,6 +3,7 @@
 // the job checks its commit out of the project's repository and writes its log and result.json in the
 // experiment's run directory, and the harness trusts only that file — Slurm's state only explains a job
 // that ended without one (preempted, node failure, out of memory, cancelled from outside, vanished).
+// A job's handle resolves once Slurm says the job has ended, so a finished session leaves nothing running.
 // Each run directory records its Slurm job ids (slurm-jobs), so a harness restarted after a kill -9 finds
 // its jobs again and adopts them (adopt) rather than running anything twice.
 import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -179,6 +180,9 @@ export function resultWait(state: SlurmJobState | undefined, endedMs: number | n
   return { endedMs: since, giveUp: nowMs - since >= graceMs };
 }
 
+/** How long a job may take to end after writing its result before the harness cancels what is left of it. */
+const ENDING_GRACE_MS = 10_000;
+
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 type FollowOutcome = { kind: "result"; result: JobResult } | { kind: "requeue"; why: string };
@@ -317,7 +321,8 @@ class TrackedJob {
       if (existsSync(resultPath)) {
         const result = this.#read(id, last);
         if (result) {
-          if (result.status === "interrupted" && !this.#cancelled) last = await this.#settled(id, last);
+          // The job writes its result just before it ends: the handle resolves only once Slurm says it has ended.
+          last = await this.#ended(id, last);
           this.#poller.forget(id);
           const visible = result.host?.visibleDevices ? ` with CUDA_VISIBLE_DEVICES=${result.host.visibleDevices}` : "";
           this.#log(`--- Slurm job ${id} ran on ${result.host?.name ?? "an unknown node"}${visible}${result.device.name ? ` (${result.device.name})` : ""}: ${result.status}`);
@@ -336,12 +341,21 @@ class TrackedJob {
     }
   }
 
-  /** Slurm's word once the job has ended (one stopped from outside shows COMPLETING for a moment), or its latest after the grace. */
-  async #settled(id: string, last: SlurmJobState | undefined): Promise<SlurmJobState | undefined> {
-    const deadline = Date.now() + 5_000;
+  /**
+   * Slurm's word once the job has ended (its batch script exits just after the result is written; one stopped
+   * from outside shows COMPLETING for a moment). Asked again at growing intervals; a job still not ended after
+   * `ENDING_GRACE_MS` has left something behind after its result, and is cancelled so nothing of it outlives the handle.
+   */
+  async #ended(id: string, last: SlurmJobState | undefined): Promise<SlurmJobState | undefined> {
+    const deadline = Date.now() + ENDING_GRACE_MS;
     let state = last;
-    while (state !== undefined && !isTerminal(state.state) && Date.now() < deadline) {
-      await delay(250);
+    for (let pause = 100; state !== undefined && !isTerminal(state.state); pause = Math.min(pause * 2, 1_000)) {
+      if (Date.now() >= deadline) {
+        this.#log(`--- Slurm job ${id} was still ${state.state} ${ENDING_GRACE_MS / 1000} s after writing its result: cancelled`);
+        await scancel(id).catch(() => undefined);
+        return state;
+      }
+      await delay(pause);
       state = await this.#poller.state(id, true).catch(() => state);
     }
     return state ?? last;

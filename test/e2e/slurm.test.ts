@@ -222,6 +222,41 @@ test("with executor.gitRemote the nodes fetch each candidate from that remote, a
   assert.equal(resultOf(dir, 3).host?.name, hostname(), "said by the job on the node");
 });
 
+/**
+ * A preamble that makes each batch script outlive its `autoresearch job` by `seconds`: bash (not in POSIX mode)
+ * calls a function before a builtin of the same name, so the script's final `exec` becomes "run, then wait".
+ */
+const lingering = (seconds: number) => [`exec() { "$@"; local status=$?; sleep ${seconds}; return $status; }`];
+
+test("a job's handle resolves only once Slurm says the job has ended, not when its result file appears", { skip: missing ?? false }, async (t) => {
+  const dir = makeProject(t, { config: slurmConfig({ slots: 2 }, { preamble: lingering(3) }), proposals: [sleepy(6, 1), sleepy(5, 1)] });
+  const { bus } = recordingBus();
+  const atFinish = new Map<number, string | undefined>();
+  bus.subscribe((event) => {
+    if (event.type === "experiment_finished") atFinish.set(event.id, slurmJobStates(jobIds(dir, event.id)).get(jobIds(dir, event.id)[0]!));
+  });
+  await runSession({ projectDir: dir, tag: "linger", bus, signal: never });
+  const rows = ledgerRows(dir);
+  assert.deepEqual(rows.map((row) => row.status), ["ok", "ok", "ok"]);
+  for (const row of rows) assert.equal(atFinish.get(row.id), "COMPLETED", `experiment ${row.id}'s job had ended when its result was used`);
+});
+
+test("a job still running 10 s after writing its result is cancelled, and its result stands", { skip: missing ?? false }, async (t) => {
+  const dir = makeProject(t, { config: slurmConfig({}, { preamble: lingering(120) }) });
+  const started = Date.now();
+  await runSession({ projectDir: dir, tag: "stuck", bus: recordingBus().bus, signal: never });
+  assert.ok(Date.now() - started < 60_000, "the harness did not wait out the 120 s the script lingers");
+  const [baseline] = ledgerRows(dir);
+  assert.equal(baseline!.status, "ok", "the result the job wrote is kept");
+  const [id] = jobIds(dir, baseline!.id);
+  assert.match(readFileSync(baseline!.logPath, "utf8"), new RegExp(`--- Slurm job ${id} was still RUNNING 10 s after writing its result: cancelled`));
+  const state = await until(() => {
+    const now = slurmJobStates([id!]).get(id!);
+    return now !== "RUNNING" && now !== "COMPLETING" && now;
+  }, `Slurm job ${id} to end`);
+  assert.equal(state, "CANCELLED");
+});
+
 test("doctor checks the Slurm executor: the tools, and a partition that does not exist with what to set instead", { skip: missing ?? false }, (t) => {
   const dir = makeProject(t, { config: slurmConfig({}, { partition: "nope" }) });
   const doctor = spawnSync(process.execPath, [CLI, "doctor"], { cwd: dir, encoding: "utf8", timeout: 120_000 });
