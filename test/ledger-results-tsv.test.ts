@@ -1,9 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ledger } from "../src/ledger/sqlite.ts";
-import { writeResultsTsv } from "../src/ledger/results-tsv.ts";
+import { formatResultsTsv, ResultsTsvFile, writeResultsTsv } from "../src/ledger/results-tsv.ts";
+import type { ExperimentRecord } from "../src/core/experiment.ts";
 import { COMMIT_A, COMMIT_B, sampleExperiment, sampleSession, useTempDir } from "./helpers/ledger.ts";
 
 /** A ledger holding one of each kind of row results.tsv must render. */
@@ -98,4 +99,58 @@ test("a measured run that reported no memory leaves memory_gb empty; only a run 
   writeResultsTsv(path, ledger.listExperiments({ tag: "mar1" }), { metricName: "ms" });
   const rows = readFileSync(path, "utf8").trimEnd().split("\n").slice(1).map((line) => line.split("\t").slice(1, 4));
   assert.deepEqual(rows, [["12.500000", "", "discard"], ["0.000000", "0.0", "crash"]]);
+});
+
+test("results.tsv kept in step with a session: lines after the last are appended, anything else rewrites it, and it always reads as if written whole", (t) => {
+  const { dir, defer } = useTempDir(t);
+  const ledger = Ledger.open(join(dir, "state"));
+  defer(() => ledger.close());
+  ledger.createSession(sampleSession("mar1"));
+  const options = { metricName: "val_bpb", heldOutName: "test_bpb" };
+  const path = join(dir, "results.tsv");
+  // Experiments of several slots: started in id order, finished in a shuffled one, some decisions amending an earlier row.
+  let seed = 7;
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const rows = new Map<number, ExperimentRecord>();
+  const started = Array.from({ length: 12 }, (_, index) => ledger.startExperiment(sampleExperiment("mar1", { description: `idea ${index}` })));
+  for (const id of started) rows.set(id, ledger.getExperiment(id)!);
+  const file = new ResultsTsvFile(path, options);
+  file.reset([...rows.values()]);
+  const expected = () => formatResultsTsv([...rows.values()].sort((a, b) => a.id - b.id), options);
+  assert.equal(readFileSync(path, "utf8"), expected(), "the running ones are left out");
+
+  const running = [...started];
+  let appends = 0;
+  let rewrites = 0;
+  while (running.length > 0) {
+    // Mostly the oldest running one (slots finish about in the order they started), sometimes any of them.
+    const [id] = running.splice(random() < 0.5 ? 0 : Math.floor(random() * running.length), 1);
+    ledger.finishExperiment(id!, { status: "ok", decision: "discard", metric: 1 + id! / 100, finishedAt: "2025-03-01T10:10:00.000Z" });
+    const finished = ledger.getExperiment(id!)!;
+    const done = [...rows.values()].filter((row) => row.status !== "running" && row.id !== id);
+    const amended = done.length > 0 && random() < 0.25 ? { ...done[Math.floor(random() * done.length)]!, decision: "keep" as const } : null;
+    const lastLine = Math.max(0, ...done.map((row) => row.id));
+    rows.set(id!, finished);
+    if (amended) rows.set(amended.id, amended);
+    const inode = statSync(path).ino;
+    file.update([finished, amended]);
+    assert.equal(readFileSync(path, "utf8"), expected(), `after experiment ${id} finished${amended ? ` and ${amended.id} was amended` : ""}`);
+    const appended = statSync(path).ino === inode;
+    assert.equal(appended, amended === null && id! > lastLine, `experiment ${id}: appended only when it comes after every line and nothing else changed`);
+    if (appended) appends += 1;
+    else rewrites += 1;
+  }
+  assert.ok(appends > 0 && rewrites > 0, `both ways were taken (${appends} appends, ${rewrites} rewrites)`);
+
+  // Someone else touched the file: the next change rewrites it whole rather than appending to what is there now.
+  appendFileSync(path, "a line of someone else's\n");
+  const late = ledger.startExperiment(sampleExperiment("mar1", { description: "one more" }));
+  ledger.finishExperiment(late, { status: "crash", reason: "exit code 1", finishedAt: "2025-03-01T10:20:00.000Z" });
+  rows.set(late, ledger.getExperiment(late)!);
+  file.update([ledger.getExperiment(late)]);
+  assert.equal(readFileSync(path, "utf8"), expected());
+  writeFileSync(path, "");
+  file.update([{ ...rows.get(late)!, reason: "exit code 2" }]);
+  rows.set(late, { ...rows.get(late)!, reason: "exit code 2" });
+  assert.equal(readFileSync(path, "utf8"), expected(), "a truncated file is written whole again");
 });

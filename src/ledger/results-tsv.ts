@@ -1,7 +1,7 @@
-// results.tsv: a flat, human- and pandas-friendly copy of the ledger, rewritten whole
-// after every change. The first five columns match the original autoresearch's file
+// results.tsv: a flat, human- and pandas-friendly copy of the ledger, kept in step with it: lines
+// that come after the last one are appended, any other change rewrites the file whole. The first five columns match the original autoresearch's file
 // (commit, metric, memory_gb, status, description) so existing analysis scripts work.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { safeLine } from "../text/safe-text.ts";
 import type { ExperimentRecord } from "../core/experiment.ts";
@@ -107,4 +107,101 @@ export function writeResultsText(path: string, text: string, { durable = true }:
     rmSync(temporary, { force: true });
     throw error;
   }
+}
+
+/**
+ * results.tsv kept in step with a running session, one line per finished experiment in id order. A change
+ * that only adds lines after the last one appends them, so a decision costs the same after 20 000
+ * experiments as after 20; any other change (an earlier row finishing late, a confirmation amending the
+ * row it confirms) rewrites the file whole, atomically. So does a file that is not as it was last written
+ * (moved, truncated or edited by someone else).
+ */
+export class ResultsTsvFile {
+  readonly #path: string;
+  readonly #options: ResultsTsvOptions;
+  /** Ids with a line, ascending. */
+  #ids: number[] = [];
+  #lines = new Map<number, string>();
+  /** The size of the file as this object last left it; null until it has written it whole. */
+  #size: number | null = null;
+
+  constructor(path: string, options: ResultsTsvOptions) {
+    this.#path = path;
+    this.#options = options;
+  }
+
+  /** Every row of the session (any order): the file is written whole. */
+  reset(experiments: readonly ExperimentRecord[], { durable = true }: { durable?: boolean } = {}): void {
+    this.#lines = new Map();
+    for (const experiment of experiments) {
+      const line = resultsTsvRow(experiment, this.#options);
+      if (line !== null) this.#lines.set(experiment.id, line);
+    }
+    this.#ids = [...this.#lines.keys()].sort((a, b) => a - b);
+    this.#writeWhole(durable);
+  }
+
+  /** The rows a decision committed (nulls are skipped): appended where they come after every line, else the file is rewritten. */
+  update(changed: readonly (ExperimentRecord | null)[]): void {
+    const appended: string[] = [];
+    let whole = this.#size === null;
+    for (const experiment of changed.filter((each) => each !== null).sort((a, b) => a.id - b.id)) {
+      const line = resultsTsvRow(experiment, this.#options);
+      const before = this.#lines.get(experiment.id);
+      if (line === (before ?? null)) continue;
+      const inPlace = this.#set(experiment.id, line, before);
+      whole ||= inPlace;
+      if (!whole && line !== null) appended.push(line);
+    }
+    if (whole || (appended.length > 0 && this.#fileSize() !== this.#size)) this.#writeWhole(false);
+    else if (appended.length > 0) {
+      const text = `${appended.join("\n")}\n`;
+      appendFileSync(this.#path, text);
+      this.#size! += Buffer.byteLength(text);
+    }
+  }
+
+  /** Records the line; true when the file must be rewritten for it (not a new line after the last). */
+  #set(id: number, line: string | null, before: string | undefined): boolean {
+    if (line === null) {
+      this.#lines.delete(id);
+      this.#ids.splice(this.#ids.indexOf(id), 1);
+      return true;
+    }
+    this.#lines.set(id, line);
+    if (before !== undefined) return true;
+    const last = this.#ids.at(-1);
+    if (last === undefined || id > last) {
+      this.#ids.push(id);
+      return false;
+    }
+    this.#ids.splice(insertionPoint(this.#ids, id), 0, id);
+    return true;
+  }
+
+  #fileSize(): number | null {
+    try {
+      return statSync(this.#path).size;
+    } catch {
+      return null;
+    }
+  }
+
+  #writeWhole(durable: boolean): void {
+    const text = [resultsTsvHeader(this.#options), ...this.#ids.map((id) => this.#lines.get(id)!)].join("\n") + "\n";
+    writeResultsText(this.#path, text, { durable });
+    this.#size = Buffer.byteLength(text);
+  }
+}
+
+/** Where `id` goes in the ascending `ids` (binary search). */
+function insertionPoint(ids: readonly number[], id: number): number {
+  let low = 0;
+  let high = ids.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (ids[middle]! < id) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }

@@ -12,7 +12,8 @@ const STATUSES = "'running','ok','crash','timeout','no_metric','invalid','reject
 /**
  * SQLite cannot change a CHECK in place: the experiments table is rebuilt, rows, ids and indexes kept,
  * with `kinds` allowed. Runs with foreign keys off (see migrate), as SQLite's own procedure says.
- * It carries the columns of migrations 1-4: a rebuild after migration 5 must carry ran_on too.
+ * It carries the columns of migrations 1-4: a rebuild after migration 5 must carry ran_on too, and one
+ * after migration 6 must create experiments_by_tag_kind_status again.
  */
 function rebuildExperimentsForKinds(kinds: readonly string[]): string {
   const columns = `id, tag, kind, confirms, parent_commit, candidate_commit, candidate_tree, proposer, description,
@@ -131,6 +132,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   -- where each experiment ran (JSON {host, deviceName, slurmJobId?, pod?}; NULL when not known)
   ALTER TABLE experiments ADD COLUMN ran_on TEXT;
+  `,
+  `
+  -- the baselines (and other kinds) of a session without reading its every row: a night of short
+  -- experiments leaves tens of thousands, and each experiment's limits come from the baselines
+  CREATE INDEX IF NOT EXISTS experiments_by_tag_kind_status ON experiments (tag, kind, status);
   `,
 ];
 

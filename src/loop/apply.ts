@@ -6,7 +6,7 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { EngineEvent } from "../events/types.ts";
 import type { CommittedDecision } from "../ledger/sqlite.ts";
 import type { ExperimentRecord, ReviewFlag } from "../core/experiment.ts";
-import { resultsTsvHeader, resultsTsvRow, writeResultsText } from "../ledger/results-tsv.ts";
+import { ResultsTsvFile } from "../ledger/results-tsv.ts";
 import { baselineRunsFor, remeasurePlanFor, type AcceptancePolicy } from "./decide.ts";
 import { SelfReportedScanner } from "../job/metrics.ts";
 import { reviewFlags } from "./review-flags.ts";
@@ -60,8 +60,8 @@ function sharedHooks(ctx: SessionContext) {
   return {
     flags: (state: BestState, outcome: ExperimentOutcome) => flagsFor(ctx, state, outcome),
     publish: (decided: Decided, committed: CommittedDecision) => publish(ctx, decided, committed),
-    settle: () => {
-      refreshResultsTsv(ctx, { durable: false });
+    settle: (committed: CommittedDecision) => {
+      refreshResultsTsv(ctx, { durable: false, changed: [committed.finished, committed.amended] });
       pruneOutputs(ctx);
     },
   };
@@ -88,25 +88,20 @@ function publish(ctx: SessionContext, decided: Decided, committed: CommittedDeci
   return next;
 }
 
-// results.tsv's lines by experiment id, per session: after a decision only the rows it committed are
-// formatted again, not every row of a long session read back from the ledger.
-const resultsLines = new WeakMap<SessionContext, Map<number, string | null>>();
+// results.tsv per session, kept in step after each decision (ledger/results-tsv.ts): a decision formats only
+// the rows it committed and, in the usual case, appends them, instead of rewriting every row of a long session.
+const resultsFiles = new WeakMap<SessionContext, ResultsTsvFile>();
 
 /**
- * Rewrites results.tsv: from every row of the ledger, or after a decision from the rows it `changed`
+ * Writes results.tsv: whole from every row of the ledger, or after a decision from the rows it `changed`
  * (`durable: false` there: the ledger is what must survive a power loss; the stop's rewrite is flushed).
  */
 export function refreshResultsTsv(ctx: SessionContext, { durable = true, changed }: { durable?: boolean; changed?: readonly (ExperimentRecord | null)[] } = {}): void {
-  const options = { metricName: ctx.config.metric.name, heldOutName: ctx.config.metric.heldOut };
-  let lines = resultsLines.get(ctx);
-  if (!lines || !changed) {
-    lines = new Map(ctx.ledger.listExperiments({ tag: ctx.tag, order: "asc" }).map((row) => [row.id, resultsTsvRow(row, options)]));
-    resultsLines.set(ctx, lines);
-  } else {
-    for (const row of changed) if (row) lines.set(row.id, resultsTsvRow(row, options));
-  }
-  const rows = [...lines].sort(([a], [b]) => a - b).map(([, line]) => line).filter((line) => line !== null);
-  writeResultsText(ctx.paths.resultsTsv, `${[resultsTsvHeader(options), ...rows].join("\n")}\n`, { durable });
+  let file = resultsFiles.get(ctx);
+  if (file && changed) return file.update(changed);
+  file ??= new ResultsTsvFile(ctx.paths.resultsTsv, { metricName: ctx.config.metric.name, heldOutName: ctx.config.metric.heldOut });
+  resultsFiles.set(ctx, file);
+  file.reset(ctx.ledger.listExperiments({ tag: ctx.tag, order: "asc" }), { durable });
 }
 
 function withCommittedRow(event: DecisionEvent, committed: CommittedDecision): EngineEvent {

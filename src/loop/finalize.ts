@@ -115,7 +115,7 @@ export function measurableSession(projectDir: string, requested: string | undefi
     if (!session) {
       throw new UserError(requested === undefined ? `no sessions yet: nothing to ${command}` : `no session with tag "${tag}"`, { exitCode: EXIT.usage, hint: tags.length > 0 ? `Tags: ${tags.join(", ")}` : "Run a session first." });
     }
-    if (!ledger.listExperiments({ tag, status: ["ok"] }).some((row) => row.kind === "baseline")) {
+    if (ledger.listExperiments({ tag, status: ["ok"], kind: ["baseline"], limit: 1 }).length === 0) {
       throw new UserError(`session "${tag}" has no finished baseline run: there is nothing to compare against`, { exitCode: EXIT.config, hint: `Run the session first: autoresearch run --tag ${tag}` });
     }
     return session;

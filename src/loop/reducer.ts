@@ -204,9 +204,18 @@ export function decide(state: BestState, input: DecisionInput, policy: DecisionP
 /** The state a session resumes with, from its ledger rows (oldest first) and its record. */
 export function stateFromLedger(session: Pick<SessionRecord, "bestCommit" | "bestMetric" | "bestExperimentId" | "noiseSigma">, rows: readonly LedgerExperiment[]): BestState {
   const ok = rows.filter((row) => row.status === "ok" && row.metric !== null);
+  // Indexed once: a night of short experiments leaves tens of thousands of rows, and each candidate asks for its runs.
+  const okById = new Map(ok.map((row) => [row.id, row]));
+  const confirmationsOf = new Map<number, number[]>();
+  for (const row of ok) {
+    if (row.kind !== "confirmation" || row.confirms === null) continue;
+    const runs = confirmationsOf.get(row.confirms);
+    if (runs) runs.push(row.metric!);
+    else confirmationsOf.set(row.confirms, [row.metric!]);
+  }
   const runsOf = (id: number) => {
-    const original = ok.find((row) => row.id === id);
-    return original === undefined ? [] : [original.metric!, ...ok.filter((row) => row.kind === "confirmation" && row.confirms === id).map((row) => row.metric!)];
+    const original = okById.get(id);
+    return original === undefined ? [] : [original.metric!, ...confirmationsOf.get(id) ?? []];
   };
   // Fresh runs of each code that decided nothing about it: the base's baselines (and its re-measures), each kept candidate's re-measures.
   const freshRuns = new Map<number | null, number[]>([[null, ok.filter((row) => row.kind === "baseline").map((row) => row.metric!)]]);

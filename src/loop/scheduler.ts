@@ -120,7 +120,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
   };
 
   // Baseline: the unchanged code, run as often as the policy needs to estimate noise.
-  const baselinesDone = () => ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"] }).filter((row) => row.kind === "baseline").length;
+  const baselinesDone = () => ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"], kind: ["baseline"] }).length;
   let baselineMissing = Math.max(0, policy.baselineRuns - baselinesDone() - adopted.filter((each) => each.row.kind === "baseline").length);
   const baselineJob: Job = { kind: "baseline", commit: session.baseCommit, description: "baseline (unchanged code)" };
   for (const each of adopted) adopt(each);
@@ -193,8 +193,7 @@ export async function runLoop(ctx: SessionContext, options: LoopOptions): Promis
 
 /** How long this session's finished baselines took, each (ms). */
 function baselineTotals(ctx: SessionContext): number[] {
-  return ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"] })
-    .filter((row) => row.kind === "baseline")
+  return ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"], kind: ["baseline"] })
     .map((row) => row.timings.totalMs ?? Number.NaN);
 }
 
@@ -217,14 +216,14 @@ function smokeRunsToDo(ctx: SessionContext, baseCommit: string): { missing: numb
   const job: Job = { kind: "smoke", commit: baseCommit, of: null, description: "smoke run of the unchanged code (the cascade's yardstick)", meta: null };
   const { cascade } = ctx.config;
   if (cascade === undefined || !ctx.config.train) return { missing: 0, job };
-  const finished = ctx.ledger.listExperiments({ tag: ctx.tag }).filter((row) => row.kind === "smoke" && row.confirms === null && row.status !== "interrupted" && row.status !== "running");
+  const finished = ctx.ledger.listExperiments({ tag: ctx.tag, kind: ["smoke"] }).filter((row) => row.confirms === null && row.status !== "interrupted" && row.status !== "running");
   if (finished.some((row) => row.status !== "ok")) return { missing: 0, job };
   return { missing: Math.max(0, cascade.baselineRuns - finished.length), job };
 }
 
 /** Once the unchanged code's smoke runs are in: a session whose cascade cannot work says why, once. */
 function announceCascade(ctx: SessionContext): void {
-  const reference = smokeReference(ctx.ledger.listExperiments({ tag: ctx.tag }), ctx.slots[0]?.device ?? "cpu");
+  const reference = smokeReference(ctx.ledger.listExperiments({ tag: ctx.tag, kind: ["smoke"] }), ctx.slots[0]?.device ?? "cpu");
   if (reference.state === "off") ctx.bus.emit({ type: "warning", at: isoAt(ctx.clock), message: `cascade off: ${reference.reason}` });
 }
 

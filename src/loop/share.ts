@@ -234,7 +234,7 @@ export interface ApplyHooks {
   flags(state: BestState, outcome: ExperimentOutcome): ReviewFlag[];
   publish(decided: Decided, committed: CommittedDecision): Promise<void>;
   /** results.tsv and outputs after the decision. */
-  settle(): void;
+  settle(committed: CommittedDecision): void;
 }
 
 /** applyOutcome (apply.ts) for a shared study: the study's database first, then the local ledger, git and events. */
@@ -264,7 +264,7 @@ export function applySharedOutcome(ctx: SessionContext, policy: DecisionPolicy, 
       const committed = ctx.ledger.commitDecision(decided.ledger);
       Object.assign(state, decided.state);
       await hooks.publish(decided, committed);
-      hooks.settle();
+      hooks.settle(committed);
       return { followUps: decided.followUps };
     }
   });

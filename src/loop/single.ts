@@ -114,7 +114,7 @@ async function runMissingBaselines(
   run: (job: Job) => Promise<{ outcome: ExperimentOutcome }>,
 ): Promise<SessionStop | null> {
   const session = ctx.ledger.getSession(ctx.tag)!;
-  const done = ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"] }).filter((row) => row.kind === "baseline").length;
+  const done = ctx.ledger.listExperiments({ tag: ctx.tag, status: ["ok"], kind: ["baseline"] }).length;
   const job: Job = { kind: "baseline", commit: session.baseCommit, description: "baseline (unchanged code)" };
   for (let missing = baselineRuns - done; missing > 0; missing -= 1) {
     if (signal.aborted) return { paused: false, interrupted: true, reason: "interrupted before the baseline finished" };

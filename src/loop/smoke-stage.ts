@@ -29,7 +29,7 @@ export async function runSmokeStage(
 ): Promise<{ stage: SmokeStage; result: JobResult } | null> {
   const { cascade } = ctx.config;
   if (cascade === undefined || spec.train === null) return null;
-  const reference = smokeReference(ctx.ledger.listExperiments({ tag: ctx.tag }), slot.device);
+  const reference = smokeReference(ctx.ledger.listExperiments({ tag: ctx.tag, kind: ["smoke"] }), slot.device);
   if (reference.state !== "on") return null;
   const smoke = smokeSpec(ctx, spec, slot, smokeBudgetSeconds(cascade, spec.train.budgetSeconds));
   const startedMs = ctx.clock.now();
