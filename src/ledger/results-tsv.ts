@@ -1,6 +1,7 @@
 // results.tsv: a flat, human- and pandas-friendly copy of the ledger, kept in step with it: lines
-// that come after the last one are appended, any other change rewrites the file whole. The first five columns match the original autoresearch's file
-// (commit, metric, memory_gb, status, description) so existing analysis scripts work.
+// that come after the last one are appended, any other change rewrites the file whole. The first five
+// columns match the original autoresearch's file (commit, metric, memory_gb, status, description) so
+// existing analysis scripts work.
 import { appendFileSync, closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { safeLine } from "../text/safe-text.ts";
@@ -114,7 +115,7 @@ export function writeResultsText(path: string, text: string, { durable = true }:
  * that only adds lines after the last one appends them, so a decision costs the same after 20 000
  * experiments as after 20; any other change (an earlier row finishing late, a confirmation amending the
  * row it confirms) rewrites the file whole, atomically. So does a file that is not as it was last written
- * (moved, truncated or edited by someone else).
+ * (moved, truncated or edited by someone else). `reset` writes it first; `update` follows each decision.
  */
 export class ResultsTsvFile {
   readonly #path: string;
