@@ -127,6 +127,17 @@ describe("gpt template in sessions", { skip: python ? false : reason }, () => {
       budgetSeconds: 5, budgetByDevice: { cpu: 5 }, proposer: { name: "search", seed: 7 }, acceptance: { policy: "noise-aware", baselineRuns: 1, z: 2, minDelta: 0.001 },
       stop: { maxExperiments: 3, maxConsecutiveFailures: 3 },
     });
+    // The search may not grow the model or its batch here: Debian's PyTorch multiplies in float32 without a
+    // tuned BLAS, so one step of the deepest model takes 90 s on this CPU, past the hard limit under load.
+    const train = join(dir, "train.py");
+    const narrowed = readFileSync(train, "utf8")
+      .replace(/^(DEPTH_DELTA = 0 +# @knob min=-2) max=4 int$/m, "$1 max=0 int")
+      .replace(/^(BATCH_SHIFT = 0 +# @knob min=-3) max=2 int$/m, "$1 max=0 int");
+    for (const knob of [/^DEPTH_DELTA = 0 +# @knob min=-2 max=0 int$/m, /^BATCH_SHIFT = 0 +# @knob min=-3 max=0 int$/m]) {
+      assert.match(narrowed, knob, "the template's size knobs are where this test expects them");
+    }
+    writeFileSync(train, narrowed);
+    gitIn(dir, "-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "-qam", "sizes this CPU can train within the limit");
     const { bus, events } = recordingBus();
     const result = await runSession({ projectDir: dir, tag: "search", bus, signal: never });
     assert.match(result.reason, /maximum of 3 experiments/);
