@@ -128,7 +128,9 @@ test("results.tsv kept in step with a session: lines after the last are appended
     ledger.finishExperiment(id!, { status: "ok", decision: "discard", metric: 1 + id! / 100, finishedAt: "2025-03-01T10:10:00.000Z" });
     const finished = ledger.getExperiment(id!)!;
     const done = [...rows.values()].filter((row) => row.status !== "running" && row.id !== id);
-    const amended = done.length > 0 && random() < 0.25 ? { ...done[Math.floor(random() * done.length)]!, decision: "keep" as const } : null;
+    // An amendment always changes the line (a confirmation turning a decision round), so it always rewrites.
+    const original = done.length > 0 && random() < 0.25 ? done[Math.floor(random() * done.length)]! : null;
+    const amended = original && { ...original, decision: original.decision === "keep" ? ("discard" as const) : ("keep" as const) };
     const lastLine = Math.max(0, ...done.map((row) => row.id));
     rows.set(id!, finished);
     if (amended) rows.set(amended.id, amended);
